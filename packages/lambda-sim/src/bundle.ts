@@ -1,0 +1,113 @@
+// Bundles a handler the way a deployment does (esbuild, ESM, one file), once per entry and options
+// in this process, and again only when one of its input files has changed.
+import { createHash } from 'node:crypto'
+import { mkdirSync, renameSync, statSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { dirname, join, resolve } from 'node:path'
+import { build, formatMessages, type Message } from 'esbuild'
+
+export interface BundleOptions {
+  // esbuild's `conditions`: extra package.json export conditions to resolve with.
+  conditions?: string[]
+  // Modules left out of the bundle and loaded from node_modules at run time.
+  external?: string[]
+  minify?: boolean
+}
+
+export interface HandlerBundle {
+  file: string
+  directory: string
+  bytes: number
+  buildDurationMs: number
+}
+
+interface CachedBundle {
+  bundle: HandlerBundle
+  inputModifiedTimes: Map<string, number>
+}
+
+const bundleCache = new Map<string, CachedBundle>()
+
+const bundleRootDirectory = join(tmpdir(), 'thaw-lambda-sim', 'bundles')
+
+// CommonJS dependencies (mysql2, the AWS SDK's parts) call require(), which an ESM bundle lacks;
+// this is the banner Lambda deployments of ESM bundles use.
+const commonJsInteropBanner = [
+  "import { createRequire as __thawCreateRequire } from 'node:module';",
+  "import { fileURLToPath as __thawFileURLToPath } from 'node:url';",
+  'const require = __thawCreateRequire(import.meta.url);',
+  'const __filename = __thawFileURLToPath(import.meta.url);',
+  "const __dirname = __thawFileURLToPath(new URL('.', import.meta.url));",
+].join('\n')
+
+const inputsAreUnchanged = (cached: CachedBundle): boolean => {
+  for (const [file, modifiedTime] of cached.inputModifiedTimes) {
+    try {
+      if (statSync(file).mtimeMs !== modifiedTime) return false
+    } catch {
+      return false
+    }
+  }
+  return true
+}
+
+export class BundleError extends Error {
+  override name = 'BundleError'
+}
+
+export const bundleHandler = async (entry: string, options: BundleOptions = {}): Promise<HandlerBundle> => {
+  const cacheKey = JSON.stringify([entry, options])
+  const cached = bundleCache.get(cacheKey)
+  if (cached && inputsAreUnchanged(cached)) return cached.bundle
+
+  const buildStart = performance.now()
+  const result = await build({
+    entryPoints: [entry],
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node22',
+    conditions: options.conditions ?? [],
+    external: options.external ?? [],
+    minify: options.minify ?? false,
+    sourcemap: 'inline',
+    banner: { js: commonJsInteropBanner },
+    outfile: 'index.mjs',
+    write: false,
+    metafile: true,
+    logLevel: 'silent',
+  }).catch(async (error: { errors?: Message[] }) => {
+    const formatted = error.errors ? await formatMessages(error.errors, { kind: 'error' }) : [String(error)]
+    throw new BundleError(`could not bundle ${entry}:\n${formatted.join('\n')}`)
+  })
+
+  const output = result.outputFiles[0]
+  if (!output) throw new BundleError(`esbuild produced no output for ${entry}`)
+  // Content-addressed: identical bundles share a file, and concurrent test processes that build the
+  // same handler never see each other's half-written file (write to a temporary name, then rename).
+  const contentHash = createHash('sha256').update(output.contents).digest('hex').slice(0, 16)
+  const directory = join(bundleRootDirectory, contentHash)
+  const file = join(directory, 'index.mjs')
+  mkdirSync(directory, { recursive: true })
+  const temporaryFile = `${file}.${process.pid}.tmp`
+  writeFileSync(temporaryFile, output.contents)
+  renameSync(temporaryFile, file)
+
+  const inputModifiedTimes = new Map<string, number>()
+  for (const input of Object.keys(result.metafile.inputs)) {
+    const inputPath = resolve(input)
+    try {
+      inputModifiedTimes.set(inputPath, statSync(inputPath).mtimeMs)
+    } catch {
+      // esbuild's virtual inputs (none here today) have no file to watch.
+    }
+  }
+  const bundle: HandlerBundle = {
+    file,
+    directory: dirname(file),
+    bytes: output.contents.byteLength,
+    buildDurationMs: performance.now() - buildStart,
+  }
+  bundleCache.set(cacheKey, { bundle, inputModifiedTimes })
+  return bundle
+}

@@ -1,0 +1,8 @@
+export type { BundleOptions, HandlerBundle } from './bundle.ts'
+export { BundleError, bundleHandler } from './bundle.ts'
+export type { InvocationResult } from './environment.ts'
+export { EnvironmentStartError, LambdaEnvironment, startEnvironment } from './environment.ts'
+export type { EnvironmentOptions } from './options.ts'
+export { environmentDefaults, validateEnvironmentOptions } from './options.ts'
+export { liveEnvironmentProcessCount } from './process-registry.ts'
+export type { LogLine, SerializedError } from './protocol.ts'

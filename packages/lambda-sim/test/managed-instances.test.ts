@@ -1,0 +1,52 @@
+import { afterAll, describe, expect, it } from '@jest/globals'
+import { shutdownStartedEnvironments, startTestEnvironment } from './helpers.ts'
+
+afterAll(shutdownStartedEnvironments)
+
+interface ConcurrentResult {
+  threadId: number
+  pid: number
+  initializedAt: number
+  maxInFlight: number
+  invocations: number
+  tmpDir: string
+}
+
+describe('Managed-Instances mode', () => {
+  it('inits each worker thread once and overlaps invocations in each thread, sharing one /tmp', async () => {
+    const environment = await startTestEnvironment('concurrent', {
+      workers: 2,
+      concurrency: 4,
+      timeoutMs: 5_000,
+    })
+    const outcomes = await Promise.all(
+      Array.from({ length: 16 }, () => environment.invoke<ConcurrentResult>({ holdMs: 100 })),
+    )
+    const results = outcomes.map((outcome) => {
+      if (!outcome.ok) throw new Error(outcome.error.message)
+      return outcome.result
+    })
+    const threads = new Set(results.map((result) => result.threadId))
+    expect(threads.size).toBe(2)
+    expect(new Set(results.map((result) => result.pid)).size).toBe(1)
+    // One init per thread: every result from a thread reports the same init time.
+    for (const thread of threads) {
+      const initTimes = new Set(
+        results.filter((result) => result.threadId === thread).map((result) => result.initializedAt),
+      )
+      expect(initTimes.size).toBe(1)
+    }
+    expect(outcomes.filter((outcome) => outcome.coldStart)).toHaveLength(2)
+    // Overlap within a thread, bounded by the concurrency per thread.
+    const maxOverlap = Math.max(...results.map((result) => result.maxInFlight))
+    expect(maxOverlap).toBeGreaterThan(1)
+    expect(maxOverlap).toBeLessThanOrEqual(4)
+    expect(new Set(results.map((result) => result.tmpDir))).toEqual(new Set([environment.tmpDir]))
+  })
+
+  it('is not frozen between invocations, as managed instances are not', async () => {
+    const environment = await startTestEnvironment('concurrent', { workers: 1 })
+    await environment.invoke({ holdMs: 1 })
+    expect(environment.isFrozen).toBe(false)
+  })
+})

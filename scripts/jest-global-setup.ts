@@ -1,0 +1,5 @@
+import { assertDatabaseAnswers } from './database-url.ts'
+
+export default async function checkDatabaseBeforeTests(): Promise<void> {
+  await assertDatabaseAnswers()
+}

@@ -1,8 +1,9 @@
+import { existsSync, readdirSync } from 'node:fs'
 import type { Config } from 'jest'
 
 // One jest project per package: each package's tests run with the same ESM TypeScript transform
 // and resolve workspace packages to their sources through the "@thaw/source" export condition.
-const packageNames = ['lambda-sim', 'db-connection', 'sdk-clients', 'tmp-store']
+const packageNames = readdirSync(new URL('./packages', import.meta.url))
 
 const sharedProjectConfig = {
   testEnvironment: 'node',
@@ -24,12 +25,16 @@ const config: Config = {
       rootDir: `<rootDir>/packages/${name}`,
       testMatch: ['<rootDir>/test/**/*.test.ts'],
     })),
-    {
-      ...sharedProjectConfig,
-      displayName: 'examples',
-      rootDir: '<rootDir>/examples',
-      testMatch: ['<rootDir>/*/test/**/*.test.ts'],
-    },
+    ...(existsSync(new URL('./examples', import.meta.url))
+      ? [
+          {
+            ...sharedProjectConfig,
+            displayName: 'examples',
+            rootDir: '<rootDir>/examples',
+            testMatch: ['<rootDir>/*/test/**/*.test.ts'],
+          },
+        ]
+      : []),
   ],
   // The database-backed tests need a server: say so at once when there is none, rather than hang.
   globalSetup: '<rootDir>/scripts/jest-global-setup.ts',

@@ -1,0 +1,37 @@
+// How keys become file names. A key is any string; its file name is the hex SHA-256 of its UTF-8
+// bytes, so no key (`../x`, `/abs`, `\0`, 10 kB of unicode) can name a path outside the directory
+// or collide with the store's own files. The key itself is kept in the entry's metadata file.
+import { createHash, randomBytes } from 'node:crypto'
+import { join } from 'node:path'
+import { threadId } from 'node:worker_threads'
+
+export const hashKey = (key: string): string => createHash('sha256').update(key, 'utf8').digest('hex')
+
+export const dataFile = (dir: string, hash: string) => join(dir, `${hash}.data`)
+export const metaFile = (dir: string, hash: string) => join(dir, `${hash}.meta`)
+export const lockFile = (dir: string, hash: string) => join(dir, `${hash}.lock`)
+/** The directory-wide lock held while an entry is committed against the byte budget. */
+export const budgetLockFile = (dir: string) => join(dir, '.budget.lock')
+
+// A partial file names its writer (pid and thread) so that the next init can tell a crashed
+// writer's leftovers from a live writer's work in progress.
+export const partialFile = (dir: string, hash: string, suffix = 'data') =>
+  join(dir, `${hash}.${process.pid}-${threadId}-${randomBytes(6).toString('hex')}.${suffix}-partial`)
+
+export type ParsedName =
+  | { kind: 'data' | 'meta' | 'lock'; hash: string }
+  | { kind: 'partial'; hash: string; pid: number; threadId: number }
+  | { kind: 'stale-lock'; hash: string }
+
+const namePattern =
+  /^([0-9a-f]{64})\.(?:(data|meta|lock)|(\d+)-(\d+)-[0-9a-f]+\.(?:data|meta)-partial|lock\.stale-[0-9a-f]+)$/
+
+/** What a name in the directory is, or undefined for a file the store did not make (left alone). */
+export const parseName = (name: string): ParsedName | undefined => {
+  const match = namePattern.exec(name)
+  if (!match) return undefined
+  const hash = match[1] as string
+  if (match[2]) return { kind: match[2] as 'data' | 'meta' | 'lock', hash }
+  if (match[3]) return { kind: 'partial', hash, pid: Number(match[3]), threadId: Number(match[4]) }
+  return { kind: 'stale-lock', hash }
+}

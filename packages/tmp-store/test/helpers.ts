@@ -1,0 +1,74 @@
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { type EnvironmentOptions, type LambdaEnvironment, startEnvironment } from '@thaw/lambda-sim'
+import type { StoreEvent } from './fixtures/store-handler.ts'
+
+const storeHandler = fileURLToPath(new URL('./fixtures/store-handler.ts', import.meta.url))
+
+const environments: LambdaEnvironment[] = []
+const scratchDirs: string[] = []
+
+/** A directory of this test's own, removed after the file's tests. */
+export const scratchDir = (label: string): string => {
+  const dir = mkdtempSync(join(tmpdir(), `thaw-tmp-store-${label}-`))
+  scratchDirs.push(dir)
+  return dir
+}
+
+/** An execution environment running the store handler, shut down after the file's tests. */
+export const startStoreEnvironment = async (
+  options: Omit<EnvironmentOptions, 'entry'> & { maxBytes?: number } = {},
+): Promise<LambdaEnvironment> => {
+  const { maxBytes, env, ...rest } = options
+  const environment = await startEnvironment({
+    entry: storeHandler,
+    ...rest,
+    env: { ...env, ...(maxBytes === undefined ? {} : { TMP_STORE_MAX_BYTES: String(maxBytes) }) },
+  })
+  environments.push(environment)
+  return environment
+}
+
+export const cleanUp = async (): Promise<void> => {
+  await Promise.all(environments.splice(0).map((environment) => environment.shutdown()))
+  for (const dir of scratchDirs.splice(0)) rmSync(dir, { recursive: true, force: true })
+}
+
+/** Invokes the store handler; an invocation that fails fails the test with Lambda's error. */
+export const run = async <Result = Record<string, unknown>>(
+  environment: LambdaEnvironment,
+  event: StoreEvent,
+): Promise<Result> => {
+  const outcome = await environment.invoke<Result>(event)
+  if (!outcome.ok) throw new Error(`${event.op} failed: ${outcome.error.name}: ${outcome.error.message}`)
+  return outcome.result
+}
+
+/** The store's directory inside an environment's /tmp (the default `dir`). */
+export const storeDirOf = (tmpDir: string): string => join(tmpDir, 'thaw-tmp-store')
+
+export const listDir = (dir: string): string[] => readdirSync(dir)
+
+/** The bytes of the complete entries' data files, as the file system reports them. */
+export const dataBytesIn = (dir: string): number =>
+  readdirSync(dir)
+    .filter((name) => name.endsWith('.data'))
+    .reduce((sum, name) => {
+      try {
+        return sum + statSync(join(dir, name)).size
+      } catch {
+        return sum
+      }
+    }, 0)
+
+export const countLines = (file: string): number => {
+  try {
+    return readFileSync(file, 'utf8').split('\n').filter(Boolean).length
+  } catch {
+    return 0
+  }
+}
+
+export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))

@@ -1,0 +1,173 @@
+import { configKey } from './config-key.ts'
+import { withAssumedRole } from './credentials.ts'
+import { checkKeepAlive } from './keep-alive.ts'
+import { assertAssumeRole, assertCapture, assertClientClass, assertConfig } from './options.ts'
+import type { AssumeRole, AwsClient, Capture, ClientClass, ClientConfig } from './types.ts'
+
+// One registry per process (per worker thread: module state is per thread), found through a global
+// symbol so that two copies of this module in one bundle still share their clients.
+interface Entry {
+  key: string
+  clientClass: ClientClass
+  client: AwsClient
+  destroyed: boolean
+  // The client's request handler, whose sockets it may share with sibling clients.
+  requestHandler: object | undefined
+  // A keep-alive check that could not be done synchronously, and its outcome.
+  pendingCheck: Promise<void> | undefined
+  failure: unknown
+  // Called when the entry is destroyed (middlewares holding it rebuild on their next invocation).
+  owners: Set<() => void>
+}
+
+interface Registry {
+  byClass: Map<ClientClass, Map<string, Entry>>
+  handlerUsers: WeakMap<object, Set<Entry>>
+  counts: { built: number; reused: number; destroyed: number }
+}
+
+const registrySymbol = Symbol.for('@thaw/sdk-clients.registry.v1')
+const globalScope = globalThis as typeof globalThis & { [registrySymbol]?: Registry }
+globalScope[registrySymbol] ??= {
+  byClass: new Map(),
+  handlerUsers: new WeakMap(),
+  counts: { built: 0, reused: 0, destroyed: 0 },
+}
+const registry: Registry = globalScope[registrySymbol]
+
+export interface GetClientOptions {
+  capture?: Capture | undefined
+  assumeRole?: AssumeRole | undefined
+  // The option path named in errors.
+  path?: string
+}
+
+export interface ClientHandle<TClient extends AwsClient = AwsClient> {
+  readonly client: TClient
+  readonly entry: Entry
+}
+
+// Destroying a client closes its request handler's sockets, which every client built with the same
+// handler shares: that is done only once no live client of the registry uses the handler any more.
+// The entry leaves the registry either way, so the next request for it builds a new client.
+const destroyEntry = (entry: Entry, originalDestroy: () => void): void => {
+  if (entry.destroyed) return
+  entry.destroyed = true
+  registry.counts.destroyed++
+  const byKey = registry.byClass.get(entry.clientClass)
+  if (byKey?.get(entry.key) === entry) byKey.delete(entry.key)
+  const users = entry.requestHandler ? registry.handlerUsers.get(entry.requestHandler) : undefined
+  users?.delete(entry)
+  if (!users || users.size === 0) originalDestroy()
+  for (const notify of entry.owners) notify()
+}
+
+const build = (
+  clientClass: ClientClass,
+  config: Record<string, unknown>,
+  key: string,
+  options: GetClientOptions,
+) => {
+  const path = options.path ?? 'config'
+  // Refused before anything is built (throws), or checked once the handler's config resolves.
+  const pendingCheck = checkKeepAlive(config, path)
+  const raw = new clientClass(withAssumedRole(config, options.assumeRole))
+  const entry: Entry = {
+    key,
+    clientClass,
+    client: raw,
+    destroyed: false,
+    requestHandler: (raw as { config?: { requestHandler?: object } }).config?.requestHandler,
+    pendingCheck: undefined,
+    failure: undefined,
+    owners: new Set(),
+  }
+  if (pendingCheck) {
+    entry.pendingCheck = pendingCheck.then(
+      () => {
+        entry.pendingCheck = undefined
+      },
+      (error: unknown) => {
+        entry.pendingCheck = undefined
+        entry.failure = error
+      },
+    )
+  }
+  // The SDK has no "destroyed" flag to read, so destroy is intercepted on the instance itself.
+  const originalDestroy = raw.destroy.bind(raw)
+  raw.destroy = function thawDestroy() {
+    destroyEntry(entry, originalDestroy)
+  }
+  if (entry.requestHandler) {
+    let users = registry.handlerUsers.get(entry.requestHandler)
+    if (!users) {
+      users = new Set()
+      registry.handlerUsers.set(entry.requestHandler, users)
+    }
+    users.add(entry)
+  }
+  // Wrapped once, after destroy is in place, so a wrapper forwards to it.
+  entry.client = options.capture ? options.capture(raw) : raw
+  registry.counts.built++
+  return entry
+}
+
+export const acquire = (
+  clientClass: ClientClass,
+  config: Record<string, unknown>,
+  options: GetClientOptions = {},
+): Entry => {
+  const key = configKey({ config, capture: options.capture, assumeRole: options.assumeRole })
+  let byKey = registry.byClass.get(clientClass)
+  if (!byKey) {
+    byKey = new Map()
+    registry.byClass.set(clientClass, byKey)
+  }
+  const existing = byKey.get(key)
+  if (existing && !existing.destroyed) {
+    registry.counts.reused++
+    return existing
+  }
+  const entry = build(clientClass, config, key, options)
+  byKey.set(key, entry)
+  return entry
+}
+
+// The shared client for a class and configuration, for code outside a middleware (another thaw
+// middleware, a module-scope helper). The same arguments give the same instance, until destroyed.
+export const getClient = <TClass extends ClientClass>(
+  clientClass: TClass,
+  config?: ClientConfig<TClass>,
+  options: Omit<GetClientOptions, 'path'> = {},
+): InstanceType<TClass> => {
+  assertClientClass(clientClass, 'clientClass')
+  const entry = acquire(clientClass, assertConfig(config, 'config'), {
+    capture: assertCapture(options.capture, 'capture'),
+    assumeRole: assertAssumeRole(options.assumeRole, 'assumeRole'),
+  })
+  if (entry.failure) throw entry.failure
+  return entry.client as InstanceType<TClass>
+}
+
+export interface SdkClientsStats {
+  // Clients constructed (a destroyed client that is asked for again counts again).
+  built: number
+  // Requests served by a client the registry already held.
+  reused: number
+  destroyed: number
+  // Clients held now.
+  live: number
+}
+
+export const stats = (): SdkClientsStats => {
+  let live = 0
+  for (const byKey of registry.byClass.values()) live += byKey.size
+  return { ...registry.counts, live }
+}
+
+// Destroys every client the registry holds (at SIGTERM, or between tests); returns how many.
+export const destroyClients = (): number => {
+  const entries = [...registry.byClass.values()].flatMap((byKey) => [...byKey.values()])
+  for (const entry of entries) entry.client.destroy()
+  return entries.length
+}

@@ -1,0 +1,12 @@
+// Test support for thaw's users: a local Secrets Manager peer that real AWS SDK clients talk to.
+
+export type { SecretValue } from './secret-store.ts'
+export {
+  type FailNextOptions,
+  type PeerCall,
+  type SecretsManagerPeer,
+  type SecretsManagerPeerOptions,
+  type SecretVersionInfo,
+  type SetSecretOptions,
+  startSecretsManagerPeer,
+} from './secrets-manager-peer.ts'

@@ -108,7 +108,7 @@ describe('entries across invocations, freezes and resets of one environment', ()
       op: 'getOrFetch',
       key: 'slow',
       size: 100_000,
-      chunks: 25,
+      chunks: 15,
       chunkDelayMs: 20,
       countFile,
     } as const

@@ -9,8 +9,9 @@ export interface SdkClientsOptions<
 > {
   // name → client class, or { client, config?, capture?, assumeRole? }
   clients: TClients
-  // Shared by every client, under each client's own config (merged key by key).
-  config?: Record<string, unknown>
+  // Shared by every client, under each client's own config (merged key by key): region,
+  // credentials, endpoint, maxAttempts, requestHandler, …
+  config?: object
   // Where the clients go on the Lambda context.
   contextKey?: TKey
   // Wraps each client once, when it is built.

@@ -17,7 +17,7 @@ const startSecretsEnvironment = (maxAttempts: number): Promise<LambdaEnvironment
 // What the handler returned, or its error's message.
 const resultOf = (outcome: Awaited<ReturnType<LambdaEnvironment['invoke']>>): SecretResult | string =>
   outcome.ok ? (outcome.result as SecretResult) : outcome.error.message
-const valueOf = (outcome: Awaited<ReturnType<LambdaEnvironment['invoke']>>) => {
+const secretValueOf = (outcome: Awaited<ReturnType<LambdaEnvironment['invoke']>>) => {
   const result = resultOf(outcome)
   return typeof result === 'string' ? result : result.value
 }
@@ -37,7 +37,7 @@ describe('through lambda-sim, with freezes', () => {
     expect(peer.callCount()).toBe(calls)
     const outcomes = []
     for (let i = 0; i < 20; i++) outcomes.push(await environment.invoke({ secretId }))
-    expect(outcomes.map(valueOf)).toEqual(Array(20).fill('wire value'))
+    expect(outcomes.map(secretValueOf)).toEqual(Array(20).fill('wire value'))
     expect(outcomes.filter((outcome) => outcome.coldStart)).toHaveLength(1)
     expect(peer.callCount() - calls).toBe(20)
     expect(peer.connections - connections).toBe(1)
@@ -68,7 +68,7 @@ describe('through lambda-sim, with freezes', () => {
       expect(environment.isFrozen).toBe(true)
       expect(peer.closeIdleConnections()).toBeGreaterThanOrEqual(1)
       const outcome = await environment.invoke({ secretId })
-      expect(valueOf(outcome)).toBe('wire value')
+      expect(secretValueOf(outcome)).toBe('wire value')
       // A new connection replaced the closed one, and only one.
       expect(peer.connections - connections).toBe(1)
     }
@@ -89,6 +89,6 @@ describe('through lambda-sim, with freezes', () => {
     expect(!thrown.ok && thrown.error.message).toMatch(/can't find the specified secret/)
     // The environment is still healthy after its errors.
     const healthy = await environment.invoke({ secretId })
-    expect(valueOf(healthy)).toBe('wire value')
+    expect(secretValueOf(healthy)).toBe('wire value')
   })
 })

@@ -55,6 +55,14 @@ export class BundleError extends Error {
   override name = 'BundleError'
 }
 
+// A bundle someone else built (a deployment build): used as it is.
+export const prebuiltBundle = (file: string): HandlerBundle => ({
+  file,
+  directory: dirname(file),
+  bytes: statSync(file).size,
+  buildDurationMs: 0,
+})
+
 export const bundleHandler = async (entry: string, options: BundleOptions = {}): Promise<HandlerBundle> => {
   const cacheKey = JSON.stringify([entry, options])
   const cached = bundleCache.get(cacheKey)

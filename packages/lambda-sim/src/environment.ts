@@ -6,7 +6,7 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { basename, extname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { bundleHandler, type HandlerBundle } from './bundle.ts'
+import { bundleHandler, type HandlerBundle, prebuiltBundle } from './bundle.ts'
 import type { ChildRuntimeConfig } from './child-runtime.ts'
 import { type EnvironmentOptions, environmentDefaults, validateEnvironmentOptions } from './options.ts'
 import { trackChildProcess } from './process-registry.ts'
@@ -393,7 +393,7 @@ export class LambdaEnvironment {
 export const startEnvironment = async (options: EnvironmentOptions): Promise<LambdaEnvironment> => {
   const validated = validateEnvironmentOptions(options)
   const entry = resolve(validated.entry)
-  const bundle = await bundleHandler(entry, validated.build)
+  const bundle = validated.prebuilt ? prebuiltBundle(entry) : await bundleHandler(entry, validated.build)
   const environment = new LambdaEnvironment({ ...validated, entry }, bundle)
   try {
     await environment.init()

@@ -30,6 +30,11 @@ export interface EnvironmentOptions {
   /** Copy the function's stdout and stderr to this process's. */
   echoOutput?: boolean
   build?: BundleOptions
+  /**
+   * The entry is already a deployable ESM bundle (as a deployment pipeline built it): run it as it is,
+   * without bundling it again.
+   */
+  prebuilt?: boolean
 }
 
 export const environmentDefaults = {
@@ -63,6 +68,7 @@ const knownOptionNames = new Set<string>([
   'shutdownGraceMs',
   'echoOutput',
   'build',
+  'prebuilt',
 ])
 
 const fail = (optionName: string, expected: string, actual: unknown): never => {
@@ -96,7 +102,7 @@ export const validateEnvironmentOptions = (options: unknown): EnvironmentOptions
   for (const name of ['exportName', 'functionName', 'region'])
     if (record[name] !== undefined && (typeof record[name] !== 'string' || record[name] === ''))
       fail(name, 'a non-empty string', record[name])
-  for (const name of ['freeze', 'echoOutput'])
+  for (const name of ['freeze', 'echoOutput', 'prebuilt'])
     if (record[name] !== undefined && typeof record[name] !== 'boolean') fail(name, 'a boolean', record[name])
   if (record.env !== undefined) {
     if (typeof record.env !== 'object' || record.env === null) fail('env', 'an object of strings', record.env)
@@ -111,6 +117,8 @@ export const validateEnvironmentOptions = (options: unknown): EnvironmentOptions
   }
   if (record.concurrency !== undefined && record.workers === undefined)
     fail('concurrency', 'used together with "workers" (Managed-Instances mode)', record.concurrency)
+  if (record.prebuilt === true && record.build !== undefined)
+    fail('build', 'left out when "prebuilt" is true (a prebuilt bundle is not built again)', record.build)
   if (record.build !== undefined && (typeof record.build !== 'object' || record.build === null))
     fail('build', 'an object of esbuild options (conditions, external, minify)', record.build)
   return record as unknown as EnvironmentOptions

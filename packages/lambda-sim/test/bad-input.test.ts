@@ -46,3 +46,23 @@ describe('startEnvironment with bad input', () => {
     expect(liveEnvironmentProcessCount()).toBe(0)
   })
 })
+
+describe('startEnvironment with a prebuilt bundle', () => {
+  it('runs a deployment bundle as it is, without building it again', async () => {
+    const { bundleHandler } = await import('../src/index.ts')
+    const bundle = await bundleHandler(fixture('counter'), { minify: true })
+    const environment = await startEnvironment({ entry: bundle.file, prebuilt: true })
+    try {
+      const outcome = await environment.invoke<{ invocationCount: number }>()
+      expect(outcome.ok && outcome.result.invocationCount).toBe(1)
+    } finally {
+      await environment.shutdown()
+    }
+  })
+
+  it('refuses build options for a prebuilt bundle, naming the option', async () => {
+    await expect(
+      startEnvironment({ entry: fixture('counter'), prebuilt: true, build: { minify: true } }),
+    ).rejects.toThrow(/option "build" must be left out when "prebuilt" is true/)
+  })
+})

@@ -1,0 +1,107 @@
+// The connection-creation step, kept apart so that where credentials come from (a Secrets Manager
+// secret, an IAM token) and how a refused connect is retried can change here alone.
+import { createPool, type Pool, type PoolConnection, type PoolOptions } from 'mysql2'
+
+// Called before the pool opens a new connection; returns the options the connection is opened
+// with (today: the configured ones). Async, because credentials may have to be fetched or signed.
+export type ConnectionOptionsSource = (configured: PoolOptions) => PoolOptions | Promise<PoolOptions>
+
+export const configuredOptions: ConnectionOptionsSource = (configured) => configured
+
+// The parts of mysql2's core objects thaw relies on (mysql2 3.24: lib/base/pool.js,
+// lib/base/connection.js). They are not in mysql2's typings.
+export interface CorePool extends Pool {
+  _closed: boolean
+  _allConnections: { length: number }
+  _freeConnections: { length: number }
+  config: Pool['config'] & { connectionConfig: Record<string, unknown> }
+}
+export interface CoreConnection extends PoolConnection {
+  _fatalError: Error | null
+  _protocolError: Error | null
+  _closing: boolean
+  _pool: CorePool | null
+  lastActiveTime: number
+  stream: import('node:net').Socket
+}
+
+export const createCorePool = (options: PoolOptions): CorePool => createPool(options) as unknown as CorePool
+
+// Applies the source's options to the pool's connection template, which mysql2 copies for each new
+// connection (BasePool._createConnectionConfig), when the next lease may open one.
+export const prepareNewConnection = async (
+  pool: CorePool,
+  configured: PoolOptions,
+  source: ConnectionOptionsSource,
+): Promise<void> => {
+  if (source === configuredOptions) return
+  if (pool._freeConnections.length > 0) return
+  if (pool._allConnections.length >= (configured.connectionLimit ?? 1)) return
+  const options = await source(configured)
+  const template = pool.config.connectionConfig
+  for (const name of ['user', 'password', 'host', 'port', 'database'] as const) {
+    if (options[name] !== undefined) template[name] = options[name]
+  }
+}
+
+export const leaseFromPool = (pool: CorePool): Promise<CoreConnection> =>
+  new Promise((resolve, reject) => {
+    pool.getConnection((error, connection) => {
+      if (error) reject(error)
+      else resolve(connection as unknown as CoreConnection)
+    })
+  })
+
+// No round trip: what mysql2 and the socket already know. A FIN or RST the kernel received while the
+// environment was frozen is known here only once the event loop has polled after the thaw.
+export const isConnectionDead = (connection: CoreConnection): boolean => {
+  const stream = connection.stream
+  return (
+    connection._fatalError !== null ||
+    connection._protocolError !== null ||
+    connection._closing ||
+    connection._pool === null ||
+    !stream ||
+    stream.destroyed ||
+    stream.readableEnded ||
+    stream.writableEnded
+  )
+}
+
+// Takes a connection out of the pool and closes its socket at once (no COM_QUIT: the other side may
+// be gone, and a half-open socket would linger until its FIN timed out).
+export const discardConnection = (connection: CoreConnection): void => {
+  connection.destroy()
+  connection.stream?.destroy()
+}
+
+// A ping that gives up after timeoutMs: a silently dropped connection would otherwise hang.
+export const pingWithin = (connection: CoreConnection, timeoutMs: number): Promise<boolean> =>
+  new Promise((resolve) => {
+    let settled = false
+    const timer = setTimeout(() => {
+      settled = true
+      resolve(false)
+    }, timeoutMs)
+    connection.ping((error) => {
+      if (settled) return
+      clearTimeout(timer)
+      resolve(!error)
+    })
+  })
+
+// The same, for COM_RESET_CONNECTION (rolls back, drops temporary tables, user variables, session
+// settings, prepared statements, and releases GET_LOCK locks).
+export const resetWithin = (connection: CoreConnection, timeoutMs: number): Promise<boolean> =>
+  new Promise((resolve) => {
+    let settled = false
+    const timer = setTimeout(() => {
+      settled = true
+      resolve(false)
+    }, timeoutMs)
+    ;(connection as unknown as { reset(cb: (error: Error | null) => void): void }).reset((error) => {
+      if (settled) return
+      clearTimeout(timer)
+      resolve(!error)
+    })
+  })

@@ -1,0 +1,108 @@
+import type { PoolOptions } from 'mysql2'
+import {
+  type ConnectionOptionsSource,
+  type CoreConnection,
+  type CorePool,
+  configuredOptions,
+  createCorePool,
+} from './connect.ts'
+import type { DbConnectionSettings } from './options.ts'
+import type { DbConnectionStats } from './types.ts'
+
+// One pool per configuration per process (per worker thread: module state is per thread), shared
+// by every middleware and handler in the bundle that asks for the same configuration.
+export interface PoolEntry {
+  key: string
+  label: string
+  pool: CorePool
+  poolOptions: PoolOptions
+  source: ConnectionOptionsSource
+  closeOnShutdown: boolean
+  // Connections opened and not yet handed out: they need no validation.
+  fresh: WeakSet<CoreConnection>
+}
+
+const counters: DbConnectionStats = {
+  pools: 0,
+  connectionsOpened: 0,
+  reusedInvocations: 0,
+  replacements: 0,
+  validations: 0,
+  resets: 0,
+  abandoned: 0,
+  errors: 0,
+}
+export const count = counters
+
+// A copy of this process's counters.
+export const stats = (): DbConnectionStats => ({ ...counters })
+
+const entries = new Map<string, PoolEntry>()
+
+export const acquirePool = (
+  settings: DbConnectionSettings,
+  source: ConnectionOptionsSource = configuredOptions,
+): PoolEntry => {
+  const existing = entries.get(settings.key)
+  if (existing && !existing.pool._closed) {
+    existing.closeOnShutdown ||= settings.closeOnShutdown
+    if (existing.closeOnShutdown) listenForShutdown()
+    return existing
+  }
+  const pool = createCorePool(settings.poolOptions)
+  const entry: PoolEntry = {
+    key: settings.key,
+    label: settings.label,
+    pool,
+    poolOptions: settings.poolOptions,
+    source,
+    closeOnShutdown: settings.closeOnShutdown,
+    fresh: new WeakSet(),
+  }
+  pool.on('connection', (connection) => {
+    const core = connection as unknown as CoreConnection
+    counters.connectionsOpened++
+    entry.fresh.add(core)
+    // PoolConnection listens for 'error' only once; a second error event on a connection would
+    // otherwise be thrown as unhandled and end the process.
+    core.on('error', () => {
+      counters.errors++
+    })
+  })
+  counters.pools++
+  entries.set(settings.key, entry)
+  if (entry.closeOnShutdown) listenForShutdown()
+  return entry
+}
+
+export const closePools = async (filter: (entry: PoolEntry) => boolean = () => true): Promise<void> => {
+  const closing = [...entries.values()].filter(filter)
+  for (const entry of closing) entries.delete(entry.key)
+  await Promise.all(
+    closing.map(
+      (entry) =>
+        new Promise<void>((resolve) => {
+          entry.pool.end(() => resolve())
+        }),
+    ),
+  )
+}
+
+// One SIGTERM listener for the process, whatever the number of pools. Lambda sends SIGTERM (when
+// extensions are registered) and SIGKILLs 500 ms later: end the pools that asked for it, then exit
+// if nobody else listens (a SIGTERM listener otherwise keeps the process alive until SIGKILL).
+let listening = false
+const shutdownDeadlineMs = 300
+const onSigterm = async () => {
+  await Promise.race([
+    closePools((entry) => entry.closeOnShutdown),
+    new Promise((resolve) => setTimeout(resolve, shutdownDeadlineMs).unref()),
+  ])
+  // once() has already removed this listener: any left belong to someone else.
+  if (process.listenerCount('SIGTERM') === 0) process.exit(0)
+}
+const listenForShutdown = () => {
+  if (listening) return
+  listening = true
+  process.once('SIGTERM', onSigterm)
+}

@@ -1,0 +1,91 @@
+import type { MiddlewareObj, Request } from '@middy/core'
+import type {
+  PoolOptions,
+  Pool as PromisePool,
+  PoolConnection as PromisePoolConnection,
+} from 'mysql2/promise'
+
+// A connection leased exclusively by one invocation: from `context.db.getConnection()` or handed to
+// `context.db.transaction(fn)`. Statements run on it directly; `release()` gives it back to the
+// invocation (the pool gets it back after the invocation, cleaned). It is unusable once released.
+export interface DbLeasedConnection {
+  query: PromisePoolConnection['query']
+  execute: PromisePoolConnection['execute']
+  beginTransaction(): Promise<void>
+  commit(): Promise<void>
+  rollback(): Promise<void>
+  release(): void
+  // The server's connection id (CONNECTION_ID()).
+  readonly threadId: number | null
+}
+
+// `context.db`: mysql2/promise's pool surface, bound to one invocation.
+export interface DbConnection {
+  query: PromisePool['query']
+  execute: PromisePool['execute']
+  getConnection(): Promise<DbLeasedConnection>
+  // Runs fn on an exclusively leased connection inside a transaction: commits when fn resolves,
+  // rolls back and rethrows when it throws. Never re-runs fn.
+  transaction<T>(fn: (connection: DbLeasedConnection) => Promise<T>): Promise<T>
+  escape: PromisePool['escape']
+  format: PromisePool['format']
+}
+
+export type ConnectMode = 'init' | 'first-use'
+export type ResetSessionPolicy = 'auto' | 'always' | 'never'
+
+// What the logger hook receives. Never holds a password: `pool` is user@host:port/database.
+export interface DbConnectionLogEvent {
+  level: 'debug' | 'info' | 'warn' | 'error'
+  event: string
+  pool: string
+  message: string
+  code?: string
+  errno?: number
+  threadId?: number | null
+}
+export type DbConnectionLogger = (event: DbConnectionLogEvent) => void
+
+export interface DbConnectionOptions<TKey extends string = 'db'> {
+  // A DSN (mysql://user:password@host:port/database?option=value) or mysql2 PoolOptions.
+  config: string | PoolOptions
+  contextKey?: TKey
+  connect?: ConnectMode
+  validateAfterIdleMs?: number
+  validateTimeoutMs?: number
+  resetSession?: ResetSessionPolicy
+  closeOnShutdown?: boolean
+  logger?: DbConnectionLogger
+}
+
+// Lambda's context type, as Middy declares it (no direct dependency on @types/aws-lambda).
+type LambdaContext = Request['context']
+
+export type DbConnectionContext<TKey extends string = 'db'> = LambdaContext & { [K in TKey]: DbConnection }
+
+export type DbConnectionMiddleware<TKey extends string = 'db'> = MiddlewareObj<
+  unknown,
+  // biome-ignore lint/suspicious/noExplicitAny: the middleware never looks at the result, as in Middy's own types
+  any,
+  Error,
+  DbConnectionContext<TKey>
+>
+
+export interface DbConnectionStats {
+  // Pools created in this process (thread): one per distinct configuration.
+  pools: number
+  // Connections whose handshake succeeded.
+  connectionsOpened: number
+  // Invocations whose first statement ran on a connection that was already open.
+  reusedInvocations: number
+  // Dead connections found (by state, or by a failed validation) and replaced before a statement.
+  replacements: number
+  // Round-trip validations (pings) spent after a long idle gap.
+  validations: number
+  // COM_RESET_CONNECTION sent between invocations.
+  resets: number
+  // Connections given up because a statement was still running when the invocation ended.
+  abandoned: number
+  // Errors seen: failed connects, fatal statement errors, failed validations or resets.
+  errors: number
+}

@@ -1,0 +1,77 @@
+// Builds every example into a Lambda-ready bundle, as its deployment would: one ESM file for
+// nodejs24.x, minified, dependencies included (the AWS SDK too: the runtime's copy is whatever
+// version Lambda ships that day), with the interop banner CommonJS dependencies need.
+// `node scripts/build-examples.ts` builds them all and prints a size report.
+import { readdirSync, statSync } from 'node:fs'
+import { join } from 'node:path'
+import { gzipSync } from 'node:zlib'
+import { build } from 'esbuild'
+
+export const examplesDirectory = new URL('../examples/', import.meta.url).pathname
+
+const commonJsInteropBanner = [
+  "import { createRequire as __thawCreateRequire } from 'node:module';",
+  'const require = __thawCreateRequire(import.meta.url);',
+].join('\n')
+
+export interface ExampleBundle {
+  name: string
+  file: string
+  bytes: number
+  gzipBytes: number
+  buildMs: number
+}
+
+export const exampleNames = (): string[] =>
+  readdirSync(examplesDirectory).filter((name) => {
+    try {
+      return statSync(join(examplesDirectory, name, 'src', 'handler.ts')).isFile()
+    } catch {
+      return false
+    }
+  })
+
+export const buildExample = async (name: string): Promise<ExampleBundle> => {
+  const started = performance.now()
+  const exampleDirectory = join(examplesDirectory, name)
+  const file = join(exampleDirectory, 'dist', 'index.mjs')
+  const result = await build({
+    entryPoints: [join(exampleDirectory, 'src', 'handler.ts')],
+    outfile: file,
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node24',
+    minify: true,
+    sourcemap: 'linked',
+    // In this workspace the thaw packages resolve to their sources; a user's build resolves the
+    // published dist files through the same package names.
+    conditions: ['@thaw/source'],
+    banner: { js: commonJsInteropBanner },
+    metafile: true,
+    logLevel: 'warning',
+  })
+  const output = Object.entries(result.metafile.outputs).find(([path]) => path.endsWith('index.mjs'))
+  const bytes = output?.[1].bytes ?? statSync(file).size
+  const { readFileSync } = await import('node:fs')
+  return {
+    name,
+    file,
+    bytes,
+    gzipBytes: gzipSync(readFileSync(file)).byteLength,
+    buildMs: performance.now() - started,
+  }
+}
+
+const kibibytes = (bytes: number) => `${(bytes / 1024).toFixed(1)} KiB`
+
+if (import.meta.main) {
+  const bundles = []
+  for (const name of exampleNames()) bundles.push(await buildExample(name))
+  console.log('| example | bundle | gzipped | build |')
+  console.log('| --- | --: | --: | --: |')
+  for (const bundle of bundles)
+    console.log(
+      `| ${bundle.name} | ${kibibytes(bundle.bytes)} | ${kibibytes(bundle.gzipBytes)} | ${bundle.buildMs.toFixed(0)} ms |`,
+    )
+}

@@ -75,33 +75,33 @@ export const discardConnection = (connection: CoreConnection): void => {
   connection.stream?.destroy()
 }
 
-// A ping that gives up after timeoutMs: a silently dropped connection would otherwise hang.
-export const pingWithin = (connection: CoreConnection, timeoutMs: number): Promise<boolean> =>
+// Runs one command (callback style) and resolves false if it fails or takes longer than timeoutMs: a
+// silently dropped connection would otherwise hang. A late answer is ignored.
+const commandWithin = (
+  send: (callback: (error: Error | null) => void) => void,
+  timeoutMs: number,
+): Promise<boolean> =>
   new Promise((resolve) => {
     let settled = false
     const timer = setTimeout(() => {
       settled = true
       resolve(false)
     }, timeoutMs)
-    connection.ping((error) => {
+    send((error) => {
       if (settled) return
       clearTimeout(timer)
       resolve(!error)
     })
   })
 
-// The same, for COM_RESET_CONNECTION (rolls back, drops temporary tables, user variables, session
-// settings, prepared statements, and releases GET_LOCK locks).
+export const pingWithin = (connection: CoreConnection, timeoutMs: number): Promise<boolean> =>
+  commandWithin((callback) => connection.ping(callback), timeoutMs)
+
+// COM_RESET_CONNECTION: rolls back, drops temporary tables, user variables, session settings and
+// prepared statements (mysql2 clears its statement cache on the answer), releases GET_LOCK locks.
 export const resetWithin = (connection: CoreConnection, timeoutMs: number): Promise<boolean> =>
-  new Promise((resolve) => {
-    let settled = false
-    const timer = setTimeout(() => {
-      settled = true
-      resolve(false)
-    }, timeoutMs)
-    ;(connection as unknown as { reset(cb: (error: Error | null) => void): void }).reset((error) => {
-      if (settled) return
-      clearTimeout(timer)
-      resolve(!error)
-    })
-  })
+  commandWithin(
+    (callback) =>
+      (connection as unknown as { reset(cb: (error: Error | null) => void): void }).reset(callback),
+    timeoutMs,
+  )

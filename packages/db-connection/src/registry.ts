@@ -20,6 +20,16 @@ export interface PoolEntry {
   closeOnShutdown: boolean
   // Connections opened and not yet handed out: they need no validation.
   fresh: WeakSet<CoreConnection>
+  // Connections already counted as replaced.
+  replaced: WeakSet<CoreConnection>
+}
+
+// A connection that dies while idle in the pool (a FIN seen after a thaw, a failed state check or
+// ping) is replaced by the next lease: count it once, however it was found.
+export const countReplacement = (entry: PoolEntry, connection: CoreConnection): void => {
+  if (entry.replaced.has(connection)) return
+  entry.replaced.add(connection)
+  counters.replacements++
 }
 
 const counters: DbConnectionStats = {
@@ -58,6 +68,7 @@ export const acquirePool = (
     source,
     closeOnShutdown: settings.closeOnShutdown,
     fresh: new WeakSet(),
+    replaced: new WeakSet(),
   }
   pool.on('connection', (connection) => {
     const core = connection as unknown as CoreConnection
@@ -68,6 +79,13 @@ export const acquirePool = (
     core.on('error', () => {
       counters.errors++
     })
+    // mysql2 drops a connection from the pool when its socket ends; if that happens while it sits
+    // idle (released), the next lease opens a new one: a replacement.
+    const onIdleDeath = () => {
+      if ((core as unknown as { _released: boolean })._released) countReplacement(entry, core)
+    }
+    core.once('end', onIdleDeath)
+    core.stream?.once('close', onIdleDeath)
   })
   counters.pools++
   entries.set(settings.key, entry)

@@ -9,7 +9,7 @@ import {
   resetWithin,
 } from './connect.ts'
 import { type DbConnectionSettings, packageName } from './options.ts'
-import { count, type PoolEntry } from './registry.ts'
+import { count, countReplacement, type PoolEntry } from './registry.ts'
 import type { DbLeasedConnection } from './types.ts'
 
 // Statements that may leave session state behind for the next invocation: session variables,
@@ -241,7 +241,7 @@ export class DbSession {
         return connection
       }
       if (isConnectionDead(connection)) {
-        count.replacements++
+        countReplacement(this.#entry, connection)
         this.#log(
           'info',
           'replaced',
@@ -255,7 +255,7 @@ export class DbSession {
       if (Date.now() - connection.lastActiveTime >= this.#settings.validateAfterIdleMs) {
         count.validations++
         if (!(await pingWithin(connection, this.#settings.validateTimeoutMs))) {
-          count.replacements++
+          countReplacement(this.#entry, connection)
           count.errors++
           this.#log(
             'info',

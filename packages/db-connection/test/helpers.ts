@@ -1,0 +1,191 @@
+import { randomBytes } from 'node:crypto'
+import { createServer, type Server, type Socket, connect as tcpConnect } from 'node:net'
+import { fileURLToPath } from 'node:url'
+import { type EnvironmentOptions, type LambdaEnvironment, startEnvironment } from '@thaw/lambda-sim'
+import mysql from 'mysql2/promise'
+
+export const databaseUrl = (): string => process.env.DATABASE_URL ?? 'mysql://root@127.0.0.1:3306/test'
+
+export const fixture = (name: string): string =>
+  fileURLToPath(new URL(`./fixtures/${name}.ts`, import.meta.url))
+
+export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+
+const started: { shutdown: () => Promise<unknown> }[] = []
+
+// Starts a fixture in lambda-sim with DATABASE_URL and the middleware's options passed through env.
+export const startHandler = async (
+  options: { databaseUrl: string; dbOptions?: Record<string, unknown>; timeoutEarlyInMillis?: number },
+  environmentOptions: Omit<EnvironmentOptions, 'entry'> = {},
+  name = 'handler',
+): Promise<LambdaEnvironment> => {
+  const environment = await startEnvironment({
+    entry: fixture(name),
+    ...environmentOptions,
+    env: {
+      DATABASE_URL: options.databaseUrl,
+      DBC_OPTIONS: JSON.stringify(options.dbOptions ?? {}),
+      DBC_TIMEOUT_EARLY: String(options.timeoutEarlyInMillis ?? 5),
+      ...environmentOptions.env,
+    },
+  })
+  started.push(environment)
+  return environment
+}
+
+export const stopStarted = async () => {
+  await Promise.all(started.splice(0).map((item) => item.shutdown()))
+}
+
+// Invokes and returns the handler's result, failing with the invocation's error otherwise.
+export const call = async <T = Record<string, unknown>>(environment: LambdaEnvironment, event: unknown) => {
+  const outcome = await environment.invoke(event)
+  if (!outcome.ok) {
+    throw new Error(`invocation failed: ${outcome.error.name}: ${outcome.error.message}\n${outcome.logs}`)
+  }
+  return outcome.result as T
+}
+
+// The test's own connection, as root, for setup and for looking at the server from the outside.
+let adminConnection: mysql.Connection | undefined
+export const admin = async (): Promise<mysql.Connection> => {
+  adminConnection ??= await mysql.createConnection(databaseUrl())
+  return adminConnection
+}
+
+// A database user of the test's own: connections are counted and killed by user, so parallel test
+// files never touch each other's connections.
+const users: string[] = []
+export const createTestUser = async (label: string) => {
+  const user = `dbc_${label}_${randomBytes(3).toString('hex')}`.slice(0, 32)
+  const password = `pw-${randomBytes(6).toString('hex')}`
+  const db = await admin()
+  await db.query('CREATE USER ?@? IDENTIFIED BY ?', [user, '%', password])
+  await db.query('GRANT ALL ON test.* TO ?@?', [user, '%'])
+  users.push(user)
+  const base = new URL(databaseUrl())
+  const dsn = (port = Number(base.port || 3306)) =>
+    `mysql://${user}:${password}@${base.hostname}:${port}${base.pathname}`
+  return { user, password, dsn, port: Number(base.port || 3306), host: base.hostname }
+}
+
+export const connectionIds = async (user: string): Promise<number[]> => {
+  const db = await admin()
+  const [rows] = await db.query('SELECT ID FROM information_schema.PROCESSLIST WHERE USER = ? ORDER BY ID', [
+    user,
+  ])
+  return (rows as { ID: number }[]).map((row) => Number(row.ID))
+}
+
+export const killConnections = async (user: string): Promise<number> => {
+  const db = await admin()
+  const ids = await connectionIds(user)
+  for (const id of ids) await db.query('KILL ?', [id]).catch(() => {})
+  return ids.length
+}
+
+// Waits until the user has a statement running whose text contains `fragment`.
+export const waitForStatement = async (user: string, fragment: string, timeoutMs = 5_000) => {
+  const db = await admin()
+  const deadline = Date.now() + timeoutMs
+  while (Date.now() < deadline) {
+    const [rows] = await db.query(
+      'SELECT ID FROM information_schema.PROCESSLIST WHERE USER = ? AND INFO LIKE ?',
+      [user, `%${fragment}%`],
+    )
+    const found = rows as { ID: number }[]
+    if (found.length > 0) return Number(found[0].ID)
+    await sleep(20)
+  }
+  throw new Error(`no statement like ${fragment} from ${user} within ${timeoutMs} ms`)
+}
+
+export const dropTestUsers = async () => {
+  const db = await admin()
+  for (const user of users.splice(0)) {
+    await killConnections(user)
+    await db.query('DROP USER IF EXISTS ?@?', [user, '%'])
+  }
+}
+
+export const closeAdmin = async () => {
+  await adminConnection?.end()
+  adminConnection = undefined
+}
+
+// A TCP proxy in front of the server, to do to connections what a real server can't on demand:
+// cut them (a restart: both sides closed), black-hole them (stop forwarding, no FIN: half-open),
+// close them after an idle time (a proxy's idle timeout), or delay the server's bytes.
+export interface Proxy {
+  port: number
+  cut(): void
+  blackhole(): void
+  idleTimeoutMs: number | undefined
+  delayMs: number
+  close(): Promise<void>
+}
+
+export const startProxy = async (target: { host: string; port: number }): Promise<Proxy> => {
+  const pairs = new Set<{ client: Socket; server: Socket; holed: boolean }>()
+  const proxy: Proxy = {
+    port: 0,
+    idleTimeoutMs: undefined,
+    delayMs: 0,
+    cut() {
+      for (const pair of pairs) {
+        pair.client.destroy()
+        pair.server.destroy()
+      }
+      pairs.clear()
+    },
+    blackhole() {
+      for (const pair of pairs) pair.holed = true
+    },
+    close: async () => {
+      proxy.cut()
+      await new Promise<void>((resolve) => server.close(() => resolve()))
+    },
+  }
+  const server: Server = createServer((client) => {
+    const upstream = tcpConnect(target)
+    const pair = { client, server: upstream, holed: false }
+    pairs.add(pair)
+    let idleTimer: NodeJS.Timeout | undefined
+    const touch = () => {
+      if (proxy.idleTimeoutMs === undefined) return
+      clearTimeout(idleTimer)
+      idleTimer = setTimeout(() => {
+        client.end()
+        upstream.destroy()
+        pairs.delete(pair)
+      }, proxy.idleTimeoutMs)
+    }
+    touch()
+    client.on('data', (data) => {
+      if (pair.holed) return
+      touch()
+      upstream.write(data)
+    })
+    upstream.on('data', (data) => {
+      if (pair.holed) return
+      touch()
+      if (proxy.delayMs > 0) setTimeout(() => client.writable && client.write(data), proxy.delayMs)
+      else client.write(data)
+    })
+    const close = () => {
+      clearTimeout(idleTimer)
+      if (pair.holed) return
+      client.destroy()
+      upstream.destroy()
+      pairs.delete(pair)
+    }
+    client.on('close', close)
+    upstream.on('close', close)
+    client.on('error', () => {})
+    upstream.on('error', () => {})
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()))
+  proxy.port = (server.address() as { port: number }).port
+  started.push({ shutdown: () => proxy.close() })
+  return proxy
+}

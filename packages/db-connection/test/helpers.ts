@@ -94,7 +94,7 @@ export const waitForStatement = async (user: string, fragment: string, timeoutMs
       [user, `%${fragment}%`],
     )
     const found = rows as { ID: number }[]
-    if (found.length > 0) return Number(found[0].ID)
+    if (found[0]) return Number(found[0].ID)
     await sleep(20)
   }
   throw new Error(`no statement like ${fragment} from ${user} within ${timeoutMs} ms`)

@@ -20,7 +20,7 @@ interface Stats {
   validations: number
   errors: number
 }
-type QueryResult = { rows: { id: number }[]; stats: Stats }
+type QueryResult = { rows: [{ id: number }]; stats: Stats }
 const whoAmI = { action: 'query', sql: 'SELECT CONNECTION_ID() AS id' }
 
 afterAll(async () => {
@@ -72,7 +72,7 @@ describe('connections that died while the environment was frozen', () => {
     const { user, dsn } = await createTestUser('wait')
     // resetSession 'never': a reset would put wait_timeout back before the freeze.
     const environment = await startHandler({ databaseUrl: dsn(), dbOptions: { resetSession: 'never' } })
-    const first = await call<{ results: { id: number }[][] }>(environment, {
+    const first = await call<{ results: [unknown, [{ id: number }]] }>(environment, {
       action: 'steps',
       steps: [{ sql: 'SET SESSION wait_timeout = 1' }, { sql: 'SELECT CONNECTION_ID() AS id' }],
     })
@@ -122,7 +122,7 @@ describe('connections that died while the environment was frozen', () => {
     proxy.blackhole()
     await sleep(400)
     const outcome = await environment.invoke(whoAmI)
-    expect(outcome.ok).toBe(true)
+    if (!outcome.ok) throw new Error(outcome.error.message)
     const next = outcome.result as QueryResult
     expect(next.rows[0].id).not.toBe(first.rows[0].id)
     expect(next.stats).toMatchObject({ validations: 1, replacements: 1 })

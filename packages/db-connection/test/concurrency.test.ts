@@ -1,0 +1,74 @@
+import { randomBytes } from 'node:crypto'
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
+import {
+  admin,
+  call,
+  closeAdmin,
+  connectionIds,
+  createTestUser,
+  dropTestUsers,
+  startHandler,
+  stopStarted,
+} from './helpers.ts'
+
+const table = `dbc_conc_${randomBytes(3).toString('hex')}`
+
+beforeAll(async () => {
+  await (await admin()).query(
+    `CREATE TABLE ${table} (inv VARCHAR(32) PRIMARY KEY, conn BIGINT, t0 DATETIME(6), t1 DATETIME(6)) ENGINE=InnoDB`,
+  )
+})
+
+afterAll(async () => {
+  await stopStarted()
+  await (await admin()).query(`DROP TABLE IF EXISTS ${table}`)
+  await dropTestUsers()
+  await closeAdmin()
+})
+
+describe('Managed Instances: concurrent invocations in one process', () => {
+  it('never interleave on one connection; the pool bounds connections and queues the rest', async () => {
+    const { user, dsn } = await createTestUser('conc')
+    const environment = await startHandler(
+      { databaseUrl: `${dsn()}?connectionLimit=2` },
+      { workers: 2, concurrency: 8, timeoutMs: 10_000 },
+    )
+    const invocations = Array.from({ length: 24 }, (_, i) => `inv-${i}`)
+    await Promise.all(
+      invocations.map((inv) =>
+        call(environment, {
+          action: 'transaction',
+          steps: [
+            {
+              sql: `INSERT INTO ${table} (inv, conn, t0) VALUES (?, CONNECTION_ID(), NOW(6))`,
+              values: [inv],
+            },
+            { sql: 'SELECT SLEEP(0.03)' },
+            {
+              sql: `UPDATE ${table} SET t1 = NOW(6) WHERE inv = ? AND conn = CONNECTION_ID()`,
+              values: [inv],
+            },
+          ],
+        }),
+      ),
+    )
+    const [rows] = await (await admin()).query(`SELECT inv, conn, t0, t1 FROM ${table} ORDER BY conn, t0`)
+    const recorded = rows as { inv: string; conn: number; t0: Date; t1: Date | null }[]
+    // Every transaction committed, and each ran all its statements on one connection.
+    expect(recorded.map((row) => row.inv).sort()).toEqual([...invocations].sort())
+    expect(recorded.every((row) => row.t1 !== null)).toBe(true)
+    // Two worker threads, each with a pool of two: at most four connections.
+    const connections = new Set(recorded.map((row) => Number(row.conn)))
+    expect(connections.size).toBeGreaterThanOrEqual(2)
+    expect(connections.size).toBeLessThanOrEqual(4)
+    expect((await connectionIds(user)).length).toBeLessThanOrEqual(4)
+    // On each connection, one invocation's transaction ended before the next one's began.
+    for (const conn of connections) {
+      const onConnection = recorded.filter((row) => Number(row.conn) === conn)
+      for (let i = 1; i < onConnection.length; i++) {
+        const previous = onConnection[i - 1]?.t1 as Date
+        expect((onConnection[i]?.t0 as Date).getTime()).toBeGreaterThanOrEqual(previous.getTime())
+      }
+    }
+  })
+})

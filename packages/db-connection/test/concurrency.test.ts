@@ -65,10 +65,10 @@ describe('Managed Instances: concurrent invocations in one process', () => {
     // On each connection, one invocation's transaction ended before the next one's began.
     for (const conn of connections) {
       const onConnection = recorded.filter((row) => Number(row.conn) === conn)
-      for (let i = 1; i < onConnection.length; i++) {
-        const previous = onConnection[i - 1]?.t1 as Date
-        expect((onConnection[i]?.t0 as Date).getTime()).toBeGreaterThanOrEqual(previous.getTime())
-      }
+      onConnection.slice(1).forEach((row, i) => {
+        const previous = onConnection[i] as { t1: Date }
+        expect(row.t0.getTime()).toBeGreaterThanOrEqual(previous.t1.getTime())
+      })
     }
   })
 })

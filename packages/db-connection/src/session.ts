@@ -7,6 +7,7 @@ import {
   pingWithin,
   prepareNewConnection,
   resetWithin,
+  takeIdleConnection,
 } from './connect.ts'
 import { type DbConnectionSettings, packageName } from './options.ts'
 import { count, countReplacement, type PoolEntry } from './registry.ts'
@@ -220,16 +221,15 @@ export class DbSession {
   }
 
   async #acquire(): Promise<CoreConnection> {
-    const { pool, fresh, poolOptions, source } = this.#entry
+    const { pool, fresh, poolOptions } = this.#entry
     // Right after a thaw, the invocation arrives in the same event-loop turn as any FIN or RST the
     // kernel received while the process was frozen: let the loop poll once so mysql2 sees them.
     await pollOnce()
     const attempts = 2 * (poolOptions.connectionLimit ?? 1) + 2
     for (let attempt = 0; attempt < attempts; attempt++) {
-      await prepareNewConnection(pool, poolOptions, source)
       let connection: CoreConnection
       try {
-        connection = await leaseFromPool(pool)
+        connection = takeIdleConnection(pool) ?? (await this.#openOrWait())
       } catch (error) {
         count.errors++
         this.#log('warn', 'connect-failed', 'opening a connection failed', error)
@@ -274,6 +274,13 @@ export class DbSession {
     throw new Error(
       `${packageName}: no healthy connection to ${this.#entry.label} after ${attempts} attempts`,
     )
+  }
+
+  // No idle connection: the pool opens one (with options from the source) or queues this lease.
+  async #openOrWait(): Promise<CoreConnection> {
+    const { pool, poolOptions, source } = this.#entry
+    await prepareNewConnection(pool, poolOptions, source)
+    return leaseFromPool(pool)
   }
 
   // after/onError: nothing stays leased, no transaction stays open, no lock stays held.

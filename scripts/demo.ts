@@ -1,48 +1,304 @@
-// `pnpm demo`: one execution environment in @thaw/lambda-sim, shown keeping its module state across
-// invocations and freezes, then reset by a timeout, then a second environment that shares nothing.
-import { mkdtempSync, writeFileSync } from 'node:fs'
+// `pnpm demo`: a day in the life of a function, played in @thaw/lambda-sim for thaw and for the two
+// everyday patterns it replaces, side by side. Act 1 is the orders API against MariaDB: cold start,
+// warm invocations with freezes, the server killing connections while frozen, a password rotation,
+// new environments starting at once. Act 2 is a report over a file from S3 kept in /tmp: a crash
+// mid-download, then warm invocations in the environment that inherits that /tmp.
+import { readdirSync, readFileSync, rmSync, statSync } from 'node:fs'
+import { mkdtemp } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { startEnvironment } from '../packages/lambda-sim/src/index.ts'
+import { DatabaseSync } from 'node:sqlite'
+import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3'
+import { type EnvironmentOptions, type LambdaEnvironment, startEnvironment } from '@thaw/lambda-sim'
+import {
+  type S3Peer,
+  type SecretsManagerPeer,
+  startS3Peer,
+  startSecretsManagerPeer,
+} from '@thaw/sdk-clients/testing'
+import mysql from 'mysql2/promise'
+import { buildExample } from './build-examples.ts'
+import { assertDatabaseAnswers, databaseUrl } from './database-url.ts'
+import {
+  createProgress,
+  latencyCells,
+  newTally,
+  type PatternTally,
+  printTable,
+  record,
+} from './demo/measure.ts'
 
-const handlerDirectory = mkdtempSync(join(tmpdir(), 'thaw-demo-'))
-const entry = join(handlerDirectory, 'handler.ts')
-writeFileSync(
-  entry,
-  `let invocations = 0
-let ticksWhileRunning = 0
-setInterval(() => { ticksWhileRunning++ }, 10)
-const initializedAt = new Date().toISOString()
-export const handler = async (event: { sleepMs?: number }) => {
-  invocations++
-  if (event.sleepMs) await new Promise((resolve) => setTimeout(resolve, event.sleepMs))
-  return { invocations, ticksWhileRunning, initializedAt, pid: process.pid }
+const demoStarted = performance.now()
+try {
+  await assertDatabaseAnswers()
+} catch (error) {
+  console.error((error as Error).message)
+  process.exit(1)
 }
-`,
-)
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
-const show = (label: string, outcome: Awaited<ReturnType<typeof environment.invoke>>) => {
-  const detail = outcome.ok
-    ? JSON.stringify(outcome.result)
-    : `${outcome.error.name}: ${outcome.error.message}`
-  const start = outcome.coldStart ? `cold (init ${outcome.initDurationMs?.toFixed(1)} ms)` : 'warm'
-  console.log(
-    `${label.padEnd(34)} ${start.padEnd(20)} ${outcome.durationMs.toFixed(2).padStart(7)} ms  ${detail}`,
-  )
+const here = (file: string) => new URL(file, import.meta.url).pathname
+const server = new URL(databaseUrl())
+const database = 'thaw_demo'
+const secretId = 'orders-api/db'
+const reportBucket = 'thaw-demo-reports'
+const reportKey = 'sales.sqlite'
+
+const progress = createProgress(2 + 3 * 4 + 3 * 2)
+const admin = await mysql.createConnection({ uri: databaseUrl(), multipleStatements: true })
+const globalConnectionCount = async () => {
+  const [rows] = await admin.query("SHOW GLOBAL STATUS LIKE 'Connections'")
+  return Number((rows as Array<{ Value: string }>)[0]?.Value)
+}
+const killConnectionsOf = async (user: string) => {
+  const [rows] = await admin.query('SELECT ID AS id FROM information_schema.PROCESSLIST WHERE USER = ?', [
+    user,
+  ])
+  for (const { id } of rows as Array<{ id: number }>) await admin.query('KILL ?', [id]).catch(() => undefined)
+}
+const passwordFor = (user: string, generation: number) =>
+  `${user}-pw-${generation}-${Math.random().toString(36).slice(2)}`
+const dsn = (user: string, password: string) => {
+  const url = new URL(databaseUrl())
+  url.username = user
+  url.password = password
+  url.pathname = `/${database}`
+  return url.toString()
 }
 
-const environment = await startEnvironment({ entry, timeoutMs: 500, functionName: 'demo' })
-console.log(
-  `environment started: pid ${environment.pid}, init ${environment.lastInitDurationMs?.toFixed(1)} ms, frozen: ${environment.isFrozen}`,
+// The stage: a database with a few orders, a user per pattern, the secret, and the S3 object.
+await admin.query(`DROP DATABASE IF EXISTS ${database}; CREATE DATABASE ${database}; USE ${database}`)
+await admin.query(readFileSync(here('../examples/orders-api/schema.sql'), 'utf8'))
+await admin.query('INSERT INTO orders (customer_id, total_cents) VALUES (1, 1000), (2, 2500), (3, 400)')
+const secretsPeer: SecretsManagerPeer = await startSecretsManagerPeer()
+const s3Peer: S3Peer = await startS3Peer({ buckets: [reportBucket] })
+const workDirectory = await mkdtemp(join(tmpdir(), 'thaw-demo-'))
+const [ordersBundle, reportBundle] = await Promise.all([
+  buildExample('orders-api'),
+  buildExample('report-from-s3'),
+])
+progress.step('examples built, peers started')
+
+// A report database padded to 24 MiB, so that a crash lands mid-download.
+const salesFile = join(workDirectory, reportKey)
+const sales = new DatabaseSync(salesFile)
+sales.exec(`CREATE TABLE sales (region TEXT, amount REAL); CREATE TABLE padding (bytes BLOB);
+  INSERT INTO sales VALUES ('eu', 10), ('eu', 5), ('us', 7); INSERT INTO padding VALUES (zeroblob(${24 * 1024 * 1024}))`)
+sales.close()
+const uploader = new S3Client({
+  region: 'us-east-1',
+  endpoint: s3Peer.endpoint,
+  forcePathStyle: true,
+  credentials: s3Peer.credentials,
+})
+await uploader.send(
+  new PutObjectCommand({ Bucket: reportBucket, Key: reportKey, Body: readFileSync(salesFile) }),
 )
-show('first invocation', await environment.invoke({}))
-show('second invocation', await environment.invoke({}))
-await sleep(500)
-show('after 500 ms frozen (ticks stood)', await environment.invoke({}))
-show('an invocation past the timeout', await environment.invoke({ sleepMs: 2_000 }))
-show('after the reset (inits afresh)', await environment.invoke({}))
-const other = await startEnvironment({ entry, functionName: 'demo' })
-show('another environment', await other.invoke({}))
-await Promise.all([environment.shutdown(), other.shutdown()])
-console.log('both environments shut down')
+uploader.destroy()
+progress.step('database, secret and S3 object in place')
+
+const orderRequest = (index: number) =>
+  index % 4 === 3
+    ? {
+        routeKey: 'POST /orders',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ customerId: 7, lines: [{ sku: 'demo-1', quantity: 2, unitCents: 350 }] }),
+      }
+    : { routeKey: 'GET /orders/{id}', pathParameters: { id: String((index % 3) + 1) } }
+
+const environmentsToShutDown: LambdaEnvironment[] = []
+const start = async (options: EnvironmentOptions) => {
+  const environment = await startEnvironment({ timeoutMs: 5_000, memoryMb: 256, ...options })
+  environmentsToShutDown.push(environment)
+  return environment
+}
+
+// ---- Act 1: the orders API.
+interface OrdersPattern {
+  name: string
+  user: string
+  environment: (password: string) => EnvironmentOptions
+  // What the operator does at rotation for this pattern: thaw reads the secret; the others were
+  // deployed with the password in an environment variable, which nobody redeploys in time.
+  rotate: (password: string) => void
+}
+const ordersPatterns: OrdersPattern[] = [
+  {
+    name: 'connect in the handler',
+    user: 'thaw_demo_connect',
+    environment: (password) => ({
+      entry: here('demo/orders-connect-per-invocation.ts'),
+      env: { DATABASE_URL: dsn('thaw_demo_connect', password) },
+    }),
+    rotate: () => undefined,
+  },
+  {
+    name: 'one module-scope connection',
+    user: 'thaw_demo_module',
+    environment: (password) => ({
+      entry: here('demo/orders-module-connection.ts'),
+      env: { DATABASE_URL: dsn('thaw_demo_module', password) },
+    }),
+    rotate: () => undefined,
+  },
+  {
+    name: 'thaw (examples/orders-api)',
+    user: 'thaw_demo_thaw',
+    environment: () => ({
+      entry: ordersBundle.file,
+      prebuilt: true,
+      env: {
+        DATABASE_URL: `mysql://${server.host}/${database}`,
+        DB_SECRET_ID: secretId,
+        AWS_ENDPOINT_URL_SECRETS_MANAGER: secretsPeer.endpoint,
+      },
+    }),
+    rotate: (password) => {
+      secretsPeer.setSecret(secretId, {
+        username: 'thaw_demo_thaw',
+        password,
+        engine: 'mysql',
+        dbname: database,
+      })
+    },
+  },
+]
+
+const ordersRows: string[][] = []
+for (const pattern of ordersPatterns) {
+  const tally = newTally(pattern.name)
+  let password = passwordFor(pattern.user, 1)
+  await admin.query(`DROP USER IF EXISTS '${pattern.user}'@'%'`)
+  await admin.query(`CREATE USER '${pattern.user}'@'%' IDENTIFIED BY ?`, [password])
+  await admin.query(`GRANT SELECT, INSERT ON ${database}.* TO '${pattern.user}'@'%'`)
+  pattern.rotate(password)
+  const connectionsBefore = await globalConnectionCount()
+  let invocation = 0
+  const invokeSome = async (environment: LambdaEnvironment, count: number) => {
+    for (let index = 0; index < count; index++) {
+      record(tally, await environment.invoke(orderRequest(invocation++)))
+      await sleep(5)
+    }
+  }
+
+  const environment = await start(pattern.environment(password))
+  await invokeSome(environment, 21)
+  progress.step(`${pattern.name}: cold start, 20 warm invocations`)
+
+  await killConnectionsOf(pattern.user)
+  await invokeSome(environment, 10)
+  progress.step(`${pattern.name}: the server killed its connections while frozen`)
+
+  password = passwordFor(pattern.user, 2)
+  await admin.query(`ALTER USER '${pattern.user}'@'%' IDENTIFIED BY ?`, [password])
+  pattern.rotate(password)
+  // The proxy in front of the database drops the sessions opened with the old password.
+  await killConnectionsOf(pattern.user)
+  await invokeSome(environment, 10)
+  progress.step(`${pattern.name}: the password was rotated`)
+
+  // A burst: three more environments start at once, deployed as before the rotation.
+  const burst = await Promise.all(
+    [1, 2, 3].map(() => start(pattern.environment(passwordFor(pattern.user, 1)))),
+  )
+  await Promise.all(burst.map((each) => invokeSome(each, 5)))
+  progress.step(`${pattern.name}: three more environments at once`)
+
+  await Promise.all([environment, ...burst].map((each) => each.shutdown()))
+  const connectionsOpened = (await globalConnectionCount()) - connectionsBefore
+  ordersRows.push([
+    tally.pattern,
+    ...latencyCells(tally),
+    String(connectionsOpened),
+    `${tally.failed} of ${tally.invocations}`,
+    tally.firstFailure ?? '',
+  ])
+}
+
+// ---- Act 2: the report over a file from S3.
+const reportPatterns = [
+  { name: 'download in every invocation', options: { entry: here('demo/report-download-every-time.ts') } },
+  { name: 'download once, reuse if the file exists', options: { entry: here('demo/report-naive-cache.ts') } },
+  { name: 'thaw (examples/report-from-s3)', options: { entry: reportBundle.file, prebuilt: true } },
+]
+const reportEnvironment = {
+  AWS_ENDPOINT_URL_S3: s3Peer.endpoint,
+  AWS_ACCESS_KEY_ID: s3Peer.credentials.accessKeyId,
+  AWS_SECRET_ACCESS_KEY: s3Peer.credentials.secretAccessKey,
+  REPORT_BUCKET: reportBucket,
+  REPORT_KEY: reportKey,
+}
+const bytesUnder = (directory: string): number => {
+  let total = 0
+  for (const entry of readdirSync(directory, { withFileTypes: true, recursive: true }))
+    if (entry.isFile())
+      total += statSync(join(entry.parentPath, entry.name), { throwIfNoEntry: false })?.size ?? 0
+  return total
+}
+
+const reportRows: string[][] = []
+for (const pattern of reportPatterns) {
+  const tally: PatternTally = newTally(pattern.name)
+  let tmpHits = 0
+  const getsBefore = s3Peer.requestCount('GET', `/${reportBucket}/${reportKey}`)
+  const connectionsBefore = s3Peer.connections
+  const environment = await start({ ...pattern.options, env: reportEnvironment, memoryMb: 512 })
+  // The first download is cut short: Lambda kills the environment (a timeout, an out-of-memory).
+  const interrupted = environment.invoke({})
+  while (bytesUnder(environment.tmpDir) < 2 * 1024 * 1024) await sleep(1)
+  await environment.crash()
+  record(tally, await interrupted)
+  progress.step(`${pattern.name}: killed mid-download`)
+  for (let index = 0; index < 12; index++) {
+    const outcome = await environment.invoke({})
+    if (
+      record(tally, outcome) &&
+      outcome.ok &&
+      (outcome.result as { downloaded?: boolean }).downloaded === false
+    )
+      tmpHits++
+    await sleep(5)
+  }
+  progress.step(`${pattern.name}: 12 invocations in the environment that kept that /tmp`)
+  await environment.shutdown()
+  reportRows.push([
+    tally.pattern,
+    ...latencyCells(tally),
+    String(s3Peer.requestCount('GET', `/${reportBucket}/${reportKey}`) - getsBefore),
+    String(s3Peer.connections - connectionsBefore),
+    String(tmpHits),
+    `${tally.failed} of ${tally.invocations}`,
+    tally.firstFailure ?? '',
+  ])
+}
+
+await Promise.allSettled(environmentsToShutDown.map((environment) => environment.shutdown()))
+await Promise.all([secretsPeer.close(), s3Peer.close()])
+for (const { user } of ordersPatterns) await admin.query(`DROP USER IF EXISTS '${user}'@'%'`)
+await admin.query(`DROP DATABASE IF EXISTS ${database}`)
+await admin.end()
+rmSync(workDirectory, { recursive: true, force: true })
+
+printTable(
+  'Act 1: the orders API against MariaDB (one environment: cold start, 20 warm, connections killed while frozen, password rotated; then 3 more environments at once)',
+  ['pattern', 'cold (median)', 'warm median', 'warm p99', 'connections opened', 'failed', 'first failure'],
+  ordersRows,
+)
+printTable(
+  'Act 2: a report over a 24 MiB SQLite file from S3 (killed mid-download, then 12 invocations in the environment that kept that /tmp)',
+  [
+    'pattern',
+    'cold (median)',
+    'warm median',
+    'warm p99',
+    'S3 GETs',
+    'S3 connections',
+    '/tmp hits',
+    'failed',
+    'first failure',
+  ],
+  reportRows,
+)
+console.log(
+  `\nbundles: orders-api ${(ordersBundle.bytes / 1024).toFixed(0)} KiB, report-from-s3 ${(reportBundle.bytes / 1024).toFixed(0)} KiB; the demo took ${((performance.now() - demoStarted) / 1000).toFixed(1)} s`,
+)

@@ -1,0 +1,13 @@
+CREATE TABLE IF NOT EXISTS orders (
+  id BIGINT AUTO_INCREMENT PRIMARY KEY,
+  customer_id INT NOT NULL,
+  total_cents BIGINT NOT NULL,
+  created_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP
+);
+CREATE TABLE IF NOT EXISTS order_lines (
+  order_id BIGINT NOT NULL,
+  sku VARCHAR(64) NOT NULL,
+  quantity INT NOT NULL,
+  unit_cents BIGINT NOT NULL,
+  PRIMARY KEY (order_id, sku)
+);

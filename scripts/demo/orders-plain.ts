@@ -1,0 +1,44 @@
+// The orders API of examples/orders-api, on a plain mysql2 connection, for the two everyday patterns
+// the demo compares thaw with. Same routes, same SQL, same answers.
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda'
+import type { Connection } from 'mysql2/promise'
+
+const json = (statusCode: number, body: unknown): APIGatewayProxyStructuredResultV2 => ({
+  statusCode,
+  headers: { 'content-type': 'application/json' },
+  body: JSON.stringify(body),
+})
+
+export const handleOrderRequest = async (
+  connection: Connection,
+  event: APIGatewayProxyEventV2,
+): Promise<APIGatewayProxyStructuredResultV2> => {
+  if (event.routeKey === 'GET /orders/{id}') {
+    const [rows] = await connection.query('SELECT id, customer_id, total_cents FROM orders WHERE id = ?', [
+      Number(event.pathParameters?.id),
+    ])
+    const order = (rows as unknown[])[0]
+    return order ? json(200, order) : json(404, { message: 'no such order' })
+  }
+  const order = JSON.parse(event.body ?? '{}') as {
+    customerId: number
+    lines: Array<{ sku: string; quantity: number; unitCents: number }>
+  }
+  const totalCents = order.lines.reduce((sum, line) => sum + line.quantity * line.unitCents, 0)
+  await connection.beginTransaction()
+  try {
+    const [inserted] = await connection.query('INSERT INTO orders (customer_id, total_cents) VALUES (?, ?)', [
+      order.customerId,
+      totalCents,
+    ])
+    const id = (inserted as { insertId: number }).insertId
+    await connection.query('INSERT INTO order_lines (order_id, sku, quantity, unit_cents) VALUES ?', [
+      order.lines.map((line) => [id, line.sku, line.quantity, line.unitCents]),
+    ])
+    await connection.commit()
+    return json(201, { id })
+  } catch (error) {
+    await connection.rollback().catch(() => undefined)
+    throw error
+  }
+}

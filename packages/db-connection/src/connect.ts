@@ -1,12 +1,8 @@
 // The connection-creation step, kept apart so that where credentials come from (a Secrets Manager
 // secret, an IAM token) and how a refused connect is retried can change here alone.
+import type { Request } from '@middy/core'
 import { createPool, type Pool, type PoolConnection, type PoolOptions } from 'mysql2'
-
-// Called before the pool opens a new connection; returns the options the connection is opened
-// with (today: the configured ones). Async, because credentials may have to be fetched or signed.
-export type ConnectionOptionsSource = (configured: PoolOptions) => PoolOptions | Promise<PoolOptions>
-
-export const configuredOptions: ConnectionOptionsSource = (configured) => configured
+import type { CredentialSource, Credentials } from './credentials.ts'
 
 // The parts of mysql2's core objects thaw relies on (mysql2 3.24: lib/base/pool.js,
 // lib/base/connection.js). They are not in mysql2's typings.
@@ -27,20 +23,37 @@ export interface CoreConnection extends PoolConnection {
 
 export const createCorePool = (options: PoolOptions): CorePool => createPool(options) as unknown as CorePool
 
-// Applies the source's options to the pool's connection template, which mysql2 copies for each new
-// connection (BasePool._createConnectionConfig), when the next lease may open one.
+// mysql2's own default (ConnectionConfig).
+const mysql2ConnectTimeoutMs = 10_000
+
+// Applies the credentials and the deadline to the pool's connection template, which mysql2 copies for
+// each new connection (BasePool._createConnectionConfig), when the next lease may open one. Returns
+// the credentials' promise used, boxed (its identity names the version, for a refresh after a refusal;
+// an async function would flatten it).
 export const prepareNewConnection = async (
   pool: CorePool,
   configured: PoolOptions,
-  source: ConnectionOptionsSource,
-): Promise<void> => {
-  if (source === configuredOptions) return
-  if (pool._freeConnections.length > 0) return
-  if (pool._allConnections.length >= (configured.connectionLimit ?? 1)) return
-  const options = await source(configured)
+  source: CredentialSource | undefined,
+  request: Request | undefined,
+  deadline: number | undefined,
+): Promise<{ credentials: Promise<Credentials> } | undefined> => {
+  if (pool._freeConnections.length > 0) return undefined
+  if (pool._allConnections.length >= (configured.connectionLimit ?? 1)) return undefined
+  const template = pool.config.connectionConfig
+  // A connect never outlives the invocation: its timeout is capped by what is left of it.
+  const timeout = configured.connectTimeout ?? mysql2ConnectTimeoutMs
+  template.connectTimeout =
+    deadline === undefined ? timeout : Math.max(1, Math.min(timeout, Math.floor(deadline - Date.now())))
+  if (!source) return undefined
+  const used = source.get(request)
+  applyCredentials(pool, await used)
+  return { credentials: used }
+}
+
+export const applyCredentials = (pool: CorePool, credentials: Credentials): void => {
   const template = pool.config.connectionConfig
   for (const name of ['user', 'password', 'host', 'port', 'database'] as const) {
-    if (options[name] !== undefined) template[name] = options[name]
+    if (credentials[name] !== undefined) template[name] = credentials[name]
   }
 }
 

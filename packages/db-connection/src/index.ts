@@ -1,11 +1,18 @@
 import type { Request } from '@middy/core'
 import { type CoreConnection, leaseFromPool, prepareNewConnection } from './connect.ts'
+import { credentialSource } from './credentials.ts'
 import { type DbConnectionSettings, dbConnectionValidateOptions } from './options.ts'
 import { acquirePool, count, type PoolEntry } from './registry.ts'
 import { DbSession } from './session.ts'
 import type { DbConnectionMiddleware, DbConnectionOptions } from './types.ts'
 
-export { type ConnectionOptionsSource, configuredOptions } from './connect.ts'
+export type {
+  AuthTokenParams,
+  Credentials,
+  IamOptions,
+  InternalData,
+  SecretOptions,
+} from './credentials.ts'
 export {
   type DbConnectionSettings,
   dbConnectionDefaults,
@@ -15,7 +22,9 @@ export {
 export { closePools, stats } from './registry.ts'
 export type {
   ConnectMode,
+  ConnectRetryOptions,
   DbConnection,
+  DbConnectionBaseOptions,
   DbConnectionContext,
   DbConnectionLogEvent,
   DbConnectionLogger,
@@ -29,7 +38,7 @@ export type {
 // connect: 'init' opens the first connection while the module initialises. A failure is counted and
 // logged, never kept: the first invocation simply opens one itself.
 const connectAtInit = (entry: PoolEntry, settings: DbConnectionSettings) => {
-  prepareNewConnection(entry.pool, entry.poolOptions, entry.source)
+  prepareNewConnection(entry.pool, entry.poolOptions, entry.source, undefined, undefined)
     .then(() => leaseFromPool(entry.pool))
     .then(
       (connection: CoreConnection) => {
@@ -58,14 +67,14 @@ const dbConnection = <TKey extends string = 'db'>(
   opts: DbConnectionOptions<TKey>,
 ): DbConnectionMiddleware<TKey> => {
   const settings = dbConnectionValidateOptions(opts)
-  const entry = acquirePool(settings)
+  const entry = acquirePool(settings, credentialSource(settings))
   if (settings.connect === 'init') connectAtInit(entry, settings)
   const contextKey = settings.contextKey
   // Per middleware instance: two of them on one handler (two databases) keep their sessions apart.
   const sessionKey = Symbol(contextKey)
 
   const dbConnectionMiddlewareBefore = (request: Request) => {
-    const session = new DbSession(entry, settings)
+    const session = new DbSession(entry, settings, request)
     ;(request as unknown as Record<symbol, DbSession>)[sessionKey] = session
     ;(request.context as unknown as Record<string, unknown>)[contextKey] = session
   }

@@ -1,6 +1,7 @@
 import { createHmac, randomBytes } from 'node:crypto'
 import { type OptionSchema, validateOptions } from '@middy/util'
 import type { PoolOptions } from 'mysql2'
+import type { IamOptions, InternalData, SecretOptions } from './credentials.ts'
 import type { DbConnectionLogger, DbConnectionOptions } from './types.ts'
 
 export const packageName = '@thaw/db-connection'
@@ -18,7 +19,29 @@ export const dbConnectionDefaults = {
   resetSession: 'auto',
   closeOnShutdown: false,
   logger: undefined,
+  // Backing off when the server refuses a connection for too many connections (1040, 1203, 1226):
+  // full jitter between 0 and min(maxDelayMs, baseDelayMs * 2^attempt), until the invocation's
+  // remaining time minus deadlineMarginMs (maxWaitMs outside an invocation). The same bound caps
+  // connectTimeout, so a connect never outlives the invocation.
+  connectRetry: { baseDelayMs: 50, maxDelayMs: 1_000, deadlineMarginMs: 500, maxWaitMs: 10_000 },
 } as const
+
+// Lets a test connect with `iam` over plain TCP (the local MariaDB has TLS disabled). Not part of the
+// typed options, never set by a deployment; the README says what the tests prove with it.
+export const insecureIamForTests = Symbol.for('@thaw/db-connection.insecureIamForTests')
+
+export interface ConnectRetrySettings {
+  baseDelayMs: number
+  maxDelayMs: number
+  deadlineMarginMs: number
+  maxWaitMs: number
+}
+
+export interface CredentialSettings {
+  secret?: SecretOptions
+  internalData?: InternalData
+  iam?: IamOptions
+}
 
 // What the pool is built with unless the config says otherwise: one connection per execution
 // environment (classic Lambda runs one invocation at a time).
@@ -32,6 +55,9 @@ export interface DbConnectionSettings {
   resetSession: 'auto' | 'always' | 'never'
   closeOnShutdown: boolean
   logger: DbConnectionLogger | undefined
+  connectRetry: ConnectRetrySettings
+  // Where user and password come from when not from the config.
+  credentials: CredentialSettings
   poolOptions: PoolOptions
   // Identifies the configuration in the registry; holds a digest of the password, never the password.
   key: string
@@ -211,6 +237,10 @@ const optionSchema: OptionSchema = {
     resetSession: { enum: ['auto', 'always', 'never'] },
     closeOnShutdown: { type: 'boolean' },
     logger: { instanceof: 'Function' },
+    secret: { type: 'object' },
+    internalData: { type: 'object' },
+    iam: { type: 'object' },
+    connectRetry: { type: 'object' },
   },
   additionalProperties: false,
 }
@@ -224,6 +254,125 @@ const expectations: Record<string, string> = {
   resetSession: "'auto', 'always' or 'never'",
   closeOnShutdown: 'a boolean',
   logger: 'a function',
+  secret: 'an object { secretId, versionStage?, clientConfig? }',
+  internalData: "an object mapping 'user', 'password', 'host', 'port', 'database' to request.internal keys",
+  iam: 'an object { region?, hostname?, port?, username?, credentials?, getAuthToken? }',
+  connectRetry: 'an object { baseDelayMs?, maxDelayMs?, deadlineMarginMs?, maxWaitMs? }',
+}
+
+const checkKeys = (value: Record<string, unknown>, where: string, allowed: readonly string[]) => {
+  for (const name of Object.keys(value)) {
+    if (!allowed.includes(name))
+      fail(`unknown option '${where}.${name}' (expected one of ${allowed.join(', ')})`)
+  }
+}
+const checkString = (value: unknown, where: string, required = false) => {
+  if (value === undefined && !required) return
+  if (typeof value !== 'string' || value === '') fail(`option '${where}' must be a non-empty string`)
+}
+
+const validateCredentials = (
+  options: DbConnectionOptions<string>,
+  poolOptions: PoolOptions,
+): CredentialSettings => {
+  const { secret, internalData, iam } = options
+  const given = (['secret', 'internalData', 'iam'] as const).filter((name) => options[name] !== undefined)
+  if (given.length > 1) {
+    fail(
+      `options ${given.map((name) => `'${name}'`).join(' and ')} exclude each other: credentials come from one place`,
+    )
+  }
+  if (given.length === 1 && options.connect === 'init') {
+    // A fetch or a token at init could be frozen in flight; credentials are resolved in the handler.
+    fail(`option 'connect' must be 'first-use' with '${given[0]}': credentials are resolved in the handler`)
+  }
+  if (secret) {
+    checkKeys(secret as unknown as Record<string, unknown>, 'secret', [
+      'secretId',
+      'versionStage',
+      'clientConfig',
+    ])
+    checkString(secret.secretId, 'secret.secretId', true)
+    checkString(secret.versionStage, 'secret.versionStage')
+    const { clientConfig } = secret
+    if (clientConfig !== undefined && (clientConfig === null || typeof clientConfig !== 'object')) {
+      fail(`option 'secret.clientConfig' must be a SecretsManagerClient configuration object`)
+    }
+    return { secret: { ...secret } }
+  }
+  if (internalData) {
+    checkKeys(internalData as Record<string, unknown>, 'internalData', [
+      'user',
+      'password',
+      'host',
+      'port',
+      'database',
+    ])
+    for (const [name, key] of Object.entries(internalData)) checkString(key, `internalData.${name}`, true)
+    if (!internalData.password)
+      fail(`option 'internalData.password' is required: the request.internal key of the password`)
+    return { internalData: { ...internalData } }
+  }
+  if (iam) {
+    checkKeys(iam as unknown as Record<string, unknown>, 'iam', [
+      'region',
+      'hostname',
+      'port',
+      'username',
+      'credentials',
+      'getAuthToken',
+    ])
+    checkString(iam.region, 'iam.region')
+    checkString(iam.hostname, 'iam.hostname')
+    checkString(iam.username, 'iam.username')
+    if (iam.port !== undefined && !(Number.isInteger(iam.port) && iam.port > 0 && iam.port < 65536)) {
+      fail(`option 'iam.port' must be a TCP port (1-65535), got ${JSON.stringify(iam.port)}`)
+    }
+    if (iam.getAuthToken !== undefined && typeof iam.getAuthToken !== 'function') {
+      fail(`option 'iam.getAuthToken' must be a function returning the token`)
+    }
+    if (!iam.username && !poolOptions.user)
+      fail(`option 'iam.username' (or 'config.user') is required with 'iam'`)
+    if (!iam.hostname && !poolOptions.host)
+      fail(`option 'iam.hostname' (or 'config.host') is required with 'iam'`)
+    if (!iam.getAuthToken && !iam.region && !process.env.AWS_REGION) {
+      fail(`option 'iam.region' is required with 'iam' when AWS_REGION is not set`)
+    }
+    if (poolOptions.password !== undefined)
+      fail(`option 'config.password' must not be set with 'iam': the token is the password`)
+    // The token goes to the server in clear text (mysql_clear_password): only ever over TLS.
+    const insecure = (iam as Record<symbol, unknown>)[insecureIamForTests] === true
+    if (!poolOptions.ssl && !insecure) {
+      fail(
+        `option 'config.ssl' is required with 'iam': the token is sent in clear text, so TLS must be on (e.g. ssl: 'Amazon RDS' or { ca })`,
+      )
+    }
+    return { iam: { ...iam } }
+  }
+  return {}
+}
+
+const validateConnectRetry = (value: unknown): ConnectRetrySettings => {
+  const merged = { ...dbConnectionDefaults.connectRetry, ...(value as object) } as Record<string, unknown>
+  checkKeys(merged, 'connectRetry', Object.keys(dbConnectionDefaults.connectRetry))
+  for (const [name, number] of Object.entries(merged)) {
+    const minimum = name === 'deadlineMarginMs' ? 0 : 1
+    if (!Number.isInteger(number) || (number as number) < minimum) {
+      fail(
+        `option 'connectRetry.${name}' must be an integer >= ${minimum} (milliseconds), got ${JSON.stringify(number)}`,
+      )
+    }
+  }
+  return merged as unknown as ConnectRetrySettings
+}
+
+// program_name is what MySQL's and MariaDB's clients set, and what operators filter on in
+// performance_schema.session_connect_attrs; the function's name tells one function's sessions apart.
+const connectAttributes = (): Record<string, string> => {
+  const attributes: Record<string, string> = { program_name: 'thaw', _thaw_package: packageName }
+  const functionName = process.env.AWS_LAMBDA_FUNCTION_NAME
+  if (functionName) attributes.function_name = functionName
+  return attributes
 }
 
 // Throws a TypeError naming the option at fault; returns the settings in their normal form.
@@ -231,7 +380,10 @@ export const dbConnectionValidateOptions = (options: DbConnectionOptions<string>
   if (options === null || typeof options !== 'object' || Array.isArray(options)) {
     return fail('options must be an object with at least { config }')
   }
-  if ((options as { config?: unknown }).config === undefined) {
+  const credentialsOnly =
+    (options as { secret?: unknown }).secret !== undefined ||
+    (options as { internalData?: unknown }).internalData !== undefined
+  if ((options as { config?: unknown }).config === undefined && !credentialsOnly) {
     fail(`option 'config' is required: ${expectations.config}`)
   }
   try {
@@ -243,10 +395,18 @@ export const dbConnectionValidateOptions = (options: DbConnectionOptions<string>
     fail(expected ? `option '${name}' must be ${expected}` : error.message)
   }
   const raw =
-    typeof options.config === 'string' ? parseDsn(options.config) : { ...(options.config as PoolOptions) }
+    typeof options.config === 'string'
+      ? parseDsn(options.config)
+      : { ...((options.config ?? {}) as PoolOptions) }
   checkPoolOptions(raw as Record<string, unknown>, 'config')
   const poolOptions: PoolOptions = { ...poolDefaults, ...raw }
+  poolOptions.connectAttributes = { ...connectAttributes(), ...raw.connectAttributes }
+  const credentials = validateCredentials(options, poolOptions)
+  // RDS IAM authentication asks for mysql_clear_password, which mysql2 3.22+ refuses unless enabled.
+  if (credentials.iam) poolOptions.enableCleartextPlugin = true
+  const connectRetry = validateConnectRetry(options.connectRetry)
   const settings = { ...dbConnectionDefaults, ...options }
+  const hasCredentials = Object.keys(credentials).length > 0
   return {
     contextKey: settings.contextKey,
     connect: settings.connect,
@@ -255,8 +415,13 @@ export const dbConnectionValidateOptions = (options: DbConnectionOptions<string>
     resetSession: settings.resetSession,
     closeOnShutdown: settings.closeOnShutdown,
     logger: settings.logger,
+    connectRetry,
+    credentials,
     poolOptions,
-    key: stableKey(poolOptions),
-    label: poolLabel(poolOptions),
+    // Without another credential source, the key is that of the pool options alone, as before.
+    key: hasCredentials ? stableKey({ credentials, poolOptions }) : stableKey(poolOptions),
+    label: credentials.secret
+      ? `${poolLabel(poolOptions)} (secret ${credentials.secret.secretId})`
+      : poolLabel(poolOptions),
   }
 }

@@ -1,11 +1,6 @@
 import type { PoolOptions } from 'mysql2'
-import {
-  type ConnectionOptionsSource,
-  type CoreConnection,
-  type CorePool,
-  configuredOptions,
-  createCorePool,
-} from './connect.ts'
+import { type CoreConnection, type CorePool, createCorePool } from './connect.ts'
+import type { CredentialSource, Credentials } from './credentials.ts'
 import type { DbConnectionSettings } from './options.ts'
 import type { DbConnectionStats } from './types.ts'
 
@@ -16,7 +11,10 @@ export interface PoolEntry {
   label: string
   pool: CorePool
   poolOptions: PoolOptions
-  source: ConnectionOptionsSource
+  // Where new connections' credentials come from, when not from the config.
+  source: CredentialSource | undefined
+  // The credentials last applied to the connection template (their promise names their version).
+  applied: Promise<Credentials> | undefined
   closeOnShutdown: boolean
   // Connections opened and not yet handed out: they need no validation.
   fresh: WeakSet<CoreConnection>
@@ -41,6 +39,10 @@ const counters: DbConnectionStats = {
   resets: 0,
   abandoned: 0,
   errors: 0,
+  secretFetches: 0,
+  rotationRetries: 0,
+  backoffRetries: 0,
+  tokensSigned: 0,
 }
 export const count = counters
 
@@ -49,10 +51,7 @@ export const stats = (): DbConnectionStats => ({ ...counters })
 
 const entries = new Map<string, PoolEntry>()
 
-export const acquirePool = (
-  settings: DbConnectionSettings,
-  source: ConnectionOptionsSource = configuredOptions,
-): PoolEntry => {
+export const acquirePool = (settings: DbConnectionSettings, source?: CredentialSource): PoolEntry => {
   const existing = entries.get(settings.key)
   if (existing && !existing.pool._closed) {
     existing.closeOnShutdown ||= settings.closeOnShutdown
@@ -66,6 +65,7 @@ export const acquirePool = (
     pool,
     poolOptions: settings.poolOptions,
     source,
+    applied: undefined,
     closeOnShutdown: settings.closeOnShutdown,
     fresh: new WeakSet(),
     replaced: new WeakSet(),

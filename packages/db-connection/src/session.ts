@@ -1,3 +1,4 @@
+import type { Request } from '@middy/core'
 import type { PoolConnection as PromisePoolConnection } from 'mysql2/promise'
 import {
   type CoreConnection,
@@ -12,6 +13,31 @@ import {
 import { type DbConnectionSettings, packageName } from './options.ts'
 import { count, countReplacement, type PoolEntry } from './registry.ts'
 import type { DbLeasedConnection } from './types.ts'
+
+const ER_ACCESS_DENIED_ERROR = 1045
+// ER_CON_COUNT_ERROR (max_connections), ER_TOO_MANY_USER_CONNECTIONS (max_user_connections),
+// ER_USER_LIMIT_REACHED (a user's MAX_USER_CONNECTIONS): the server is full, not wrong.
+const tooManyConnections = new Set([1040, 1203, 1226])
+
+interface ServerError {
+  code?: string
+  errno?: number
+  sqlState?: string
+  message?: string
+}
+
+// Keeps the server's code, errno and sqlState, so callers can branch on them as on mysql2's own error.
+const connectionLimitError = (error: ServerError, retries: number, waitedMs: number) =>
+  Object.assign(
+    new Error(
+      `${packageName}: the server refused a new connection for too many connections (${error.code}: ${error.message}); ` +
+        `${retries} retries over ${waitedMs} ms did not get one before the invocation's deadline`,
+      { cause: error },
+    ),
+    { code: error.code, errno: error.errno, sqlState: error.sqlState, fatal: true },
+  )
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
 // Statements that may leave session state behind for the next invocation: session variables,
 // user variables, temporary tables, named locks, table locks, prepared statements, a changed
@@ -48,6 +74,7 @@ const endedError = () =>
 export class DbSession {
   #entry: PoolEntry
   #settings: DbConnectionSettings
+  #request: Request | undefined
   #connection: CoreConnection | undefined
   #leasing: Promise<CoreConnection> | undefined
   #inFlight = 0
@@ -57,9 +84,10 @@ export class DbSession {
   // Set while getConnection()/transaction() holds the connection exclusively.
   #exclusive: Promise<void> | undefined
 
-  constructor(entry: PoolEntry, settings: DbConnectionSettings) {
+  constructor(entry: PoolEntry, settings: DbConnectionSettings, request?: Request) {
     this.#entry = entry
     this.#settings = settings
+    this.#request = request
   }
 
   query(sql: Statement, values?: unknown) {
@@ -276,11 +304,54 @@ export class DbSession {
     )
   }
 
-  // No idle connection: the pool opens one (with options from the source) or queues this lease.
+  // When connecting must have succeeded or given up: the invocation's remaining time minus a margin
+  // (maxWaitMs outside an invocation).
+  #deadline(): number {
+    const { deadlineMarginMs, maxWaitMs } = this.#settings.connectRetry
+    const remaining = this.#request?.context?.getRemainingTimeInMillis?.()
+    return Date.now() + (typeof remaining === 'number' ? remaining - deadlineMarginMs : maxWaitMs)
+  }
+
+  // No idle connection: the pool opens one (with the source's credentials) or queues this lease.
+  // A refusal for bad credentials is retried once with credentials fetched anew (rotation); one for
+  // too many connections is retried after a jittered back-off until the deadline. Nothing else is.
   async #openOrWait(): Promise<CoreConnection> {
-    const { pool, poolOptions, source } = this.#entry
-    await prepareNewConnection(pool, poolOptions, source)
-    return leaseFromPool(pool)
+    const entry = this.#entry
+    const { pool, poolOptions, source } = entry
+    const { baseDelayMs, maxDelayMs } = this.#settings.connectRetry
+    const started = Date.now()
+    const deadline = this.#deadline()
+    let rotated = false
+    for (let retries = 0; ; ) {
+      const prepared = await prepareNewConnection(pool, poolOptions, source, this.#request, deadline)
+      if (prepared) entry.applied = prepared.credentials
+      const tried = entry.applied
+      try {
+        return await leaseFromPool(pool)
+      } catch (error) {
+        const { errno } = error as ServerError
+        if (errno === ER_ACCESS_DENIED_ERROR && source && tried && !rotated) {
+          const newer = source.refresh(tried, this.#request)
+          if (newer) {
+            rotated = true
+            count.rotationRetries++
+            this.#log('info', 'rotation', 'access denied: retrying once with credentials fetched anew', error)
+            await newer
+            continue
+          }
+        }
+        if (errno === undefined || !tooManyConnections.has(errno)) throw error
+        // Full jitter: concurrent environments refused at once do not come back at once.
+        const delay = Math.floor(Math.random() * Math.min(maxDelayMs, baseDelayMs * 2 ** retries))
+        if (Date.now() + delay >= deadline) {
+          throw connectionLimitError(error as ServerError, retries, Date.now() - started)
+        }
+        retries++
+        count.backoffRetries++
+        this.#log('info', 'backoff', `too many connections: retrying in ${delay} ms`, error)
+        await sleep(delay)
+      }
+    }
   }
 
   // after/onError: nothing stays leased, no transaction stays open, no lock stays held.

@@ -4,6 +4,7 @@ import type {
   Pool as PromisePool,
   PoolConnection as PromisePoolConnection,
 } from 'mysql2/promise'
+import type { IamOptions, InternalData, SecretOptions } from './credentials.ts'
 
 // A connection leased exclusively by one invocation: from `context.db.getConnection()` or handed to
 // `context.db.transaction(fn)`. Statements run on it directly; `release()` gives it back to the
@@ -46,9 +47,43 @@ export interface DbConnectionLogEvent {
 }
 export type DbConnectionLogger = (event: DbConnectionLogEvent) => void
 
-export interface DbConnectionOptions<TKey extends string = 'db'> {
-  // A DSN (mysql://user:password@host:port/database?option=value) or mysql2 PoolOptions.
-  config: string | PoolOptions
+export interface ConnectRetryOptions {
+  baseDelayMs?: number
+  maxDelayMs?: number
+  deadlineMarginMs?: number
+  maxWaitMs?: number
+}
+
+// Credentials come from the config, or from exactly one of `secret`, `internalData`, `iam`.
+type CredentialOptions =
+  | {
+      // A DSN (mysql://user:password@host:port/database?option=value) or mysql2 PoolOptions.
+      config: string | PoolOptions
+      secret?: undefined
+      internalData?: undefined
+      // IAM authentication: a token from @aws-sdk/rds-signer (or getAuthToken) for each new connection.
+      iam?: IamOptions
+    }
+  | {
+      config?: string | PoolOptions
+      // A Secrets Manager secret in the RDS JSON shape: username, password (host, port, dbname).
+      secret: SecretOptions
+      internalData?: undefined
+      iam?: undefined
+    }
+  | {
+      config?: string | PoolOptions
+      secret?: undefined
+      // Connection option → request.internal key (dotted paths allowed), as @middy/rds's internalData.
+      internalData: InternalData
+      iam?: undefined
+    }
+
+export type DbConnectionOptions<TKey extends string = 'db'> = CredentialOptions &
+  DbConnectionBaseOptions<TKey>
+
+export interface DbConnectionBaseOptions<TKey extends string = 'db'> {
+  connectRetry?: ConnectRetryOptions
   contextKey?: TKey
   connect?: ConnectMode
   validateAfterIdleMs?: number
@@ -88,4 +123,12 @@ export interface DbConnectionStats {
   abandoned: number
   // Errors seen: failed connects, fatal statement errors, failed validations or resets.
   errors: number
+  // GetSecretValue calls made (first use, and once per rotation).
+  secretFetches: number
+  // Connects retried once with credentials fetched anew after ER_ACCESS_DENIED_ERROR.
+  rotationRetries: number
+  // Connects retried after a back-off because the server had too many connections.
+  backoffRetries: number
+  // IAM tokens obtained (one per new connection).
+  tokensSigned: number
 }

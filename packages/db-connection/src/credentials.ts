@@ -1,0 +1,192 @@
+// Where a new connection's user and password come from: the configuration, a Secrets Manager secret
+// (RDS JSON shape), values another middleware left in request.internal, or an IAM token. Each source
+// returns a promise whose identity stands for the credentials it holds, so that a refused connect
+// can ask for newer ones without two invocations fetching twice.
+import type { Request } from '@middy/core'
+import { clearCache, getCache, getInternal, processCache } from '@middy/util'
+import { getClient } from '@thaw/sdk-clients'
+import type { PoolOptions } from 'mysql2'
+import type { DbConnectionSettings } from './options.ts'
+import { packageName } from './options.ts'
+import { count } from './registry.ts'
+
+export type Credentials = Pick<PoolOptions, 'user' | 'password' | 'host' | 'port' | 'database'>
+
+export interface CredentialSource {
+  readonly kind: 'secret' | 'internal' | 'iam'
+  // The credentials for the next new connection.
+  get(request: Request | undefined): Promise<Credentials>
+  // Called once after the server refused `refused` with ER_ACCESS_DENIED_ERROR: newer credentials, or
+  // undefined when this source has nothing newer to offer (the refusal then surfaces as it is).
+  refresh(refused: Promise<Credentials>, request: Request | undefined): Promise<Credentials> | undefined
+}
+
+export interface SecretOptions {
+  secretId: string
+  versionStage?: string
+  // The SecretsManagerClient's configuration (region, endpoint, maxAttempts, …); the client itself is
+  // the environment's shared one from @thaw/sdk-clients.
+  clientConfig?: Record<string, unknown>
+}
+
+export type InternalData = Partial<Record<'user' | 'password' | 'host' | 'port' | 'database', string>>
+
+export interface AuthTokenParams {
+  hostname: string
+  port: number
+  username: string
+  region: string | undefined
+}
+
+export interface IamOptions {
+  region?: string
+  hostname?: string
+  port?: number
+  username?: string
+  // Credentials for the signer (an AwsCredentialIdentity or provider); the Lambda role's by default.
+  credentials?: unknown
+  // Replaces @aws-sdk/rds-signer (tests, a custom signer): returns the token for one new connection.
+  getAuthToken?: (params: AuthTokenParams) => string | Promise<string>
+}
+
+const fail = (message: string): never => {
+  throw new Error(`${packageName}: ${message}`, { cause: { package: packageName } })
+}
+
+// The secret's JSON, in the shape RDS-managed and rotated secrets use. Nothing of the value appears
+// in an error: only the names of the fields at fault.
+export const parseRdsSecret = (secretId: string, text: string | undefined): Credentials => {
+  if (typeof text !== 'string') return fail(`the secret '${secretId}' has no SecretString`)
+  let value: Record<string, unknown>
+  try {
+    value = JSON.parse(text)
+  } catch {
+    return fail(`the secret '${secretId}' is not JSON (expected {"username", "password", …})`)
+  }
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    return fail(`the secret '${secretId}' is not a JSON object (expected {"username", "password", …})`)
+  }
+  const missing = ['username', 'password'].filter((name) => typeof value[name] !== 'string')
+  if (missing.length > 0) fail(`the secret '${secretId}' has no string ${missing.join(' and ')}`)
+  const credentials: Credentials = { user: value.username as string, password: value.password as string }
+  if (typeof value.host === 'string' && value.host) credentials.host = value.host
+  const port = typeof value.port === 'string' ? Number.parseInt(value.port, 10) : value.port
+  if (Number.isInteger(port)) credentials.port = port as number
+  if (typeof value.dbname === 'string' && value.dbname) credentials.database = value.dbname
+  return credentials
+}
+
+const fetchSecret = async (secret: SecretOptions): Promise<Credentials> => {
+  // Loaded on first use: the Secrets Manager client is an optional peer, needed only with `secret`.
+  const { SecretsManagerClient, GetSecretValueCommand } = await import('@aws-sdk/client-secrets-manager')
+  const client = getClient(SecretsManagerClient, secret.clientConfig ?? {})
+  count.secretFetches++
+  let output: { SecretString?: string }
+  try {
+    output = await client.send(
+      new GetSecretValueCommand({
+        SecretId: secret.secretId,
+        ...(secret.versionStage ? { VersionStage: secret.versionStage } : {}),
+      }),
+    )
+  } catch (error) {
+    const { name, $metadata } = error as { name?: string; $metadata?: { httpStatusCode?: number } }
+    return fail(
+      `reading the secret '${secret.secretId}' failed: ${name ?? 'Error'}${$metadata?.httpStatusCode ? ` (HTTP ${$metadata.httpStatusCode})` : ''}`,
+    )
+  }
+  return parseRdsSecret(secret.secretId, output.SecretString)
+}
+
+// Cached with @middy/util's processCache for the life of the environment. The promise is cached as
+// soon as the fetch starts, so concurrent invocations (Managed Instances) share one GetSecretValue; a
+// failed fetch leaves the cache so the next invocation tries again.
+const secretSource = (secret: SecretOptions, cacheKey: string): CredentialSource => {
+  const cacheOptions = { cacheKey, cacheExpiry: -1 }
+  const load = (): Promise<Credentials> => {
+    const { value } = processCache(cacheOptions, () => fetchSecret(secret)) as { value: Promise<Credentials> }
+    value.catch(() => {
+      if ((getCache(cacheKey) as { value?: unknown }).value === value) clearCache(cacheKey)
+    })
+    return value
+  }
+  return {
+    kind: 'secret',
+    get: load,
+    refresh(refused) {
+      // Only the first invocation to see the refused version fetches anew; the others join it.
+      if ((getCache(cacheKey) as { value?: unknown }).value === refused) clearCache(cacheKey)
+      return load()
+    },
+  }
+}
+
+const internalSource = (internalData: InternalData): CredentialSource => ({
+  kind: 'internal',
+  async get(request) {
+    if (!request)
+      return fail(`option 'internalData' needs an invocation: credentials come from request.internal`)
+    const values = (await getInternal(internalData, request)) as Record<string, unknown>
+    const credentials: Credentials = {}
+    for (const [name, value] of Object.entries(values)) {
+      if (value === undefined || value === null) {
+        fail(
+          `option 'internalData.${name}': request.internal has nothing at '${internalData[name as keyof InternalData]}'`,
+        )
+      }
+      if (name === 'port') credentials.port = Number(value)
+      else (credentials as Record<string, unknown>)[name] = String(value)
+    }
+    return credentials
+  },
+  // What another middleware left in request.internal is its own to refresh.
+  refresh: () => undefined,
+})
+
+const iamSource = (iam: IamOptions, configured: PoolOptions): CredentialSource => {
+  const params: AuthTokenParams = {
+    hostname: iam.hostname ?? (configured.host as string),
+    port: iam.port ?? configured.port ?? 3306,
+    username: iam.username ?? (configured.user as string),
+    region: iam.region ?? process.env.AWS_REGION,
+  }
+  const { getAuthToken } = iam
+  let signing: Promise<(p: AuthTokenParams) => string | Promise<string>> | undefined
+  const signer = () => {
+    signing ??= getAuthToken
+      ? Promise.resolve(getAuthToken)
+      : // Loaded on first use: the RDS signer is an optional peer, needed only with `iam`. Signing is
+        // local (SigV4 presigning with the role's credentials): no network call.
+        import('@aws-sdk/rds-signer').then(({ Signer }) => {
+          const instance = new Signer({
+            hostname: params.hostname,
+            port: params.port,
+            username: params.username,
+            region: params.region as string,
+            ...(iam.credentials ? { credentials: iam.credentials as never } : {}),
+          })
+          return () => instance.getAuthToken()
+        })
+    return signing
+  }
+  return {
+    kind: 'iam',
+    // A token lives 15 minutes and matters only at connect: one for each new connection.
+    async get() {
+      const token = await (await signer())(params)
+      count.tokensSigned++
+      if (typeof token !== 'string' || token === '') fail(`option 'iam': the token source returned no token`)
+      return { user: params.username, password: token }
+    },
+    // Every new connection is signed afresh already.
+    refresh: () => undefined,
+  }
+}
+
+export const credentialSource = (settings: DbConnectionSettings): CredentialSource | undefined => {
+  const { credentials } = settings
+  if (credentials.secret) return secretSource(credentials.secret, `${packageName}:secret:${settings.key}`)
+  if (credentials.internalData) return internalSource(credentials.internalData)
+  if (credentials.iam) return iamSource(credentials.iam, settings.poolOptions)
+  return undefined
+}

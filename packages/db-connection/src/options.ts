@@ -227,7 +227,7 @@ export const poolLabel = (options: PoolOptions): string =>
 
 const optionSchema: OptionSchema = {
   type: 'object',
-  required: ['config'],
+  // 'config' is required unless 'secret' or 'internalData' gives the credentials (checked by hand).
   properties: {
     config: { oneOf: [{ type: 'string' }, { type: 'object' }] },
     contextKey: { type: 'string', minLength: 1 },

@@ -56,17 +56,30 @@ export const admin = async (): Promise<mysql.Connection> => {
 // A database user of the test's own: connections are counted and killed by user, so parallel test
 // files never touch each other's connections.
 const users: string[] = []
-export const createTestUser = async (label: string) => {
-  const user = `dbc_${label}_${randomBytes(3).toString('hex')}`.slice(0, 32)
-  const password = `pw-${randomBytes(6).toString('hex')}`
+export const createTestUser = async (
+  label: string,
+  options: { prefix?: string; password?: string; maxUserConnections?: number } = {},
+) => {
+  const user = `${options.prefix ?? 'dbc'}_${label}_${randomBytes(3).toString('hex')}`.slice(0, 32)
+  const password = options.password ?? `pw-${randomBytes(6).toString('hex')}`
   const db = await admin()
-  await db.query('CREATE USER ?@? IDENTIFIED BY ?', [user, '%', password])
+  const limit = options.maxUserConnections
+  await db.query(
+    `CREATE USER ?@? IDENTIFIED BY ?${limit === undefined ? '' : ` WITH MAX_USER_CONNECTIONS ${Number(limit)}`}`,
+    [user, '%', password],
+  )
   await db.query('GRANT ALL ON test.* TO ?@?', [user, '%'])
   users.push(user)
   const base = new URL(databaseUrl())
   const dsn = (port = Number(base.port || 3306)) =>
     `mysql://${user}:${password}@${base.hostname}:${port}${base.pathname}`
   return { user, password, dsn, port: Number(base.port || 3306), host: base.hostname }
+}
+
+// Changes the user's password on the server (as a rotation's setSecret/finishSecret steps do).
+export const setPassword = async (user: string, password: string) => {
+  const db = await admin()
+  await db.query('ALTER USER ?@? IDENTIFIED BY ?', [user, '%', password])
 }
 
 export const connectionIds = async (user: string): Promise<number[]> => {
@@ -122,6 +135,8 @@ export interface Proxy {
   blackhole(): void
   idleTimeoutMs: number | undefined
   delayMs: number
+  // What each client connection sent towards the server, one array of chunks per connection, in order.
+  clientData: Buffer[][]
   close(): Promise<void>
 }
 
@@ -131,6 +146,7 @@ export const startProxy = async (target: { host: string; port: number }): Promis
     port: 0,
     idleTimeoutMs: undefined,
     delayMs: 0,
+    clientData: [],
     cut() {
       for (const pair of pairs) {
         pair.client.destroy()
@@ -150,6 +166,8 @@ export const startProxy = async (target: { host: string; port: number }): Promis
     const upstream = tcpConnect(target)
     const pair = { client, server: upstream, holed: false }
     pairs.add(pair)
+    const sent: Buffer[] = []
+    proxy.clientData.push(sent)
     let idleTimer: NodeJS.Timeout | undefined
     const touch = () => {
       if (proxy.idleTimeoutMs === undefined) return
@@ -163,6 +181,7 @@ export const startProxy = async (target: { host: string; port: number }): Promis
     touch()
     client.on('data', (data) => {
       if (pair.holed) return
+      sent.push(data)
       touch()
       upstream.write(data)
     })

@@ -1,0 +1,215 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
+import { type SecretsManagerPeer, startSecretsManagerPeer } from '@thaw/sdk-clients/testing'
+import {
+  call,
+  closeAdmin,
+  connectionIds,
+  createTestUser,
+  dropTestUsers,
+  killConnections,
+  setPassword,
+  startHandler,
+  stopStarted,
+} from './helpers.ts'
+
+// Credentials from a Secrets Manager secret (the local peer, over HTTP with the real SDK client),
+// from request.internal, and from an IAM token source, against the real MariaDB through lambda-sim.
+
+interface Stats {
+  connectionsOpened: number
+  reusedInvocations: number
+  secretFetches: number
+  rotationRetries: number
+  tokensSigned: number
+  errors: number
+}
+interface QueryResult {
+  rows: [{ id: number; user: string }]
+  stats: Stats
+  signed: { hostname: string; port: number; username: string }[]
+}
+interface CaughtResult {
+  error: { code: string; errno: number; sqlState: string; message: string } | null
+  stats: Stats
+  elapsedMs: number
+}
+const whoAmI = { action: 'query' }
+
+let peer: SecretsManagerPeer
+beforeAll(async () => {
+  peer = await startSecretsManagerPeer()
+})
+afterAll(async () => {
+  await stopStarted()
+  await dropTestUsers()
+  await closeAdmin()
+  await peer.close()
+})
+
+const getSecretValueCalls = (secretId: string) =>
+  peer.calls.filter((c) => c.target === 'GetSecretValue' && c.secretId === secretId).length
+
+// A dbc5_ user, its secret in the RDS JSON shape, and an environment reading it.
+const withSecret = async (label: string, environmentOptions: Record<string, unknown> = {}, extra = {}) => {
+  const created = await createTestUser(label, { prefix: 'dbc5' })
+  const secretId = `dbc5/${created.user}`
+  peer.setSecret(secretId, {
+    engine: 'mysql',
+    username: created.user,
+    password: created.password,
+    host: created.host,
+    port: created.port,
+    dbname: 'test',
+  })
+  const environment = await startHandler(
+    { databaseUrl: '', dbOptions: { secret: { secretId, clientConfig: { maxAttempts: 1 } }, ...extra } },
+    { ...environmentOptions, env: { AWS_ENDPOINT_URL_SECRETS_MANAGER: peer.endpoint } },
+    'credentials',
+  )
+  return { ...created, secretId, environment }
+}
+
+describe('secret', () => {
+  it('reads user, password, host, port and dbname from the secret in the handler, once per environment', async () => {
+    const { user, secretId, environment } = await withSecret('first')
+    // Nothing at init: a request started there could be frozen in flight.
+    expect(getSecretValueCalls(secretId)).toBe(0)
+    const first = await call<QueryResult>(environment, whoAmI)
+    expect(first.rows[0].user).toBe(`${user}@%`)
+    expect(getSecretValueCalls(secretId)).toBe(1)
+    // Cached for the life of the environment, across freezes, even when a new connection is needed.
+    await call<QueryResult>(environment, whoAmI)
+    expect(await killConnections(user)).toBe(1)
+    const third = await call<QueryResult>(environment, whoAmI)
+    expect(third.rows[0].id).not.toBe(first.rows[0].id)
+    expect(getSecretValueCalls(secretId)).toBe(1)
+    expect(third.stats).toMatchObject({ secretFetches: 1, rotationRetries: 0, connectionsOpened: 2 })
+  })
+
+  it('a rotation while frozen costs exactly one extra GetSecretValue; the open connection keeps working', async () => {
+    const { user, password, secretId, environment } = await withSecret('rotate')
+    const first = await call<QueryResult>(environment, whoAmI)
+    expect(getSecretValueCalls(secretId)).toBe(1)
+    // Rotated on the server and in the secret while the environment is frozen.
+    const rotated = `${password}-rotated`
+    await setPassword(user, rotated)
+    peer.setSecret(secretId, {
+      username: user,
+      password: rotated,
+      host: '127.0.0.1',
+      port: 3306,
+      dbname: 'test',
+    })
+    // The open connection was authenticated already: it keeps working, nothing is fetched.
+    const second = await call<QueryResult>(environment, whoAmI)
+    expect(second.rows[0].id).toBe(first.rows[0].id)
+    expect(getSecretValueCalls(secretId)).toBe(1)
+    // A new connection is refused with the cached (old) password, then made with the fetched one.
+    await killConnections(user)
+    const third = await call<QueryResult>(environment, whoAmI)
+    expect(third.rows[0].user).toBe(`${user}@%`)
+    expect(getSecretValueCalls(secretId)).toBe(2)
+    expect(third.stats).toMatchObject({ secretFetches: 2, rotationRetries: 1 })
+    // And the new value is the cached one from now on.
+    await killConnections(user)
+    await call<QueryResult>(environment, whoAmI)
+    expect(getSecretValueCalls(secretId)).toBe(2)
+  })
+
+  it('a wrong password in both places fails fast with 1045 intact, one refetch, no password anywhere', async () => {
+    const { user, secretId, environment } = await withSecret('wrong')
+    const wrong = 'Wr0ng-pa55word-dbc5'
+    await setPassword(user, 'dbc5-the-real-one')
+    peer.setSecret(secretId, {
+      username: user,
+      password: wrong,
+      host: '127.0.0.1',
+      port: 3306,
+      dbname: 'test',
+    })
+    const outcome = await environment.invoke({ action: 'catch' })
+    expect(outcome.ok).toBe(true)
+    const result = (outcome.ok ? outcome.result : {}) as CaughtResult
+    expect(result.error).toMatchObject({ code: 'ER_ACCESS_DENIED_ERROR', errno: 1045, sqlState: '28000' })
+    expect(result.error?.message).toMatch(/Access denied for user/)
+    expect(result.elapsedMs).toBeLessThan(1_000)
+    // The first fetch and exactly one refetch: no retry storm.
+    expect(getSecretValueCalls(secretId)).toBe(2)
+    expect(result.stats).toMatchObject({ secretFetches: 2, rotationRetries: 1, connectionsOpened: 0 })
+    for (const text of [JSON.stringify(result), outcome.logs]) {
+      expect(text).not.toContain(wrong)
+      expect(text).not.toContain('dbc5-the-real-one')
+    }
+    expect(await connectionIds(user)).toEqual([])
+  })
+
+  it('concurrent first invocations share one GetSecretValue (Managed Instances)', async () => {
+    peer.latencyMs = 150
+    try {
+      const { secretId, environment } = await withSecret(
+        'concurrent',
+        { workers: 1, concurrency: 8 },
+        { config: { connectionLimit: 4 } },
+      )
+      const outcomes = await Promise.all(Array.from({ length: 8 }, () => environment.invoke(whoAmI)))
+      expect(outcomes.map((outcome) => outcome.ok)).toEqual(Array(8).fill(true))
+      expect(getSecretValueCalls(secretId)).toBe(1)
+    } finally {
+      peer.latencyMs = 0
+    }
+  })
+})
+
+describe('request.internal', () => {
+  it('takes user and password from what a Middy middleware left in request.internal (getInternal paths)', async () => {
+    const { user, password, dsn } = await createTestUser('internal', { prefix: 'dbc5' })
+    const secretId = `dbc5/${user}`
+    peer.setSecret(secretId, { username: user, password })
+    // The DSN names the host and database but no user or password.
+    const withoutUser = dsn().replace(`${user}:${password}@`, '')
+    const environment = await startHandler(
+      {
+        databaseUrl: withoutUser,
+        dbOptions: { internalData: { user: 'dbSecret.username', password: 'dbSecret.password' } },
+      },
+      { env: { AWS_ENDPOINT_URL_SECRETS_MANAGER: peer.endpoint, DBC_INTERNAL_SECRET: secretId } },
+      'credentials',
+    )
+    const result = await call<QueryResult>(environment, whoAmI)
+    expect(result.rows[0].user).toBe(`${user}@%`)
+    expect(result.stats.secretFetches).toBe(0)
+  })
+})
+
+describe('iam', () => {
+  it('signs a token for each new connection only; an open connection outlives its token', async () => {
+    // A user whose password is the token the fake token source hands out (mysql_native_password: the
+    // token reaches the server as the password; see the README for what this does not prove).
+    const { user, host, port } = await createTestUser('iam', { prefix: 'dbc5', password: 'token-1' })
+    const environment = await startHandler(
+      { databaseUrl: `mysql://${user}@${host}:${port}/test`, dbOptions: { iam: { region: 'eu-west-1' } } },
+      { env: { DBC_IAM_TOKENS: JSON.stringify(['token-1', 'token-2']) } },
+      'credentials',
+    )
+    const first = await call<QueryResult>(environment, whoAmI)
+    expect(first.rows[0].user).toBe(`${user}@%`)
+    expect(first.signed).toEqual([{ hostname: host, port, username: user }])
+    // Warm: no token.
+    const second = await call<QueryResult>(environment, whoAmI)
+    expect(second.signed).toHaveLength(1)
+    // The first token "expires": the server now accepts only the next one. The open connection,
+    // authenticated at connect, keeps working.
+    await setPassword(user, 'token-2')
+    const third = await call<QueryResult>(environment, whoAmI)
+    expect(third.rows[0].id).toBe(first.rows[0].id)
+    expect(third.signed).toHaveLength(1)
+    // A new connection gets a new token.
+    await killConnections(user)
+    const fourth = await call<QueryResult>(environment, whoAmI)
+    expect(fourth.rows[0].id).not.toBe(first.rows[0].id)
+    expect(fourth.signed).toHaveLength(2)
+    expect(fourth.stats).toMatchObject({ tokensSigned: 2, connectionsOpened: 2 })
+    const { logged } = await call<{ logged: string[] }>(environment, { action: 'stats' })
+    expect(logged.join('\n')).not.toContain('token-')
+  })
+})

@@ -188,7 +188,8 @@ export const startProxy = async (target: { host: string; port: number }): Promis
     upstream.on('data', (data) => {
       if (pair.holed) return
       touch()
-      if (proxy.delayMs > 0) setTimeout(() => client.writable && client.write(data), proxy.delayMs)
+      // unref: a delayed write must not keep the test process alive after the proxy is closed.
+      if (proxy.delayMs > 0) setTimeout(() => client.writable && client.write(data), proxy.delayMs).unref()
       else client.write(data)
     })
     const close = () => {

@@ -69,9 +69,12 @@ export class FileLock {
   readonly token: string
   readonly #heartbeat: NodeJS.Timeout
 
-  constructor(file: string, token: string, staleMs: number) {
+  readonly #named: boolean
+
+  constructor(file: string, token: string, staleMs: number, named: boolean) {
     this.file = file
     this.token = token
+    this.#named = named
     heldTokens.add(token)
     this.#heartbeat = setInterval(
       () => {
@@ -91,7 +94,7 @@ export class FileLock {
   release(): void {
     clearInterval(this.#heartbeat)
     heldTokens.delete(this.token)
-    if (readOwner(this.file)?.token !== this.token) return
+    if (this.#named && readOwner(this.file)?.token !== this.token) return
     try {
       unlinkSync(this.file)
     } catch {
@@ -109,12 +112,21 @@ const tryCreate = (file: string, staleMs: number): FileLock | undefined => {
     if (errorCode(error) === 'EEXIST') return undefined
     throw error
   }
+  let named = true
   try {
     writeSync(fd, JSON.stringify({ ...currentOwner(token), at: Date.now() }))
-  } finally {
-    closeSync(fd)
+  } catch (error) {
+    // A full disk (the moment the store must evict) still lets an empty file be made: the lock
+    // holds, nameless, and its heartbeat (an mtime, which needs no space) keeps it fresh.
+    if (errorCode(error) !== 'ENOSPC') {
+      closeSync(fd)
+      unlinkSync(file)
+      throw error
+    }
+    named = false
   }
-  return new FileLock(file, token, staleMs)
+  closeSync(fd)
+  return new FileLock(file, token, staleMs, named)
 }
 
 // Takes a stale lock out of the way by renaming it (only one of several contenders can rename the

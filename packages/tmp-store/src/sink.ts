@@ -30,6 +30,7 @@ export class FileSink extends Writable {
   readonly #options: SinkOptions
   readonly #hash: Hash | undefined
   #madeRoom = false
+  #digest: string | undefined
 
   constructor(options: SinkOptions) {
     super({ decodeStrings: true })
@@ -37,8 +38,10 @@ export class FileSink extends Writable {
     this.#hash = options.checksum ? createHash('sha256') : undefined
   }
 
-  get sha256(): string | undefined {
-    return this.#hash?.digest('hex')
+  /** The hex SHA-256 of what was written, once the pipeline has finished (when checksum is on). */
+  sha256(): string | undefined {
+    this.#digest ??= this.#hash?.digest('hex')
+    return this.#digest
   }
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {

@@ -7,6 +7,7 @@ import {
   accessSync,
   closeSync,
   constants,
+  existsSync,
   fsyncSync,
   mkdirSync,
   openSync,
@@ -17,6 +18,7 @@ import {
   writeSync,
 } from 'node:fs'
 import { type FileHandle, lstat, open, readFile, utimes } from 'node:fs/promises'
+import { dirname } from 'node:path'
 import { pipeline } from 'node:stream/promises'
 import { TmpStoreEntryTooLargeError } from './errors.ts'
 import { acquireLock, type FileLock, tryAcquireLock } from './lock.ts'
@@ -92,6 +94,9 @@ interface Version {
 
 interface IndexEntry {
   size: number
+  /** Last use seen by this thread (every use), or the file's mtime (uses by anyone, persisted). */
+  usedMs: number
+  /** When the file's mtime was last set to record a use. */
   touchedMs: number
   verified?: { version: Version; meta: StoredMeta }
 }
@@ -112,6 +117,20 @@ const touchIntervalMs = 1_000
 const errorCode = (error: unknown) => (error as NodeJS.ErrnoException).code
 const sameVersion = (a: Version, b: Version) =>
   a.ino === b.ino && a.birthtimeMs === b.birthtimeMs && a.size === b.size
+
+// mkdir -p, by hand: Node's recursive mkdir never returns for a path under /proc (mkdir there fails
+// with ENOENT although the parent exists, and it retries the parent forever).
+const makeDirectory = (dir: string): void => {
+  try {
+    mkdirSync(dir, { mode: 0o700 })
+  } catch (error) {
+    if (errorCode(error) === 'EEXIST') return
+    const parent = dirname(dir)
+    if (errorCode(error) !== 'ENOENT' || parent === dir || existsSync(parent)) throw error
+    makeDirectory(parent)
+    mkdirSync(dir, { mode: 0o700 })
+  }
+}
 
 export interface ResolvedTmpStoreOptions {
   dir: string
@@ -137,7 +156,7 @@ export class TmpStore {
     tmpStoreValidateOptions(options)
     const requestedDir = resolveDir(options)
     try {
-      mkdirSync(requestedDir, { recursive: true, mode: 0o700 })
+      makeDirectory(requestedDir)
       accessSync(requestedDir, constants.W_OK | constants.R_OK | constants.X_OK)
     } catch (error) {
       throw new TypeError(
@@ -148,7 +167,7 @@ export class TmpStore {
     this.dir = realpathSync(requestedDir)
     const scanned = scanDirectory(this.dir, options.lockStaleMs ?? defaults.lockStaleMs)
     for (const [hash, { size, mtimeMs }] of scanned.entries)
-      this.#index.set(hash, { size, touchedMs: mtimeMs })
+      this.#index.set(hash, { size, usedMs: mtimeMs, touchedMs: mtimeMs })
     this.#bytes = scanned.bytes
     this.maxBytes = options.maxBytes ?? this.#defaultMaxBytes(scanned.bytes)
     this.options = {
@@ -239,7 +258,7 @@ export class TmpStore {
     }
     if (!entry) {
       // Written by another thread or process since our last look at the directory.
-      entry = { size: stats.size, touchedMs: 0 }
+      entry = { size: stats.size, usedMs: Date.now(), touchedMs: 0 }
       this.#index.set(hash, entry)
       this.#bytes += stats.size
     } else if (entry.size !== stats.size) {
@@ -271,6 +290,7 @@ export class TmpStore {
     this.#index.delete(hash)
     this.#index.set(hash, entry)
     const now = Date.now()
+    entry.usedMs = now
     if (now - entry.touchedMs < touchIntervalMs) return
     entry.touchedMs = now
     const time = new Date(now)
@@ -442,12 +462,13 @@ export class TmpStore {
       closeSync(fd)
       open = false
       const createdAt = Date.now()
+      const checksum = sink.sha256()
       const meta: StoredMeta = {
         v: 1,
         key,
         size: sink.bytes,
         createdAt,
-        ...(sink.sha256 === undefined ? {} : { sha256: sink.sha256 }),
+        ...(checksum === undefined ? {} : { sha256: checksum }),
         ...(options.ttlMs === undefined ? {} : { expiresAt: createdAt + options.ttlMs }),
         ...(options.meta === undefined ? {} : { meta: options.meta }),
       }
@@ -487,7 +508,7 @@ export class TmpStore {
         this.#bytes -= previous.size
         this.#index.delete(hash)
       }
-      this.#index.set(hash, { size: meta.size, touchedMs: meta.createdAt })
+      this.#index.set(hash, { size: meta.size, usedMs: meta.createdAt, touchedMs: meta.createdAt })
       this.#bytes += meta.size
     })
   }
@@ -495,14 +516,19 @@ export class TmpStore {
   // The index again from the directory, keeping this thread's own more recent uses.
   #reconcile(): void {
     const scanned = scanDirectory(this.dir, this.options.lockStaleMs)
-    const previous = new Map(this.#index)
+    // Order by last use; uses within the same millisecond keep this thread's order of them.
+    const rank = new Map([...this.#index.keys()].map((hash, position) => [hash, position]))
     const merged = scanned.entries.map(([hash, { size, mtimeMs }]) => {
-      const known = previous.get(hash)
-      const entry: IndexEntry = { size, touchedMs: Math.max(mtimeMs, known?.touchedMs ?? 0) }
+      const known = this.#index.get(hash)
+      const entry: IndexEntry = {
+        size,
+        usedMs: Math.max(mtimeMs, known?.usedMs ?? 0),
+        touchedMs: Math.max(mtimeMs, known?.touchedMs ?? 0),
+      }
       if (known?.verified && known.verified.version.size === size) entry.verified = known.verified
       return [hash, entry] as const
     })
-    merged.sort((a, b) => a[1].touchedMs - b[1].touchedMs)
+    merged.sort((a, b) => a[1].usedMs - b[1].usedMs || (rank.get(a[0]) ?? -1) - (rank.get(b[0]) ?? -1))
     this.#index.clear()
     for (const [hash, entry] of merged) this.#index.set(hash, entry)
     this.#bytes = scanned.bytes

@@ -9,6 +9,7 @@ import {
   killConnections,
   setPassword,
   startHandler,
+  startProxy,
   stopStarted,
 } from './helpers.ts'
 
@@ -211,5 +212,25 @@ describe('iam', () => {
     expect(fourth.stats).toMatchObject({ tokensSigned: 2, connectionsOpened: 2 })
     const { logged } = await call<{ logged: string[] }>(environment, { action: 'stats' })
     expect(logged.join('\n')).not.toContain('token-')
+  })
+
+  it('with TLS required, a server without TLS never receives the token', async () => {
+    const { user, host, port } = await createTestUser('iamtls', { prefix: 'dbc5', password: 'token-tls' })
+    const proxy = await startProxy({ host, port })
+    const ssl = encodeURIComponent(JSON.stringify({ rejectUnauthorized: false }))
+    const environment = await startHandler(
+      {
+        databaseUrl: `mysql://${user}@127.0.0.1:${proxy.port}/test?ssl=${ssl}`,
+        dbOptions: { iam: { region: 'eu-west-1' } },
+      },
+      { env: { DBC_IAM_TOKENS: JSON.stringify(['token-tls']), DBC_IAM_SECURE: '1' } },
+      'credentials',
+    )
+    const outcome = await environment.invoke({ action: 'catch' })
+    const result = (outcome.ok ? outcome.result : {}) as CaughtResult
+    // mysql2 stops at the server's greeting, which offers no TLS: nothing is sent in clear.
+    expect(result.error?.code).toBe('HANDSHAKE_NO_SSL_SUPPORT')
+    expect(Buffer.concat(proxy.clientData.flat()).includes('token-tls')).toBe(false)
+    expect(await connectionIds(user)).toEqual([])
   })
 })

@@ -1,18 +1,9 @@
 import { describe, expect, it } from '@jest/globals'
 import dbConnection, { dbConnectionDefaults, dbConnectionValidateOptions } from '../src/index.ts'
+import { messageOf } from './refusal.ts'
 
 const secret = 'Sup3r-s3cret-pw'
 const dsn = `mysql://app:${secret}@db.example:3306/orders`
-
-const messageOf = (build: () => unknown): string => {
-  try {
-    build()
-  } catch (error) {
-    expect(error).toBeInstanceOf(TypeError)
-    return (error as Error).message
-  }
-  throw new Error('expected the options to be refused')
-}
 
 describe('options', () => {
   it.each([

@@ -144,6 +144,20 @@ describe('secret', () => {
     expect(await connectionIds(user)).toEqual([])
   })
 
+  it('a failed GetSecretValue names the secret and the error, and is not cached', async () => {
+    const { user, secretId, environment } = await withSecret('fetchfail')
+    peer.failNext('ResourceNotFoundException', { target: 'GetSecretValue' })
+    const failed = await environment.invoke({ action: 'catch' })
+    const result = (failed.ok ? failed.result : {}) as CaughtResult
+    expect(result.error?.message).toBe(
+      `@thaw/db-connection: reading the secret '${secretId}' failed: ResourceNotFoundException (HTTP 400)`,
+    )
+    // The next invocation fetches again and connects.
+    const next = await call<QueryResult>(environment, whoAmI)
+    expect(next.rows[0].user).toBe(`${user}@%`)
+    expect(getSecretValueCalls(secretId)).toBe(2)
+  })
+
   it('concurrent first invocations share one GetSecretValue (Managed Instances)', async () => {
     peer.latencyMs = 150
     try {

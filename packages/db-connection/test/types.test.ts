@@ -53,6 +53,20 @@ const badConfig = () => dbConnection({ config: 3306 })
 // @ts-expect-error connectionLimit is a number
 const badPoolOption = () => dbConnection({ config: { host: 'db', connectionLimit: 'one' } })
 
+// Credentials from a secret or request.internal need no config; IAM keeps it (host, user, ssl).
+const fromSecret = () => dbConnection({ secret: { secretId: 'prod/orders' } })
+const fromInternal = () => dbConnection({ internalData: { user: 'db.username', password: 'db.password' } })
+const fromIam = () =>
+  dbConnection({ config: { host: 'db', user: 'iam_user', ssl: {} }, iam: { region: 'eu-west-1' } })
+// @ts-expect-error config is required unless secret or internalData gives the credentials
+const noCredentials = () => dbConnection({ contextKey: 'db' })
+// @ts-expect-error secret and iam exclude each other
+const secretAndIam = () => dbConnection({ secret: { secretId: 's' }, iam: {} })
+// @ts-expect-error secretId is required
+const noSecretId = () => dbConnection({ secret: { versionStage: 'AWSCURRENT' } })
+// @ts-expect-error getAuthToken returns the token
+const badTokenSource = () => dbConnection({ config: 'mysql://db', iam: { getAuthToken: () => 42 } })
+
 describe('types', () => {
   it('type-checks, with every expected error present', async () => {
     const { default: ts } = await import('typescript')
@@ -69,9 +83,20 @@ describe('types', () => {
     const messages = diagnostics.map((d) => ts.flattenDiagnosticMessageText(d.messageText, '\n'))
     expect(messages).toEqual([])
     expect(
-      [typedHandler, keyedHandler, badConnect, badConfig, badPoolOption].every(
-        (f) => typeof f === 'function',
-      ),
+      [
+        typedHandler,
+        keyedHandler,
+        badConnect,
+        badConfig,
+        badPoolOption,
+        fromSecret,
+        fromInternal,
+        fromIam,
+        noCredentials,
+        secretAndIam,
+        noSecretId,
+        badTokenSource,
+      ].every((f) => typeof f === 'function'),
     ).toBe(true)
   })
 })

@@ -2,7 +2,7 @@
 // nodejs24.x, minified, dependencies included (the AWS SDK too: the runtime's copy is whatever
 // version Lambda ships that day), with the interop banner CommonJS dependencies need.
 // `node scripts/build-examples.ts` builds them all and prints a size report.
-import { readdirSync, statSync } from 'node:fs'
+import { readdirSync, readFileSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import { gzipSync } from 'node:zlib'
 import { build } from 'esbuild'
@@ -31,12 +31,11 @@ export const exampleNames = (): string[] =>
     }
   })
 
-export const buildExample = async (name: string): Promise<ExampleBundle> => {
+// Bundles one handler file as a deployment would; the examples and their hand-written twins alike.
+export const buildBundle = async (entry: string, file: string): Promise<Omit<ExampleBundle, 'name'>> => {
   const started = performance.now()
-  const exampleDirectory = join(examplesDirectory, name)
-  const file = join(exampleDirectory, 'dist', 'index.mjs')
-  const result = await build({
-    entryPoints: [join(exampleDirectory, 'src', 'handler.ts')],
+  await build({
+    entryPoints: [entry],
     outfile: file,
     bundle: true,
     platform: 'node',
@@ -48,19 +47,24 @@ export const buildExample = async (name: string): Promise<ExampleBundle> => {
     // published dist files through the same package names.
     conditions: ['@thaw/source'],
     banner: { js: commonJsInteropBanner },
-    metafile: true,
     logLevel: 'warning',
   })
-  const output = Object.entries(result.metafile.outputs).find(([path]) => path.endsWith('index.mjs'))
-  const bytes = output?.[1].bytes ?? statSync(file).size
-  const { readFileSync } = await import('node:fs')
+  const contents = readFileSync(file)
   return {
-    name,
     file,
-    bytes,
-    gzipBytes: gzipSync(readFileSync(file)).byteLength,
+    bytes: contents.byteLength,
+    gzipBytes: gzipSync(contents).byteLength,
     buildMs: performance.now() - started,
   }
+}
+
+export const buildExample = async (name: string): Promise<ExampleBundle> => {
+  const exampleDirectory = join(examplesDirectory, name)
+  const bundle = await buildBundle(
+    join(exampleDirectory, 'src', 'handler.ts'),
+    join(exampleDirectory, 'dist', 'index.mjs'),
+  )
+  return { name, ...bundle }
 }
 
 const kibibytes = (bytes: number) => `${(bytes / 1024).toFixed(1)} KiB`

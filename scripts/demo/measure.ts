@@ -29,9 +29,11 @@ export const record = (tally: PatternTally, outcome: InvocationResult): boolean 
       ? `HTTP ${statusCode}`
       : `${outcome.error.name}: ${outcome.error.message}`
   }
+  // Latency of the invocations that answered: a failure is often fast, and would flatter a pattern.
+  if (failed) return false
   if (outcome.coldStart) tally.coldMs.push(outcome.durationMs + (outcome.initDurationMs ?? 0))
   else tally.warmMs.push(outcome.durationMs)
-  return !failed
+  return true
 }
 
 export const percentile = (values: number[], fraction: number): number => {

@@ -14,11 +14,18 @@ export const handleOrderRequest = async (
   event: APIGatewayProxyEventV2,
 ): Promise<APIGatewayProxyStructuredResultV2> => {
   if (event.routeKey === 'GET /orders/{id}') {
-    const [rows] = await connection.query('SELECT id, customer_id, total_cents FROM orders WHERE id = ?', [
-      Number(event.pathParameters?.id),
-    ])
-    const order = (rows as unknown[])[0]
-    return order ? json(200, order) : json(404, { message: 'no such order' })
+    const id = Number(event.pathParameters?.id)
+    const [orders] = await connection.query(
+      'SELECT id, customer_id, total_cents, created_at FROM orders WHERE id = ?',
+      [id],
+    )
+    const order = (orders as unknown[])[0]
+    if (!order) return json(404, { message: 'no such order' })
+    const [lines] = await connection.query(
+      'SELECT sku, quantity, unit_cents AS unitCents FROM order_lines WHERE order_id = ? ORDER BY sku',
+      [id],
+    )
+    return json(200, { ...order, lines })
   }
   const order = JSON.parse(event.body ?? '{}') as {
     customerId: number

@@ -1,0 +1,128 @@
+// `pnpm bench`: every package's benchmark, then the examples' bundle size and init time against
+// hand-written handlers doing the same work, and one table of every ratio measured. Each package's
+// benchmark runs in its own process (its variants interleaved in that one process, as it prints).
+import { spawn } from 'node:child_process'
+import { existsSync, readdirSync, readFileSync } from 'node:fs'
+import { cpus } from 'node:os'
+import { join } from 'node:path'
+import { startEnvironment } from '@thaw/lambda-sim'
+import { buildBundle, buildExample } from './build-examples.ts'
+import { assertDatabaseAnswers, databaseUrl } from './database-url.ts'
+
+const root = new URL('..', import.meta.url).pathname
+interface Ratio {
+  source: string
+  table: string
+  variant: string
+  ratio: string
+}
+const ratios: Ratio[] = []
+
+try {
+  await assertDatabaseAnswers()
+} catch (error) {
+  console.error((error as Error).message)
+  process.exit(1)
+}
+
+// A benchmark's tables are markdown; every row with a cell like "1.03x" is one ratio.
+const collectRatios = (source: string, output: string) => {
+  let table = ''
+  for (const line of output.split('\n')) {
+    const trimmed = line.trim()
+    if (!trimmed.startsWith('|')) {
+      if (trimmed) table = trimmed.replace(/[:(].*$/, '').trim()
+      continue
+    }
+    const cells = trimmed
+      .split('|')
+      .slice(1, -1)
+      .map((cell) => cell.trim().replaceAll('**', ''))
+    const ratio = cells.find((cell, index) => index > 0 && /^\d+(\.\d+)?x( \/ \d+(\.\d+)?x)?$/.test(cell))
+    if (ratio && cells[0]) ratios.push({ source, table, variant: cells[0], ratio })
+  }
+}
+
+const runPackageBenchmark = (packageDirectory: string, script: string) =>
+  new Promise<string>((resolve, reject) => {
+    let output = ''
+    const child = spawn('sh', ['-c', script], {
+      cwd: packageDirectory,
+      env: { ...process.env, PATH: `${join(packageDirectory, 'node_modules/.bin')}:${process.env.PATH}` },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    })
+    child.stdout.setEncoding('utf8').on('data', (text: string) => {
+      output += text
+      process.stdout.write(text)
+    })
+    child.once('exit', (code) =>
+      code === 0 ? resolve(output) : reject(new Error(`${script} exited with ${code}`)),
+    )
+  })
+
+for (const name of readdirSync(join(root, 'packages')).sort()) {
+  const packageDirectory = join(root, 'packages', name)
+  const script = JSON.parse(readFileSync(join(packageDirectory, 'package.json'), 'utf8')).scripts?.bench
+  if (!script) continue
+  console.log(`\n## @thaw/${name}\n`)
+  try {
+    collectRatios(`@thaw/${name}`, await runPackageBenchmark(packageDirectory, script))
+  } catch (error) {
+    console.log(`(benchmark failed: ${(error as Error).message})`)
+  }
+}
+
+// The examples against hand-written handlers doing the same work (the demo's everyday patterns).
+console.log('\n## examples: bundle size and init time\n')
+const twins = [
+  { example: 'orders-api', handWritten: 'scripts/demo/orders-module-connection.ts' },
+  { example: 'report-from-s3', handWritten: 'scripts/demo/report-naive-cache.ts' },
+]
+const environmentVariables = {
+  DATABASE_URL: databaseUrl(),
+  DB_SECRET_ID: 'bench/unused',
+  REPORT_BUCKET: 'bench',
+  REPORT_KEY: 'bench.sqlite',
+}
+const median = (values: number[]) =>
+  [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] as number
+const medianInitMs = async (file: string) => {
+  const samples: number[] = []
+  for (let round = 0; round < 7; round++) {
+    const environment = await startEnvironment({ entry: file, prebuilt: true, env: environmentVariables })
+    samples.push(environment.lastInitDurationMs ?? Number.NaN)
+    await environment.shutdown()
+  }
+  return median(samples)
+}
+console.log(
+  '| example | bundle | hand-written | size ratio | init (median of 7) | hand-written init | init ratio |',
+)
+console.log('| --- | --: | --: | --: | --: | --: | --: |')
+for (const { example, handWritten } of twins) {
+  const bundle = await buildExample(example)
+  const twinFile = join(root, 'examples', example, 'dist', 'hand-written.mjs')
+  const twin = await buildBundle(join(root, handWritten), twinFile)
+  const [initMs, twinInitMs] = [await medianInitMs(bundle.file), await medianInitMs(twin.file)]
+  const sizeRatio = `${(bundle.bytes / twin.bytes).toFixed(2)}x`
+  const initRatio = `${(initMs / twinInitMs).toFixed(2)}x`
+  console.log(
+    `| ${example} | ${(bundle.bytes / 1024).toFixed(0)} KiB | ${(twin.bytes / 1024).toFixed(0)} KiB | ${sizeRatio} | ${initMs.toFixed(1)} ms | ${twinInitMs.toFixed(1)} ms | ${initRatio} |`,
+  )
+  ratios.push({
+    source: 'examples',
+    table: 'bundle size vs hand-written',
+    variant: example,
+    ratio: sizeRatio,
+  })
+  ratios.push({ source: 'examples', table: 'init time vs hand-written', variant: example, ratio: initRatio })
+}
+
+console.log(
+  `\n## every ratio, one table (${cpus()[0]?.model ?? 'unknown CPU'}, ${cpus().length} cores, Node ${process.versions.node})\n`,
+)
+console.log('| source | measurement | variant | ratio |')
+console.log('| --- | --- | --- | --: |')
+for (const { source, table, variant, ratio } of ratios)
+  console.log(`| ${source} | ${table} | ${variant} | ${ratio} |`)
+if (!existsSync(join(root, 'examples'))) console.log('(no examples)')

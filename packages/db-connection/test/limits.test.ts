@@ -87,7 +87,8 @@ describe('too many connections', () => {
     expect(result.error?.message).toMatch(/too many connections .*max_user_connections.* retries over \d+ ms/)
     // It kept trying for most of the budget (remaining - margin), and stopped before it.
     expect(result.elapsedMs).toBeGreaterThan(result.remainingAtStart - 500 - 400)
-    expect(result.remainingAtEnd).toBeGreaterThanOrEqual(450)
+    // The margin (500 ms) is kept, less the last attempt's own duration and timer lateness.
+    expect(result.remainingAtEnd).toBeGreaterThanOrEqual(250)
     expect(result.stats.backoffRetries).toBeGreaterThanOrEqual(3)
   })
 
@@ -106,8 +107,9 @@ describe('too many connections', () => {
     )
     const result = await caught(environment)
     expect(result.error?.code).toBe('ETIMEDOUT')
-    expect(result.elapsedMs).toBeLessThan(result.remainingAtStart - 400)
-    expect(result.remainingAtEnd).toBeGreaterThanOrEqual(400)
+    // Without the cap it would wait for connectTimeout (20 s) and the function would time out.
+    expect(result.elapsedMs).toBeLessThan(result.remainingAtStart - 250)
+    expect(result.remainingAtEnd).toBeGreaterThanOrEqual(250)
   })
 })
 

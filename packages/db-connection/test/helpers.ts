@@ -21,6 +21,8 @@ export const startHandler = async (
 ): Promise<LambdaEnvironment> => {
   const environment = await startEnvironment({
     entry: fixture(name),
+    // Workspace packages (@thaw/sdk-clients) resolve to their sources, as in jest: a fresh clone has no dist/.
+    build: { conditions: ['@thaw/source'] },
     ...environmentOptions,
     env: {
       DATABASE_URL: options.databaseUrl,

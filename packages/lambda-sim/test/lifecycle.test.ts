@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from '@jest/globals'
 import { liveEnvironmentProcessCount } from '../src/index.ts'
-import { readProcessState, shutdownStartedEnvironments, sleep, startTestEnvironment } from './helpers.ts'
+import { settledProcessState, shutdownStartedEnvironments, sleep, startTestEnvironment } from './helpers.ts'
 
 afterAll(shutdownStartedEnvironments)
 
@@ -62,10 +62,10 @@ describe('an execution environment', () => {
   it('freezes its process between invocations, so timers stop while frozen', async () => {
     const environment = await startTestEnvironment('ticker')
     const pid = environment.pid as number
-    expect(await readProcessState(pid)).toBe('T')
+    expect(await settledProcessState(pid, 'T')).toBe('T')
     const first = await environment.invoke<{ ticks: number }>()
     await sleep(300)
-    expect(await readProcessState(pid)).toBe('T')
+    expect(await settledProcessState(pid, 'T')).toBe('T')
     const second = await environment.invoke<{ ticks: number }>()
     // 300 ms of wall time at one tick per 10 ms would be ~30 ticks; frozen, barely any.
     expect(first.ok && second.ok).toBe(true)

@@ -46,9 +46,18 @@ const reportKey = 'sales.sqlite'
 
 const progress = createProgress(2 + 3 * 4 + 3 * 2)
 const admin = await mysql.createConnection({ uri: databaseUrl(), multipleStatements: true })
-const globalConnectionCount = async () => {
-  const [rows] = await admin.query("SHOW GLOBAL STATUS LIKE 'Connections'")
-  return Number((rows as Array<{ Value: string }>)[0]?.Value)
+// Connections are counted per user by the server itself (MariaDB's user statistics, switched on for
+// the demo and back off after), so whatever else connects to the server meanwhile does not count.
+const [[userStatistics]] = (await admin.query('SELECT @@GLOBAL.userstat AS enabled')) as unknown as [
+  [{ enabled: number }],
+]
+await admin.query('SET GLOBAL userstat = ON')
+const connectionsOpenedBy = async (user: string) => {
+  const [rows] = await admin.query(
+    'SELECT TOTAL_CONNECTIONS + DENIED_CONNECTIONS AS opened FROM information_schema.USER_STATISTICS WHERE USER = ?',
+    [user],
+  )
+  return Number((rows as Array<{ opened: number }>)[0]?.opened ?? 0)
 }
 const killConnectionsOf = async (user: string) => {
   const [rows] = await admin.query('SELECT ID AS id FROM information_schema.PROCESSLIST WHERE USER = ?', [
@@ -172,7 +181,7 @@ for (const pattern of ordersPatterns) {
   await admin.query(`CREATE USER '${pattern.user}'@'%' IDENTIFIED BY ?`, [password])
   await admin.query(`GRANT SELECT, INSERT ON ${database}.* TO '${pattern.user}'@'%'`)
   pattern.rotate(password)
-  const connectionsBefore = await globalConnectionCount()
+  const connectionsBefore = await connectionsOpenedBy(pattern.user)
   let invocation = 0
   const invokeSome = async (environment: LambdaEnvironment, count: number) => {
     for (let index = 0; index < count; index++) {
@@ -205,7 +214,7 @@ for (const pattern of ordersPatterns) {
   progress.step(`${pattern.name}: three more environments at once`)
 
   await Promise.all([environment, ...burst].map((each) => each.shutdown()))
-  const connectionsOpened = (await globalConnectionCount()) - connectionsBefore
+  const connectionsOpened = (await connectionsOpenedBy(pattern.user)) - connectionsBefore
   ordersRows.push([
     tally.pattern,
     ...latencyCells(tally),
@@ -277,6 +286,7 @@ await Promise.allSettled(environmentsToShutDown.map((environment) => environment
 await Promise.all([secretsPeer.close(), s3Peer.close()])
 for (const { user } of ordersPatterns) await admin.query(`DROP USER IF EXISTS '${user}'@'%'`)
 await admin.query(`DROP DATABASE IF EXISTS ${database}`)
+await admin.query(`SET GLOBAL userstat = ${userStatistics.enabled ? 'ON' : 'OFF'}`)
 await admin.end()
 rmSync(workDirectory, { recursive: true, force: true })
 

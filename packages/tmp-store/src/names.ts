@@ -13,6 +13,9 @@ export const lockFile = (dir: string, hash: string) => join(dir, `${hash}.lock`)
 /** The directory-wide lock held while an entry is committed against the byte budget. */
 export const budgetLockFile = (dir: string) => join(dir, '.budget.lock')
 
+/** The committed bytes of the whole directory, kept under the budget lock (see store.ts). */
+export const ledgerFile = (dir: string) => join(dir, '.budget')
+
 // A partial file names its writer (pid and thread) so that the next init can tell a crashed
 // writer's leftovers from a live writer's work in progress.
 export const partialFile = (dir: string, hash: string, suffix = 'data') =>

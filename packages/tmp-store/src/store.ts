@@ -9,12 +9,16 @@ import {
   constants,
   existsSync,
   fsyncSync,
+  lstatSync,
   mkdirSync,
   openSync,
+  readFileSync,
   realpathSync,
   renameSync,
+  rmSync,
   statfsSync,
   unlinkSync,
+  writeFileSync,
   writeSync,
 } from 'node:fs'
 import { type FileHandle, lstat, open, readFile, utimes } from 'node:fs/promises'
@@ -22,7 +26,7 @@ import { dirname } from 'node:path'
 import { pipeline } from 'node:stream/promises'
 import { TmpStoreEntryTooLargeError } from './errors.ts'
 import { acquireLock, type FileLock, tryAcquireLock } from './lock.ts'
-import { budgetLockFile, dataFile, hashKey, lockFile, metaFile, partialFile } from './names.ts'
+import { budgetLockFile, dataFile, hashKey, ledgerFile, lockFile, metaFile, partialFile } from './names.ts'
 import {
   defaultBudget,
   defaults,
@@ -180,7 +184,11 @@ export class TmpStore {
     // A budget lowered since the last run is honoured now, unless another thread is committing.
     if (this.#bytes > this.maxBytes) {
       const budgetLock = tryAcquireLock(budgetLockFile(this.dir), this.options.lockStaleMs)
-      if (budgetLock) this.#withLock(budgetLock, () => this.#evictUntilFree(0))
+      if (budgetLock)
+        this.#withLock(budgetLock, () => {
+          this.#evictUntilFree(0)
+          this.#writeLedger(this.#bytes)
+        })
     }
   }
 
@@ -326,6 +334,17 @@ export class TmpStore {
   /** The entry's bytes, or undefined. */
   async get(key: string): Promise<Buffer | undefined> {
     const hash = hashKey(key)
+    // A version this thread has checked already is read in one go (open, fstat, read, close, as
+    // fs.readFile does) and its length compared. With checksums on, each new version is checked below.
+    const verified = this.#index.get(hash)?.verified
+    if (verified && !this.options.checksum && !this.#isExpired(verified.meta)) {
+      const bytes = await readFile(dataFile(this.dir, hash), { flag: readFlags }).catch(() => undefined)
+      if (bytes?.length === verified.meta.size) {
+        this.#hits++
+        this.#touch(hash)
+        return bytes
+      }
+    }
     let handle: FileHandle
     try {
       handle = await open(dataFile(this.dir, hash), readFlags)
@@ -485,15 +504,26 @@ export class TmpStore {
     }
   }
 
-  // Under the directory-wide budget lock: look at the directory as it is now (other threads and
-  // processes add entries too), evict least recently used entries until this one fits, then rename
-  // the data and then the metadata into place. A reader that looks between the two renames sees a
-  // size that does not match its metadata and treats the entry as missing, never as served.
+  // Under the directory-wide budget lock. The ledger (`.budget`, the committed bytes of every thread
+  // and process, kept under this lock) says whether the entry fits; if it does not, or the ledger is
+  // missing, the directory itself is scanned (other threads and processes add and remove entries),
+  // least recently used entries are evicted until this one fits, and the ledger is set to the truth.
+  // The ledger is written before the rename, so a crash in between leaves it counting too much (a
+  // rescan sooner), never too little. Then the data and then the metadata are renamed into place: a
+  // reader that looks between the two sees a size that does not match and treats the entry as
+  // missing, never as served.
   async #commit(hash: string, partial: string, meta: StoredMeta): Promise<void> {
     const budgetLock = await acquireLock(budgetLockFile(this.dir), this.options.lockStaleMs)
     this.#withLock(budgetLock, () => {
-      this.#reconcile()
-      this.#evictUntilFree(meta.size, hash)
+      let committed = this.#readLedger()
+      let replaced = this.#sizeOnDisk(hash)
+      if (committed === undefined || committed - replaced + meta.size > this.maxBytes) {
+        this.#reconcile()
+        this.#evictUntilFree(meta.size, hash)
+        committed = this.#bytes
+        replaced = this.#index.get(hash)?.size ?? 0
+      }
+      this.#writeLedger(committed - replaced + meta.size)
       const metaPartial = partialFile(this.dir, hash, 'meta')
       const metaFd = openSync(metaPartial, createFlags, 0o600)
       try {
@@ -511,6 +541,28 @@ export class TmpStore {
       this.#index.set(hash, { size: meta.size, usedMs: meta.createdAt, touchedMs: meta.createdAt })
       this.#bytes += meta.size
     })
+  }
+
+  #sizeOnDisk(hash: string): number {
+    return lstatSync(dataFile(this.dir, hash), { throwIfNoEntry: false })?.size ?? 0
+  }
+
+  #readLedger(): number | undefined {
+    try {
+      const bytes = Number(readFileSync(ledgerFile(this.dir), { encoding: 'utf8', flag: readFlags }))
+      return Number.isSafeInteger(bytes) && bytes >= 0 ? bytes : undefined
+    } catch {
+      return undefined
+    }
+  }
+
+  #writeLedger(bytes: number): void {
+    try {
+      writeFileSync(ledgerFile(this.dir), String(bytes), { mode: 0o600 })
+    } catch {
+      // A full disk: without a ledger the next commit scans the directory.
+      rmSync(ledgerFile(this.dir), { force: true })
+    }
   }
 
   // The index again from the directory, keeping this thread's own more recent uses.
@@ -557,6 +609,7 @@ export class TmpStore {
         this.#remove(hash)
         this.#evictions++
       }
+      this.#writeLedger(this.#bytes)
     })
   }
 

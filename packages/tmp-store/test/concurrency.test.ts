@@ -47,7 +47,7 @@ describe('getOrFetch of one key fetches once', () => {
     })
     expect(
       listDir(storeDirOf(environment.tmpDir)).filter(
-        (name) => !name.endsWith('.data') && !name.endsWith('.meta'),
+        (name) => !/\.(data|meta)$/.test(name) && name !== '.budget',
       ),
     ).toEqual([])
   })

@@ -121,7 +121,7 @@ describe('TmpStore without Middy', () => {
     const entry = await store.put('sized', 'twelve bytes')
     truncateSync(entry.path, 5)
     expect(await store.get('sized')).toBeUndefined()
-    expect(readdirSync(store.dir)).toEqual([])
+    expect(readdirSync(store.dir)).toEqual(['.budget'])
 
     const other = newStore({ dir: scratchDir('checksum'), checksum: true })
     const flipped = await other.put('flipped', 'abcdef')

@@ -1,0 +1,153 @@
+// Benchmarks of @thaw/tmp-store, in one process, with each case and its baseline interleaved round
+// by round (so drift of the machine affects both alike):
+//   1. get() hit              vs fs.promises.readFile of the same file
+//   2. getOrFetch() hit        vs fs.promises.readFile of the same file (getOrFetch returns the path)
+//   3. getOrFetch() hit + read vs re-downloading the object from s3rver (a real S3 peer on loopback)
+//   4. the index rebuild of a directory of 10,000 entries (opening a store over it)
+// Run: pnpm --filter @thaw/tmp-store bench   (or: node --conditions=@thaw/source bench/tmp-store.bench.ts)
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { readFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3'
+import S3rver from 's3rver'
+import { TmpStore } from '../src/index.ts'
+
+const rounds = 7
+const root = mkdtempSync(join(tmpdir(), 'thaw-tmp-store-bench-'))
+
+const median = (values: number[]) =>
+  [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? Number.NaN
+
+// Runs `operation` `iterations` times and returns the mean time of one, in microseconds.
+const time = async (iterations: number, operation: () => Promise<unknown>): Promise<number> => {
+  const start = performance.now()
+  for (let i = 0; i < iterations; i++) await operation()
+  return ((performance.now() - start) * 1000) / iterations
+}
+
+interface Row {
+  name: string
+  baseline: string
+  caseUs: number[]
+  baselineUs: number[]
+}
+const rows: Row[] = []
+
+const compare = async (
+  name: string,
+  baseline: string,
+  iterations: number,
+  operation: () => Promise<unknown>,
+  baselineOperation: () => Promise<unknown>,
+) => {
+  const row: Row = { name, baseline, caseUs: [], baselineUs: [] }
+  await time(Math.ceil(iterations / 5), operation) // warm-up
+  await time(Math.ceil(iterations / 5), baselineOperation)
+  for (let round = 0; round < rounds; round++) {
+    if (round % 2 === 0) {
+      row.caseUs.push(await time(iterations, operation))
+      row.baselineUs.push(await time(iterations, baselineOperation))
+    } else {
+      row.baselineUs.push(await time(iterations, baselineOperation))
+      row.caseUs.push(await time(iterations, operation))
+    }
+  }
+  rows.push(row)
+}
+
+const store = new TmpStore({ dir: join(root, 'store'), maxBytes: 512 * 1024 * 1024 })
+for (const [label, bytes] of [
+  ['4 KiB', 4 * 1024],
+  ['1 MiB', 1024 * 1024],
+] as const) {
+  const key = `objects/${label}`
+  const entry = await store.put(key, Buffer.alloc(bytes, 7))
+  const iterations = bytes > 100_000 ? 400 : 4000
+  await compare(
+    `get() hit, ${label}`,
+    'readFile',
+    iterations,
+    () => store.get(key),
+    () => readFile(entry.path),
+  )
+  await compare(
+    `getOrFetch() hit, ${label}`,
+    'readFile',
+    iterations,
+    () => store.getOrFetch(key, () => Buffer.alloc(0)),
+    () => readFile(entry.path),
+  )
+}
+
+// A hit against downloading the object again from S3 (s3rver on loopback: no network latency at
+// all, so this is the smallest gap a real region could show).
+const s3Directory = join(root, 's3rver')
+mkdirSync(s3Directory)
+const s3rver = new S3rver({
+  port: 0,
+  address: '127.0.0.1',
+  silent: true,
+  directory: s3Directory,
+  configureBuckets: [{ name: 'bench', configs: [] }],
+})
+const { port } = (await s3rver.run()) as { port: number }
+const s3 = new S3Client({
+  endpoint: `http://127.0.0.1:${port}`,
+  forcePathStyle: true,
+  region: 'us-east-1',
+  credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+  maxAttempts: 1,
+})
+const objectBytes = 1024 * 1024
+await s3.send(new PutObjectCommand({ Bucket: 'bench', Key: 'model.bin', Body: Buffer.alloc(objectBytes, 3) }))
+const download = async () => {
+  const { Body } = await s3.send(new GetObjectCommand({ Bucket: 'bench', Key: 'model.bin' }))
+  return Buffer.from(await (Body as { transformToByteArray(): Promise<Uint8Array> }).transformToByteArray())
+}
+await store.getOrFetch(
+  's3/model.bin',
+  async () => (await s3.send(new GetObjectCommand({ Bucket: 'bench', Key: 'model.bin' }))).Body as never,
+)
+await compare(
+  'getOrFetch() hit + readFile, 1 MiB',
+  'S3 GetObject (s3rver)',
+  50,
+  async () => readFile((await store.getOrFetch('s3/model.bin', download)).path),
+  download,
+)
+s3.destroy()
+await s3rver.close()
+
+// The index rebuild: a directory of 10,000 complete entries (plus a crashed writer's partial file
+// per hundred), opened by a new store, as the next init after a reset does.
+const rebuildDir = join(root, 'rebuild')
+mkdirSync(rebuildDir)
+const seed = new TmpStore({ dir: rebuildDir, maxBytes: 1024 * 1024 * 1024 })
+for (let i = 0; i < 10_000; i++) await seed.put(`entry/${i}`, Buffer.alloc(64, i & 0xff))
+for (let i = 0; i < 100; i++)
+  writeFileSync(join(rebuildDir, `${'0'.repeat(63)}${i % 10}.999999-0-${i.toString(16)}.data-partial`), 'x')
+const rebuildMs: number[] = []
+for (let round = 0; round < rounds; round++) {
+  const start = performance.now()
+  const reopened = new TmpStore({ dir: rebuildDir, maxBytes: 1024 * 1024 * 1024 })
+  rebuildMs.push(performance.now() - start)
+  if (reopened.stats().entries !== 10_000)
+    throw new Error(`rebuilt ${reopened.stats().entries} entries, not 10,000`)
+}
+
+const format = (us: number) => (us >= 1000 ? `${(us / 1000).toFixed(2)} ms` : `${us.toFixed(1)} µs`)
+console.log(`\n@thaw/tmp-store benchmark (Node ${process.version}, median of ${rounds} interleaved rounds)\n`)
+console.log('| case | time | baseline | baseline time | ratio (case / baseline) |')
+console.log('| --- | ---: | --- | ---: | ---: |')
+for (const row of rows) {
+  const caseUs = median(row.caseUs)
+  const baselineUs = median(row.baselineUs)
+  console.log(
+    `| ${row.name} | ${format(caseUs)} | ${row.baseline} | ${format(baselineUs)} | ${(caseUs / baselineUs).toFixed(3)}x |`,
+  )
+}
+console.log(
+  `| index rebuild, 10,000 entries (+100 dead partial files) | ${median(rebuildMs).toFixed(1)} ms | target | 100 ms | ${(median(rebuildMs) / 100).toFixed(3)}x |`,
+)
+rmSync(root, { recursive: true, force: true })

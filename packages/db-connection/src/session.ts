@@ -1,5 +1,4 @@
 import type { Request } from '@middy/core'
-import type { PoolConnection as PromisePoolConnection } from 'mysql2/promise'
 import {
   type CoreConnection,
   discardConnection,
@@ -12,6 +11,15 @@ import {
 } from './connect.ts'
 import { type DbConnectionSettings, packageName } from './options.ts'
 import { count, countReplacement, type PoolEntry } from './registry.ts'
+import {
+  leavesSessionState,
+  type Method,
+  refuseCallback,
+  rejectWithCallerStack,
+  type Statement,
+  sendStatement,
+  statementOn,
+} from './statement.ts'
 import type { DbLeasedConnection } from './types.ts'
 
 const ER_ACCESS_DENIED_ERROR = 1045
@@ -39,30 +47,9 @@ const connectionLimitError = (error: ServerError, retries: number, waitedMs: num
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
-// Statements that may leave session state behind for the next invocation: session variables,
-// user variables, temporary tables, named locks, table locks, prepared statements, a changed
-// default database, procedures (which can do any of these). Transactions are tracked from the
-// server's status flags instead, so a committed transaction costs no reset.
-const sessionStatePattern =
-  /(?:^|;)\s*(?:SET|XA|LOCK|PREPARE|USE|CALL|HANDLER|DECLARE)\b|GET_LOCK|TEMPORARY|(?<![@\w])@(?!@)/i
 const SERVER_STATUS_IN_TRANS = 1
 
-const promiseConnections = new WeakMap<CoreConnection, PromisePoolConnection>()
-const promiseOf = (connection: CoreConnection): PromisePoolConnection => {
-  let wrapped = promiseConnections.get(connection)
-  if (!wrapped) {
-    wrapped = (connection as unknown as { promise(): PromisePoolConnection }).promise()
-    promiseConnections.set(connection, wrapped)
-  }
-  return wrapped
-}
-
 const pollOnce = () => new Promise<void>((resolve) => setImmediate(resolve))
-
-type Method = 'query' | 'execute'
-type Statement = string | { sql: string }
-// mysql2/promise's query and execute, as called here (the overloads are for the handler's types).
-type RunStatement = (sql: Statement, values: unknown) => Promise<[unknown, unknown]>
 
 const endedError = () =>
   new Error(
@@ -162,32 +149,29 @@ export class DbSession {
 
   #run(connection: CoreConnection, method: Method, sql: Statement, values: unknown) {
     if (this.#ended) return Promise.reject(endedError())
-    if (!this.#stateLeaked) {
-      const text = typeof sql === 'string' ? sql : sql?.sql
-      if (typeof text === 'string' && sessionStatePattern.test(text)) this.#stateLeaked = true
-    }
+    refuseCallback(values)
+    if (!this.#stateLeaked && leavesSessionState(sql)) this.#stateLeaked = true
     this.#inFlight++
-    const run = (promiseOf(connection)[method] as RunStatement).call(promiseOf(connection), sql, values)
-    return run.then(
-      (result) => {
+    return new Promise<[unknown, unknown]>((resolve) => {
+      sendStatement(connection, method, sql, values, (error, rows, fields) => {
         this.#inFlight--
-        const header = result[0] as { serverStatus?: number }
+        if (error) {
+          // Never re-run: the error reaches the handler as mysql2 made it (code, errno, sqlState,
+          // fatal); a dead connection is discarded so the next invocation gets a new one.
+          if ((error as { fatal?: boolean }).fatal || isConnectionDead(connection)) {
+            count.errors++
+            this.#drop(connection)
+          }
+          rejectWithCallerStack(resolve, error)
+          return
+        }
+        const header = rows as { serverStatus?: number } | undefined
         if (header && typeof header.serverStatus === 'number') {
           this.#inTransaction = (header.serverStatus & SERVER_STATUS_IN_TRANS) !== 0
         }
-        return result
-      },
-      (error: { fatal?: boolean }) => {
-        this.#inFlight--
-        // Never re-run: the error reaches the handler as mysql2 made it (code, errno, sqlState,
-        // fatal); a dead connection is discarded so the next invocation gets a new one.
-        if (error?.fatal || isConnectionDead(connection)) {
-          count.errors++
-          this.#drop(connection)
-        }
-        throw error
-      },
-    )
+        resolve([rows, fields])
+      })
+    })
   }
 
   #drop(connection: CoreConnection) {
@@ -392,7 +376,7 @@ export class DbSession {
 
   async #rollbackAndRelease(connection: CoreConnection) {
     try {
-      await promiseOf(connection).query('ROLLBACK')
+      await statementOn(connection, 'ROLLBACK')
       connection.release()
     } catch {
       count.errors++
@@ -434,7 +418,7 @@ export class DbSession {
     }
     this.#entry.fresh.delete(other)
     try {
-      await Promise.race([promiseOf(other).query('KILL ?', [threadId]), timer])
+      await Promise.race([statementOn(other, 'KILL ?', [threadId]), timer])
       if (timedOut) discardConnection(other)
       else other.release()
     } catch (error) {

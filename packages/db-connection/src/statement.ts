@@ -1,0 +1,95 @@
+// Running one statement on a core (callback) mysql2 connection, and what thaw learns from its text
+// and its answer. Kept apart from the session so the hot path is one file to read.
+import type { CoreConnection } from './connect.ts'
+
+export type Method = 'query' | 'execute'
+export type Statement = string | { sql: string }
+type Done = (error: Error | null, rows?: unknown, fields?: unknown) => void
+
+// Statements that may leave session state behind for the next invocation: session variables,
+// user variables, temporary tables, named locks, table locks, prepared statements, a changed
+// default database, procedures (which can do any of these). Transactions are tracked from the
+// server's status flags instead, so a committed transaction costs no reset.
+const sessionStatePattern =
+  /(?:^|;)\s*(?:SET|XA|LOCK|PREPARE|USE|CALL|HANDLER|DECLARE)\b|GET_LOCK|TEMPORARY|(?<![@\w])@(?!@)/i
+
+// Handlers repeat the same few statements, and a regular expression over a long statement costs
+// microseconds: remember the answer per text. Bounded, so generated SQL (values inlined) cannot
+// grow it without limit; when full it starts over, which costs one scan per statement again.
+const decisionCacheSize = 256
+const decisions = new Map<string, boolean>()
+
+export const leavesSessionState = (sql: Statement): boolean => {
+  const text = typeof sql === 'string' ? sql : sql?.sql
+  if (typeof text !== 'string') return false
+  let leaves = decisions.get(text)
+  if (leaves === undefined) {
+    leaves = sessionStatePattern.test(text)
+    if (decisions.size >= decisionCacheSize) decisions.clear()
+    decisions.set(text, leaves)
+  }
+  return leaves
+}
+
+// Sends the statement through mysql2's callback API, as mysql2/promise's query/execute do, with the
+// same arguments and the same [rows, fields] answer, but without their per-statement stack capture
+// (Error.captureStackTrace on every call, several microseconds): see withCallerStack for errors.
+export const sendStatement = (
+  connection: CoreConnection,
+  method: Method,
+  sql: Statement,
+  values: unknown,
+  done: Done,
+): void => {
+  const core = connection as unknown as Record<Method, (...args: unknown[]) => unknown>
+  try {
+    if (values !== undefined) core[method](sql, values, done)
+    else core[method](sql, done)
+  } catch (error) {
+    done(error as Error)
+  }
+}
+
+// mysql2/promise refuses a callback in place of the values; so does thaw (mysql2's core would take
+// it as the callback).
+export const refuseCallback = (values: unknown): void => {
+  if (typeof values === 'function') {
+    throw new Error('Callback function is not available with promise clients.')
+  }
+}
+
+// An error made by mysql2's packet parser has a stack of socket internals. mysql2/promise replaces it
+// with one captured at every call; thaw captures only when a statement fails: rejecting through one
+// more promise step lets V8 see, from inside that step, the chain of async functions awaiting the
+// statement (`at async handler (file:line:col)`, Middy's runner, …), and those frames replace the
+// parser's. The error stays the same object, with code, errno, sqlState and fatal untouched.
+export const rejectWithCallerStack = (resolve: (value: Promise<never>) => void, error: Error): void => {
+  let fail: (reason: unknown) => void = () => {}
+  const failing = new Promise<never>((_, reject) => {
+    fail = reject
+  })
+  // Linked to the caller's promise first, then rejected: the capture runs with the chain in place.
+  resolve(failing.then(undefined, rethrowWithCallerStack))
+  fail(error)
+}
+
+const rethrowWithCallerStack = (error: unknown): never => {
+  if (error instanceof Error) {
+    const holder: { stack?: string } = {}
+    Error.captureStackTrace(holder, rethrowWithCallerStack)
+    const frames = holder.stack?.indexOf('\n    at ') ?? -1
+    if (frames !== -1) {
+      error.stack = `${error.name}: ${error.message}${(holder.stack as string).slice(frames)}`
+    }
+  }
+  throw error
+}
+
+// A statement off the hot path (ROLLBACK, KILL), answered as mysql2/promise would.
+export const statementOn = (connection: CoreConnection, sql: string, values?: unknown[]) =>
+  new Promise<[unknown, unknown]>((resolve, reject) => {
+    sendStatement(connection, 'query', sql, values, (error, rows, fields) => {
+      if (error) reject(error)
+      else resolve([rows, fields])
+    })
+  })

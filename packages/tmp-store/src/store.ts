@@ -211,7 +211,12 @@ export class TmpStore {
     }
   }
 
+  /**
+   * Entries and bytes of the whole directory (every thread's and process's), read from it now: one
+   * readdir and one lstat per entry. Hits, misses and evictions are this thread's.
+   */
   stats(): TmpStoreStats {
+    this.#reconcile()
     return {
       entries: this.#index.size,
       bytes: this.#bytes,

@@ -67,12 +67,72 @@ export const takeIdleConnection = (pool: CorePool): CoreConnection | undefined =
   return connection
 }
 
+type LeaseCallback = (error: Error | null, connection?: unknown) => void
+
 export const leaseFromPool = (pool: CorePool): Promise<CoreConnection> =>
   new Promise((resolve, reject) => {
     pool.getConnection((error, connection) => {
       if (error) reject(error)
       else resolve(connection as unknown as CoreConnection)
     })
+  })
+
+// Takes a waiter out of mysql2's queue of leases (BasePool._connectionQueue, a ring queue). False if
+// it is not there: already served, or wrapped by a diagnostics_channel subscriber (mysql2 then queues
+// its own wrapper), in which case the waiter hands back whatever it gets later.
+const leaveQueue = (queue: RingQueue, waiter: LeaseCallback): boolean => {
+  for (let i = 0; i < queue.length; i++) {
+    if (queue.get(i) === waiter) {
+      queue.removeOne(i)
+      return true
+    }
+  }
+  return false
+}
+interface RingQueue {
+  length: number
+  get(index: number): unknown
+  removeOne(index: number): unknown
+}
+
+// A lease bounded by a deadline, for when the pool is at its connectionLimit and the lease waits in
+// mysql2's queue for another invocation to give a connection back: mysql2's queue has no timeout of
+// its own (acquireTimeout bounds only a connect), so without this an invocation would wait until the
+// function's timeout. A lease that is opening a connection is left to connectTimeout, which the
+// caller caps by the same deadline. Past the deadline, the lease leaves the queue and fails with
+// queueTimeout(waitedMs); a connection that reaches it later goes straight back to the pool.
+export const leaseFromPoolWithin = (
+  pool: CorePool,
+  deadline: number,
+  queueTimeout: (waitedMs: number) => Error,
+): Promise<CoreConnection> =>
+  new Promise((resolve, reject) => {
+    const started = Date.now()
+    let timer: NodeJS.Timeout | undefined
+    let gaveUp = false
+    const waiter: LeaseCallback = (error, connection) => {
+      if (timer !== undefined) clearTimeout(timer)
+      if (gaveUp) {
+        if (!error) (connection as CoreConnection).release()
+        return
+      }
+      if (error) reject(error)
+      else resolve(connection as CoreConnection)
+    }
+    const queue = (pool as unknown as { _connectionQueue?: RingQueue })._connectionQueue
+    const queuedBefore = queue?.length ?? 0
+    pool.getConnection(waiter as Parameters<Pool['getConnection']>[0])
+    // Served at once (an idle connection) or opening one (connectTimeout bounds it): not queued.
+    if (!queue || queue.length <= queuedBefore) return
+    timer = setTimeout(
+      () => {
+        timer = undefined
+        gaveUp = true
+        leaveQueue(queue, waiter)
+        reject(queueTimeout(Date.now() - started))
+      },
+      Math.max(0, deadline - Date.now()),
+    )
   })
 
 // No round trip: what mysql2 and the socket already know. A FIN or RST the kernel received while the

@@ -4,6 +4,7 @@ import {
   discardConnection,
   isConnectionDead,
   leaseFromPool,
+  leaseFromPoolWithin,
   pingWithin,
   prepareNewConnection,
   resetWithin,
@@ -44,6 +45,9 @@ const connectionLimitError = (error: ServerError, retries: number, waitedMs: num
     ),
     { code: error.code, errno: error.errno, sqlState: error.sqlState, fatal: true },
   )
+
+// The code of the error an invocation gets when it waited in the pool's queue until its deadline.
+export const queueTimeoutCode = 'THAW_QUEUE_TIMEOUT'
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
@@ -244,7 +248,11 @@ export class DbSession {
         connection = takeIdleConnection(pool) ?? (await this.#openOrWait())
       } catch (error) {
         count.errors++
-        this.#log('warn', 'connect-failed', 'opening a connection failed', error)
+        if ((error as ServerError).code === queueTimeoutCode) {
+          this.#log('warn', 'queue-timeout', 'gave up waiting for a connection in the pool queue', error)
+        } else {
+          this.#log('warn', 'connect-failed', 'opening a connection failed', error)
+        }
         throw error
       }
       if (fresh.has(connection)) {
@@ -311,7 +319,7 @@ export class DbSession {
       if (prepared) entry.applied = prepared.credentials
       const tried = entry.applied
       try {
-        return await leaseFromPool(pool)
+        return await leaseFromPoolWithin(pool, deadline, (waitedMs) => this.#queueTimeoutError(waitedMs))
       } catch (error) {
         const { errno } = error as ServerError
         if (errno === ER_ACCESS_DENIED_ERROR && source && tried && !rotated) {
@@ -336,6 +344,20 @@ export class DbSession {
         await sleep(delay)
       }
     }
+  }
+
+  // Names the wait, the pool and its size, so the log says why: too many concurrent invocations for
+  // connectionLimit, or one holding its connection too long.
+  #queueTimeoutError(waitedMs: number) {
+    const limit = this.#entry.poolOptions.connectionLimit ?? 1
+    return Object.assign(
+      new Error(
+        `${packageName}: waited ${waitedMs} ms in the pool's queue for a connection to ${this.#entry.label} ` +
+          `(connectionLimit ${limit}, all leased by other invocations) and gave up ` +
+          `${this.#settings.connectRetry.deadlineMarginMs} ms before the invocation's deadline`,
+      ),
+      { code: queueTimeoutCode },
+    )
   }
 
   // after/onError: nothing stays leased, no transaction stays open, no lock stays held.

@@ -9,6 +9,7 @@ import {
   dropTestUsers,
   startHandler,
   stopStarted,
+  waitForStatement,
 } from './helpers.ts'
 
 const table = `dbc_conc_${randomBytes(3).toString('hex')}`
@@ -70,5 +71,47 @@ describe('Managed Instances: concurrent invocations in one process', () => {
         expect(row.t0.getTime()).toBeGreaterThanOrEqual(previous.t1.getTime())
       })
     }
+  })
+})
+
+describe('Managed Instances: an invocation queued for a connection', () => {
+  it('gives up before its own deadline, naming the queue wait, while the holder finishes and the pool stays usable', async () => {
+    const { user, dsn } = await createTestUser('queue')
+    const timeoutMs = 4_000
+    const marginMs = 1_500
+    const environment = await startHandler(
+      {
+        databaseUrl: `${dsn()}?connectionLimit=1`,
+        dbOptions: { connectRetry: { deadlineMarginMs: marginMs } },
+      },
+      { workers: 1, concurrency: 2, timeoutMs },
+    )
+    // The first invocation opens the pool's one connection and holds it for 3.2 s (inside its 4 s).
+    const holder = call<{ rows: [{ id: number }] }>(environment, {
+      action: 'query',
+      sql: 'SELECT CONNECTION_ID() AS id, SLEEP(3.2) AS slept',
+    })
+    await waitForStatement(user, 'SLEEP(3.2)')
+    // The second waits in the queue: without a bound it would get the connection at 3.2 s, after its
+    // own deadline minus the margin (about 2.5 s), or time out at 4 s.
+    const waiter = await environment.invoke({ action: 'catch', sql: 'SELECT 1 AS one' })
+    expect(waiter.ok).toBe(true)
+    if (!waiter.ok) return
+    const { error } = waiter.result as { error: { code: string; message: string } | null }
+    expect(error?.code).toBe('THAW_QUEUE_TIMEOUT')
+    expect(error?.message).toMatch(/waited \d+ ms in the pool's queue/)
+    expect(error?.message).toContain('connectionLimit 1')
+    // It failed before its own deadline, with the margin left for the handler to answer.
+    expect(waiter.durationMs).toBeLessThan(timeoutMs - marginMs + 400)
+    expect(waiter.durationMs).toBeGreaterThan(timeoutMs - marginMs - 400)
+    // The holder was not disturbed, and the next invocation gets the same connection: the waiter
+    // left the queue rather than taking the connection with it.
+    const held = await holder
+    const next = await call<{ rows: [{ id: number }] }>(environment, {
+      action: 'query',
+      sql: 'SELECT CONNECTION_ID() AS id',
+    })
+    expect(next.rows[0].id).toBe(held.rows[0].id)
+    expect((await connectionIds(user)).length).toBe(1)
   })
 })

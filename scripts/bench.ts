@@ -72,6 +72,21 @@ for (const name of readdirSync(join(root, 'packages')).sort()) {
   }
 }
 
+// Comparisons across packages (thaw against Middy's own middlewares where they overlap).
+for (const file of readdirSync(join(root, 'scripts', 'bench'))
+  .filter((name) => name.endsWith('.bench.ts'))
+  .sort()) {
+  console.log(`\n## ${file}\n`)
+  try {
+    collectRatios(
+      file,
+      await runPackageBenchmark(root, `node --conditions=@thaw/source scripts/bench/${file}`),
+    )
+  } catch (error) {
+    console.log(`(benchmark failed: ${(error as Error).message})`)
+  }
+}
+
 // The examples against hand-written handlers doing the same work (the demo's everyday patterns).
 console.log('\n## examples: bundle size and init time\n')
 const twins = [

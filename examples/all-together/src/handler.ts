@@ -1,6 +1,6 @@
 // Prices a basket: the catalogue is a JSON file in S3 kept in /tmp (@thaw/tmp-store, one download per
 // instance whatever the number of worker threads), the customer's tier comes from MySQL and the quote
-// is written in one transaction (@thaw/db-connection), S3 is reached through a client built once per
+// is written in one transaction (@thaw/db-connection, credentials from Secrets Manager), S3 is reached through a client built once per
 // thread (@thaw/sdk-clients). Written for Lambda Managed Instances: each worker thread takes several
 // invocations at once, so the pool holds as many connections as a thread takes invocations.
 import { readFile, stat } from 'node:fs/promises'
@@ -16,7 +16,8 @@ const catalogueBucket = process.env.CATALOGUE_BUCKET ?? 'catalogue'
 const catalogueKey = process.env.CATALOGUE_KEY ?? 'prices.json'
 const concurrencyPerThread = Number(process.env.CONCURRENCY_PER_THREAD ?? 4)
 
-const databaseUrl = new URL(process.env.DATABASE_URL ?? 'mysql://root@127.0.0.1:3306/test')
+// Host and database only: the user and password come from the secret.
+const databaseUrl = new URL(process.env.DATABASE_URL ?? 'mysql://127.0.0.1:3306/quotes')
 databaseUrl.searchParams.set('connectionLimit', String(concurrencyPerThread))
 
 export interface QuoteEvent {
@@ -51,7 +52,12 @@ const validateQuoteEvent = (event: QuoteEvent) => {
 }
 
 export const handler = middy<QuoteEvent>()
-  .use(dbConnection({ config: databaseUrl.toString() }))
+  .use(
+    dbConnection({
+      config: databaseUrl.toString(),
+      secret: { secretId: process.env.DB_SECRET_ID ?? 'quotes/db' },
+    }),
+  )
   .use(sdkClients({ clients: { s3: { client: S3Client, config: { forcePathStyle: true } } } }))
   .use(tmpStore({ maxBytes: 64 * 1024 * 1024 }))
   .handler(async (event, context): Promise<Quote> => {

@@ -2,7 +2,12 @@ import { readFileSync } from 'node:fs'
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3'
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
 import { type LambdaEnvironment, startEnvironment } from '@thaw/lambda-sim'
-import { type S3Peer, startS3Peer } from '@thaw/sdk-clients/testing'
+import {
+  type S3Peer,
+  type SecretsManagerPeer,
+  startS3Peer,
+  startSecretsManagerPeer,
+} from '@thaw/sdk-clients/testing'
 import mysql from 'mysql2/promise'
 import { buildExample, type ExampleBundle } from '../../../scripts/build-examples.ts'
 import { databaseUrl } from '../../../scripts/database-url.ts'
@@ -11,11 +16,16 @@ import type { Quote, QuoteEvent } from '../src/handler.ts'
 const database = 'thaw_example_all_together'
 const bucket = 'thaw-example-catalogue'
 let peer: S3Peer
+let secretsPeer: SecretsManagerPeer
+const user = 'thaw_example_quotes'
 let bundle: ExampleBundle
 let admin: mysql.Connection
 let environment: LambdaEnvironment
+// Host and database only, as deployed: the user and password are in the secret.
 const exampleDatabaseUrl = () => {
   const url = new URL(databaseUrl())
+  url.username = ''
+  url.password = ''
   url.pathname = `/${database}`
   return url.toString()
 }
@@ -25,6 +35,13 @@ beforeAll(async () => {
   await admin.query(`DROP DATABASE IF EXISTS ${database}; CREATE DATABASE ${database}; USE ${database}`)
   await admin.query(readFileSync(new URL('../schema.sql', import.meta.url), 'utf8'))
   await admin.query("INSERT INTO customers (id, tier) VALUES (1, 'standard'), (2, 'gold')")
+  await admin.query(
+    `DROP USER IF EXISTS '${user}'@'%'; CREATE USER '${user}'@'%' IDENTIFIED BY 'quotes-password'`,
+  )
+  await admin.query(`GRANT SELECT, INSERT ON ${database}.* TO '${user}'@'%'`)
+  secretsPeer = await startSecretsManagerPeer({
+    secrets: { 'quotes/db': { engine: 'mysql', username: user, password: 'quotes-password' } },
+  })
   peer = await startS3Peer({ buckets: [bucket] })
   const s3 = new S3Client({
     region: 'us-east-1',
@@ -49,6 +66,8 @@ beforeAll(async () => {
     timeoutMs: 10_000,
     env: {
       DATABASE_URL: exampleDatabaseUrl(),
+      DB_SECRET_ID: 'quotes/db',
+      AWS_ENDPOINT_URL_SECRETS_MANAGER: secretsPeer.endpoint,
       AWS_ENDPOINT_URL_S3: peer.endpoint,
       AWS_ACCESS_KEY_ID: peer.credentials.accessKeyId,
       AWS_SECRET_ACCESS_KEY: peer.credentials.secretAccessKey,
@@ -61,7 +80,8 @@ beforeAll(async () => {
 afterAll(async () => {
   await environment?.shutdown()
   await peer?.close()
-  await admin?.query(`DROP DATABASE IF EXISTS ${database}`)
+  await secretsPeer?.close()
+  await admin?.query(`DROP USER IF EXISTS '${user}'@'%'; DROP DATABASE IF EXISTS ${database}`)
   await admin?.end()
 })
 
@@ -111,6 +131,8 @@ describe('all-together, its deployment bundle on a simulated Managed Instance (2
       expect(row.line_count).toBe(2)
     }
     expect(peer.requestCount('GET', `/${bucket}/prices.json`)).toBe(1)
+    // The secret is read once per worker thread (module state is per thread), never per invocation.
+    expect(secretsPeer.callCount('GetSecretValue')).toBeLessThanOrEqual(2)
     // At most one pool connection per concurrent invocation of each thread.
     expect((await exampleConnectionIds()).length).toBeLessThanOrEqual(8)
   })

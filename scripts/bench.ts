@@ -92,12 +92,14 @@ console.log('\n## examples: bundle size and init time\n')
 const twins = [
   { example: 'orders-api', handWritten: 'scripts/demo/orders-module-connection.ts' },
   { example: 'report-from-s3', handWritten: 'scripts/demo/report-naive-cache.ts' },
+  { example: 'all-together', handWritten: 'scripts/bench/twins/quote-hand-written.ts' },
 ]
 const environmentVariables = {
   DATABASE_URL: databaseUrl(),
   DB_SECRET_ID: 'bench/unused',
   REPORT_BUCKET: 'bench',
   REPORT_KEY: 'bench.sqlite',
+  CATALOGUE_BUCKET: 'bench',
 }
 const median = (values: number[]) =>
   [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] as number

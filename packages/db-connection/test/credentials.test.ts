@@ -12,6 +12,7 @@ import {
   startProxy,
   stopStarted,
 } from './helpers.ts'
+import { startTlsMariadb, type TlsMariadb } from './tls-server.ts'
 
 // Credentials from a Secrets Manager secret (the local peer, over HTTP with the real SDK client),
 // from request.internal, and from an IAM token source, against the real MariaDB through lambda-sim.
@@ -197,35 +198,90 @@ describe('request.internal', () => {
 })
 
 describe('iam', () => {
-  it('signs a token for each new connection only; an open connection outlives its token', async () => {
-    // A user whose password is the token the fake token source hands out (mysql_native_password: the
-    // token reaches the server as the password; see the README for what this does not prove).
-    const { user, host, port } = await createTestUser('iam', { prefix: 'dbc5', password: 'token-1' })
-    const environment = await startHandler(
-      { databaseUrl: `mysql://${user}@${host}:${port}/test`, dbOptions: { iam: { region: 'eu-west-1' } } },
-      { env: { DBC_IAM_TOKENS: JSON.stringify(['token-1', 'token-2']) } },
+  // IAM sends the token in clear text, so thaw requires TLS: these tests run against a private
+  // MariaDB with TLS on, verifying its certificate against its CA (no rejectUnauthorized: false).
+  let tls: TlsMariadb
+  const database = 'dbc5_iam'
+  beforeAll(async () => {
+    tls = await startTlsMariadb()
+    const db = await tls.admin()
+    await db.query(`CREATE DATABASE ${database}`)
+  }, 60_000)
+  afterAll(async () => {
+    await stopStarted()
+    await tls?.stop()
+  })
+
+  // A user whose password is the token the fake token source hands out (mysql_native_password: the
+  // token reaches the server as the password; see the README for what this does not prove), and who
+  // the server itself refuses without TLS.
+  const createTlsUser = async (label: string, password: string) => {
+    const db = await tls.admin()
+    const user = `dbc5_${label}`
+    await db.query('CREATE USER ?@? IDENTIFIED BY ? REQUIRE SSL', [user, '%', password])
+    await db.query(`GRANT ALL ON ${database}.* TO ?@?`, [user, '%'])
+    return user
+  }
+  const startTlsHandler = (user: string, ca: string, tokens: string[]) =>
+    startHandler(
+      {
+        // No DATABASE_URL: the whole config comes through the options, CA included.
+        databaseUrl: '',
+        dbOptions: {
+          config: { host: tls.host, port: tls.port, user, database, ssl: { ca } },
+          iam: { region: 'eu-west-1' },
+        },
+      },
+      { env: { DBC_IAM_TOKENS: JSON.stringify(tokens) } },
       'credentials',
     )
+
+  it('over verified TLS: a token for each new connection only; an open connection outlives its token', async () => {
+    const user = await createTlsUser('iam', 'token-1')
+    const environment = await startTlsHandler(user, tls.ca, ['token-1', 'token-2'])
     const first = await call<QueryResult>(environment, whoAmI)
     expect(first.rows[0].user).toBe(`${user}@%`)
-    expect(first.signed).toEqual([{ hostname: host, port, username: user }])
+    expect(first.signed).toEqual([{ hostname: tls.host, port: tls.port, username: user }])
+    // The session itself is encrypted, seen from inside the handler.
+    const status = await call<{ rows: { Variable_name: string; Value: string }[]; signed: unknown[] }>(
+      environment,
+      { action: 'query', sql: "SHOW SESSION STATUS WHERE Variable_name IN ('Ssl_cipher', 'Ssl_version')" },
+    )
+    const session = Object.fromEntries(status.rows.map((row) => [row.Variable_name, row.Value]))
+    expect(session.Ssl_cipher).toMatch(/\S/)
+    expect(session.Ssl_version).toMatch(/^TLSv1\.[23]$/)
     // Warm: no token.
+    expect(status.signed).toHaveLength(1)
     const second = await call<QueryResult>(environment, whoAmI)
+    expect(second.rows[0].id).toBe(first.rows[0].id)
     expect(second.signed).toHaveLength(1)
     // The first token "expires": the server now accepts only the next one. The open connection,
     // authenticated at connect, keeps working.
-    await setPassword(user, 'token-2')
+    await setPassword(user, 'token-2', await tls.admin())
     const third = await call<QueryResult>(environment, whoAmI)
     expect(third.rows[0].id).toBe(first.rows[0].id)
     expect(third.signed).toHaveLength(1)
     // A new connection gets a new token.
-    await killConnections(user)
+    await killConnections(user, await tls.admin())
     const fourth = await call<QueryResult>(environment, whoAmI)
     expect(fourth.rows[0].id).not.toBe(first.rows[0].id)
     expect(fourth.signed).toHaveLength(2)
     expect(fourth.stats).toMatchObject({ tokensSigned: 2, connectionsOpened: 2 })
     const { logged } = await call<{ logged: string[] }>(environment, { action: 'stats' })
+    expect(logged.length).toBeGreaterThan(0)
     expect(logged.join('\n')).not.toContain('token-')
+  })
+
+  it('a certificate the CA did not sign is refused before the token is sent', async () => {
+    const user = await createTlsUser('iamca', 'token-ca')
+    const environment = await startTlsHandler(user, tls.strangerCa, ['token-ca'])
+    const outcome = await environment.invoke({ action: 'catch' })
+    const result = (outcome.ok ? outcome.result : {}) as CaughtResult & { signed: unknown[] }
+    // mysql2 wraps Node's verification failure; the TLS handshake comes before authentication.
+    expect(result.error?.code).toBe('HANDSHAKE_SSL_ERROR')
+    expect(result.error?.message).toMatch(/self[- ]signed certificate/)
+    expect(outcome.logs).not.toContain('token-ca')
+    expect(await connectionIds(user, await tls.admin())).toEqual([])
   })
 
   it('with TLS required, a server without TLS never receives the token', async () => {
@@ -237,7 +293,7 @@ describe('iam', () => {
         databaseUrl: `mysql://${user}@127.0.0.1:${proxy.port}/test?ssl=${ssl}`,
         dbOptions: { iam: { region: 'eu-west-1' } },
       },
-      { env: { DBC_IAM_TOKENS: JSON.stringify(['token-tls']), DBC_IAM_SECURE: '1' } },
+      { env: { DBC_IAM_TOKENS: JSON.stringify(['token-tls']) } },
       'credentials',
     )
     const outcome = await environment.invoke({ action: 'catch' })

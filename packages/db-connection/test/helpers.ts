@@ -79,22 +79,23 @@ export const createTestUser = async (
 }
 
 // Changes the user's password on the server (as a rotation's setSecret/finishSecret steps do).
-export const setPassword = async (user: string, password: string) => {
-  const db = await admin()
+// `server`: another server's admin connection (the private TLS server) instead of the shared one's.
+export const setPassword = async (user: string, password: string, server?: mysql.Connection) => {
+  const db = server ?? (await admin())
   await db.query('ALTER USER ?@? IDENTIFIED BY ?', [user, '%', password])
 }
 
-export const connectionIds = async (user: string): Promise<number[]> => {
-  const db = await admin()
+export const connectionIds = async (user: string, server?: mysql.Connection): Promise<number[]> => {
+  const db = server ?? (await admin())
   const [rows] = await db.query('SELECT ID FROM information_schema.PROCESSLIST WHERE USER = ? ORDER BY ID', [
     user,
   ])
   return (rows as { ID: number }[]).map((row) => Number(row.ID))
 }
 
-export const killConnections = async (user: string): Promise<number> => {
-  const db = await admin()
-  const ids = await connectionIds(user)
+export const killConnections = async (user: string, server?: mysql.Connection): Promise<number> => {
+  const db = server ?? (await admin())
+  const ids = await connectionIds(user, db)
   for (const id of ids) await db.query('KILL ?', [id]).catch(() => {})
   return ids.length
 }

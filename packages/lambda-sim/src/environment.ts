@@ -46,6 +46,8 @@ interface RunningProcess {
   fatalError?: SerializedError
 }
 
+const maxOutputCharacters = 4 * 1024 * 1024
+
 export class EnvironmentStartError extends Error {
   override name = 'EnvironmentStartError'
 }
@@ -57,7 +59,10 @@ const childRuntimeFile = fileURLToPath(
 export class LambdaEnvironment {
   readonly tmpDir: string
   readonly functionName: string
-  /** Everything the function's process wrote to stdout and stderr, and console output outside invocations. */
+  /**
+   * What the function's process wrote to stdout and stderr, and console output outside invocations
+   * (the last 4 MiB of it).
+   */
   readonly output: string[] = []
   /** How many times this environment has run its init phase (1, plus one per reset). */
   initCount = 0
@@ -72,6 +77,7 @@ export class LambdaEnvironment {
   #nextInvocationId = 1
   #classicInvocationQueue: Promise<unknown> = Promise.resolve()
   #isShutDown = false
+  #outputCharacters = 0
 
   constructor(options: EnvironmentOptions, bundle: HandlerBundle) {
     this.#options = options
@@ -131,8 +137,13 @@ export class LambdaEnvironment {
     }
   }
 
+  // The output is kept for assertions and error messages, not as a log store: a long benchmark or
+  // a chatty handler would otherwise grow it without bound. The oldest chunks go first.
   #appendOutput(text: string): void {
     this.output.push(text)
+    this.#outputCharacters += text.length
+    while (this.#outputCharacters > maxOutputCharacters && this.output.length > 1)
+      this.#outputCharacters -= (this.output.shift() as string).length
     if (this.#options.echoOutput) process.stderr.write(text)
   }
 

@@ -156,3 +156,20 @@ const makeTemporaryDirectory = async () => {
   const { tmpdir } = await import('node:os')
   return mkdtemp(join(tmpdir(), 'thaw-sim-test-'))
 }
+
+describe('the environment output', () => {
+  it('keeps what the process wrote outside invocations, up to its last 4 MiB', async () => {
+    // Not frozen, so the process's writes drain while the test waits for the last line.
+    const environment = await startTestEnvironment('chatty', { freeze: false })
+    await environment.invoke({ lines: 1 })
+    expect(environment.output.join('')).toContain('INFO\tinit says hello')
+    await environment.invoke({ lines: 6_000 })
+    for (let waited = 0; waited < 5_000 && !environment.output.join('').includes('line 5999'); waited += 50)
+      await sleep(50)
+    const kept = environment.output.join('')
+    expect(kept.length).toBeLessThanOrEqual(4 * 1024 * 1024)
+    expect(kept.length).toBeGreaterThan(3 * 1024 * 1024)
+    expect(kept).toContain('line 5999')
+    expect(kept).not.toContain('init says hello')
+  })
+})

@@ -183,35 +183,40 @@ export class LambdaEnvironment {
 
     const initTimeoutMs = this.#options.initTimeoutMs ?? environmentDefaults.initTimeoutMs
     await new Promise<void>((resolveReady, rejectReady) => {
-      const initTimer = setTimeout(() => {
-        child.kill('SIGKILL')
-        rejectReady(new EnvironmentStartError(`init did not finish within ${initTimeoutMs} ms`))
-      }, initTimeoutMs)
+      // The init phase ends one way: ready, failed, timed out, or the process died. Each way stops
+      // listening for the others.
+      const settle = (error?: EnvironmentStartError) => {
+        clearTimeout(initTimer)
+        child.off('message', onMessage)
+        child.off('exit', onExitDuringInit)
+        if (error) {
+          child.kill('SIGKILL')
+          rejectReady(error)
+        } else resolveReady()
+      }
+      const initTimer = setTimeout(
+        () => settle(new EnvironmentStartError(`init did not finish within ${initTimeoutMs} ms`)),
+        initTimeoutMs,
+      )
       const onMessage = (message: ChildToParentMessage) => {
         if (message.type === 'ready') {
-          clearTimeout(initTimer)
           this.lastInitDurationMs = message.initDurationMs
-          resolveReady()
+          settle()
         } else if (message.type === 'init-failed') {
-          clearTimeout(initTimer)
-          child.kill('SIGKILL')
-          rejectReady(
-            new EnvironmentStartError(
-              `init of ${this.#options.entry} failed: ${message.error.name}: ${message.error.message}`,
-            ),
-          )
+          const { name, message: reason } = message.error
+          settle(new EnvironmentStartError(`init of ${this.#options.entry} failed: ${name}: ${reason}`))
         }
       }
-      child.on('message', onMessage)
-      child.once('exit', (code, signal) => {
-        clearTimeout(initTimer)
+      const onExitDuringInit = (code: number | null, signal: NodeJS.Signals | null) => {
         const output = this.output.join('').trim().split('\n').slice(-5).join('\n')
-        rejectReady(
+        settle(
           new EnvironmentStartError(
             `the environment's process exited during init (${signal ?? `code ${code}`})${output ? `:\n${output}` : ''}`,
           ),
         )
-      })
+      }
+      child.on('message', onMessage)
+      child.once('exit', onExitDuringInit)
     }).catch(async (error: unknown) => {
       await running.exited
       throw error

@@ -26,10 +26,6 @@ export const dbConnectionDefaults = {
   connectRetry: { baseDelayMs: 50, maxDelayMs: 1_000, deadlineMarginMs: 500, maxWaitMs: 10_000 },
 } as const
 
-// Lets a test connect with `iam` over plain TCP (the local MariaDB has TLS disabled). Not part of the
-// typed options, never set by a deployment; the README says what the tests prove with it.
-export const insecureIamForTests = Symbol.for('@thaw/db-connection.insecureIamForTests')
-
 export interface ConnectRetrySettings {
   baseDelayMs: number
   maxDelayMs: number
@@ -341,8 +337,7 @@ const validateCredentials = (
     if (poolOptions.password !== undefined)
       fail(`option 'config.password' must not be set with 'iam': the token is the password`)
     // The token goes to the server in clear text (mysql_clear_password): only ever over TLS.
-    const insecure = (iam as Record<symbol, unknown>)[insecureIamForTests] === true
-    if (!poolOptions.ssl && !insecure) {
+    if (!poolOptions.ssl) {
       fail(
         `option 'config.ssl' is required with 'iam': the token is sent in clear text, so TLS must be on (e.g. ssl: 'Amazon RDS' or { ca })`,
       )

@@ -2,7 +2,7 @@
 // hand-written handlers doing the same work, and one table of every ratio measured. Each package's
 // benchmark runs in its own process (its variants interleaved in that one process, as it prints).
 import { spawn } from 'node:child_process'
-import { existsSync, readdirSync, readFileSync } from 'node:fs'
+import { readdirSync, readFileSync } from 'node:fs'
 import { cpus } from 'node:os'
 import { join } from 'node:path'
 import { startEnvironment } from '@thaw/lambda-sim'
@@ -142,4 +142,3 @@ console.log('| source | measurement | variant | ratio |')
 console.log('| --- | --- | --- | --: |')
 for (const { source, table, variant, ratio } of ratios)
   console.log(`| ${source} | ${table} | ${variant} | ${ratio} |`)
-if (!existsSync(join(root, 'examples'))) console.log('(no examples)')

@@ -124,7 +124,7 @@ for (const name of names) {
 const baseline = median(samples.get(names[0] as string) ?? [])
 const cpuBaseline = median(cpuSamples.get(names[0] as string) ?? [])
 console.log(
-  `\nCached secret feeding a connection (median of ${rounds} interleaved rounds x 300 warm invocations, SELECT 1)`,
+  `\nCached secret feeding a connection, client CPU per warm invocation with wall time beside it (median of ${rounds} interleaved rounds x 300 warm invocations, SELECT 1)`,
 )
 console.log(
   '| variant | client CPU µs per invocation | CPU ratio | wall µs | wall ratio | failed of 100, KILL every 10th |',

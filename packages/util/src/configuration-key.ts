@@ -1,0 +1,99 @@
+// A stable text key for a configuration, so that two middlewares (or a middleware and a handler)
+// asking for the same thing share one resource (a pool, a client): plain objects and arrays by value
+// with sorted keys, undefined values dropped (`{ region: undefined }` asks for what `{}` asks for),
+// bytes (a CA certificate) by value, and anything with an identity of its own (functions such as
+// credential providers, class instances such as a request handler, an Agent or a logger) by that
+// identity. Values under a secret name (a password) are keyed by an HMAC with a per-process random
+// key, so the key tells passwords apart without being a guessable digest of one.
+//
+// @middy/util 7.9 has a stableStringify, but it is private to its module and skips functions, which
+// would give one client to two different credential providers.
+import { createHmac, randomBytes } from 'node:crypto'
+
+const identities = new WeakMap<object, number>()
+const symbolIdentities = new Map<symbol, number>()
+let nextIdentity = 1
+
+const identityOf = (value: object): number => {
+  let identity = identities.get(value)
+  if (identity === undefined) {
+    identity = nextIdentity++
+    identities.set(value, identity)
+  }
+  return identity
+}
+
+const symbolIdentityOf = (value: symbol): number => {
+  let identity = symbolIdentities.get(value)
+  if (identity === undefined) {
+    identity = nextIdentity++
+    symbolIdentities.set(value, identity)
+  }
+  return identity
+}
+
+const digestKey = randomBytes(32)
+const digest = (value: unknown): string =>
+  `#hmac${createHmac('sha256', digestKey).update(String(value)).digest('hex')}`
+
+// A plain object: made by a literal, JSON.parse or Object.create(null), in this realm or another
+// (structuredClone and a vm context make objects whose Object.prototype is not this one).
+const isPlain = (value: object): boolean => {
+  const prototype = Object.getPrototypeOf(value)
+  return prototype === null || (Object.getPrototypeOf(prototype) === null && !Array.isArray(value))
+}
+
+interface Walk {
+  path: Set<object>
+  secretNames: ReadonlySet<string>
+}
+
+const encode = (value: unknown, walk: Walk): string => {
+  switch (typeof value) {
+    case 'string':
+    case 'number':
+    case 'boolean':
+      return JSON.stringify(value)
+    case 'bigint':
+      return `${value}n`
+    case 'undefined':
+      return 'undefined'
+    case 'symbol':
+      return `#symbol${symbolIdentityOf(value)}`
+    case 'function':
+      return `#ref${identityOf(value)}`
+  }
+  if (value === null) return 'null'
+  const object = value as object
+  // A URL, a Date or bytes say what they are by value.
+  if (object instanceof URL) return `#url${JSON.stringify(object.href)}`
+  if (object instanceof Date) return `#date${object.getTime()}`
+  if (ArrayBuffer.isView(object)) {
+    return `#bytes${Buffer.from(object.buffer, object.byteOffset, object.byteLength).toString('base64')}`
+  }
+  // A cycle or a class instance is keyed by identity.
+  if (walk.path.has(object) || !(Array.isArray(object) || isPlain(object))) return `#ref${identityOf(object)}`
+  walk.path.add(object)
+  let text: string
+  if (Array.isArray(object)) {
+    text = `[${object.map((item) => encode(item, walk)).join(',')}]`
+  } else {
+    const record = object as Record<string, unknown>
+    const keys = Object.keys(record)
+      .filter((key) => record[key] !== undefined)
+      .sort()
+    text = `{${keys
+      .map((key) => {
+        const item = record[key]
+        return `${JSON.stringify(key)}:${walk.secretNames.has(key) ? digest(item) : encode(item, walk)}`
+      })
+      .join(',')}}`
+  }
+  walk.path.delete(object)
+  return text
+}
+
+const noSecrets: ReadonlySet<string> = new Set()
+
+export const configurationKey = (value: unknown, secretNames: ReadonlySet<string> = noSecrets): string =>
+  encode(value, { path: new Set(), secretNames })

@@ -1,0 +1,16 @@
+export { configurationKey } from './configuration-key.ts'
+export { describeValue } from './describe.ts'
+export { type OptionErrorCause, optionError, ThawError } from './errors.ts'
+export {
+  defaultsOf,
+  isPlainObject,
+  type OptionFailure,
+  type OptionRule,
+  type OptionsOf,
+  type OptionTable,
+  option,
+  optionFailure,
+  type SettingsOf,
+  validateOptionTable,
+} from './options.ts'
+export { maxTimerMs } from './timers.ts'

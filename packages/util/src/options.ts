@@ -1,0 +1,195 @@
+// The options table: each package describes its options once, as a table of rules, and the options
+// type, the defaults, the validation and the error messages all follow from it. Adding an option is
+// one entry in one table.
+//
+// Why not @middy/util's validateOptions (7.9): its JSON schema carries no TypeScript type, so the type
+// and the schema were written twice, and its messages say only that an option is invalid; thaw had to
+// rewrite them by matching their wording. A rule here knows what it expects, says it, and types itself.
+
+import { describeValue } from './describe.ts'
+import { optionError } from './errors.ts'
+import { maxTimerMs } from './timers.ts'
+
+// Throws the TypeError for the option at `path`: what was expected, and what was given.
+export type OptionFailure = (path: string, expected: string, value: unknown) => never
+
+// One option: `In` is what a user may pass, `Out` what the settings hold after the default is applied.
+export interface OptionRule<In, Out = In> {
+  // What a valid value is, as the error message says it: "an integer from 1 to 2147483647 (milliseconds)".
+  readonly expected: string
+  // The value used when the option is left out (undefined when the option has none).
+  readonly default: Out | undefined
+  // Returns the value in its normal form, or calls fail.
+  readonly normalise: (value: unknown, path: string, fail: OptionFailure) => Out
+  // Type-only: what a user may pass.
+  readonly _in?: In
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: a table holds rules of every type
+export type OptionTable = Record<string, OptionRule<any, any>>
+
+// What a user may pass: every option optional, typed by its rule.
+export type OptionsOf<Table extends OptionTable> = {
+  [Name in keyof Table]?: Table[Name] extends OptionRule<infer In, unknown> ? In : never
+}
+
+// What the package works with after validation: every option present, defaults applied.
+export type SettingsOf<Table extends OptionTable> = {
+  readonly [Name in keyof Table]: Table[Name] extends OptionRule<unknown, infer Out> ? Out : never
+}
+
+const rule = <In, Out = In>(
+  expected: string,
+  defaultValue: Out | undefined,
+  normalise: (value: unknown, path: string, fail: OptionFailure) => Out,
+): OptionRule<In, Out> => ({ expected, default: defaultValue, normalise })
+
+// A rule whose value is kept as given once `isValid` accepts it; undefined takes the default.
+const simple = <T, D extends T | undefined>(
+  expected: string,
+  isValid: (value: unknown) => boolean,
+  defaultValue: D,
+): OptionRule<T, D extends undefined ? T | undefined : T> =>
+  rule(expected, defaultValue as never, (value, path, fail) => {
+    if (value === undefined) return defaultValue as never
+    if (!isValid(value)) fail(path, expected, value)
+    return value as never
+  })
+
+// A plain object: made by a literal, JSON.parse or Object.create(null), in this realm or another
+// (structuredClone and a vm context make objects whose Object.prototype is not this one).
+export const isPlainObject = (value: unknown): value is Record<string, unknown> => {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return false
+  const prototype = Object.getPrototypeOf(value)
+  return prototype === null || Object.getPrototypeOf(prototype) === null
+}
+
+const isInteger = (value: unknown, minimum: number, maximum: number): value is number =>
+  Number.isSafeInteger(value) && (value as number) >= minimum && (value as number) <= maximum
+
+// The rules a table is written with. Each takes its default last; without one the setting is
+// undefined when the option is left out.
+export const option = {
+  string: <D extends string | undefined = undefined>(expected = 'a non-empty string', defaultValue?: D) =>
+    simple<string, D>(expected, (value) => typeof value === 'string' && value.length > 0, defaultValue as D),
+
+  boolean: <D extends boolean | undefined = undefined>(defaultValue?: D) =>
+    simple<boolean, D>('true or false', (value) => typeof value === 'boolean', defaultValue as D),
+
+  oneOf: <const Values extends readonly (string | number | boolean)[], D extends Values[number] | undefined>(
+    values: Values,
+    defaultValue?: D,
+  ) =>
+    simple<Values[number], D>(
+      values
+        .map((value) => JSON.stringify(value).replaceAll('"', "'"))
+        .join(', ')
+        .replace(/, ([^,]*)$/, ' or $1'),
+      (value) => values.includes(value as Values[number]),
+      defaultValue as D,
+    ),
+
+  integer: <D extends number | undefined = undefined>(
+    { minimum, maximum, unit }: { minimum: number; maximum: number; unit?: string },
+    defaultValue?: D,
+  ) =>
+    simple<number, D>(
+      `an integer from ${minimum} to ${maximum}${unit ? ` (${unit})` : ''}`,
+      (value) => isInteger(value, minimum, maximum),
+      defaultValue as D,
+    ),
+
+  // Milliseconds that a timer can wait: Node turns a longer delay into 1 ms (see timers.ts).
+  duration: <D extends number | undefined = undefined>(minimum: number, defaultValue?: D) =>
+    simple<number, D>(
+      `an integer from ${minimum} to ${maxTimerMs} (milliseconds)`,
+      (value) => isInteger(value, minimum, maxTimerMs),
+      defaultValue as D,
+    ),
+
+  // biome-ignore lint/suspicious/noExplicitAny: any function signature the option's type names
+  function: <T extends (...args: any[]) => unknown>(expected = 'a function') =>
+    simple<T, undefined>(expected, (value) => typeof value === 'function', undefined),
+
+  // A value checked by a predicate of the package's own; kept as given.
+  custom: <T, D extends T | undefined = undefined>(
+    expected: string,
+    isValid: (value: unknown) => boolean,
+    defaultValue?: D,
+  ) => simple<T, D>(expected, isValid, defaultValue as D),
+
+  // An object option with options of its own: validated by its own table, the path names the inner
+  // option ('connectRetry.maxWaitMs'), and its defaults fill what is left out.
+  nested: <Table extends OptionTable>(table: Table, expected = 'an object') =>
+    rule<OptionsOf<Table>, SettingsOf<Table>>(
+      expected,
+      defaultsOf(table) as SettingsOf<Table>,
+      (value, path, fail) => normaliseTable(table, value ?? {}, path, expected, fail) as SettingsOf<Table>,
+    ),
+
+  // An option that must be given: leaving it out fails with what it expects.
+  required: <In, Out>(optionRule: OptionRule<In, Out>): OptionRule<In, Exclude<Out, undefined>> =>
+    rule(optionRule.expected, undefined, (value, path, fail) => {
+      if (value === undefined) fail(path, optionRule.expected, value)
+      return optionRule.normalise(value, path, fail) as Exclude<Out, undefined>
+    }),
+} as const
+
+const normaliseTable = (
+  table: OptionTable,
+  options: unknown,
+  path: string,
+  expected: string,
+  fail: OptionFailure,
+): Record<string, unknown> => {
+  const prefix = path ? `${path}.` : ''
+  if (!isPlainObject(options)) fail(path || 'options', expected, options)
+  const given = options as Record<string, unknown>
+  for (const name of Object.keys(given)) {
+    if (!Object.hasOwn(table, name)) {
+      const known = Object.keys(table)
+      throw optionError(
+        packageOf(fail),
+        `${prefix}${name}`,
+        `unknown option '${prefix}${name}' (expected one of ${known.join(', ')})`,
+      )
+    }
+  }
+  const settings: Record<string, unknown> = {}
+  for (const [name, optionRule] of Object.entries(table)) {
+    const value = Object.hasOwn(given, name) ? given[name] : undefined
+    settings[name] = optionRule.normalise(value, `${prefix}${name}`, fail)
+  }
+  return settings
+}
+
+// The package a failure function throws for (kept beside the function, not in a global).
+const packages = new WeakMap<OptionFailure, string>()
+const packageOf = (fail: OptionFailure): string => packages.get(fail) ?? '@thaw'
+
+// The failure function of one package: "option 'path' must be <expected>, got <value's kind>".
+export const optionFailure = (packageName: string): OptionFailure => {
+  const fail: OptionFailure = (path, expected, value) => {
+    throw optionError(packageName, path, `option '${path}' must be ${expected}, got ${describeValue(value)}`)
+  }
+  packages.set(fail, packageName)
+  return fail
+}
+
+// Validates `options` against the table: throws a TypeError naming the first option at fault;
+// returns the settings with every default applied.
+export const validateOptionTable = <Table extends OptionTable>(
+  packageName: string,
+  table: Table,
+  options: unknown,
+): SettingsOf<Table> =>
+  normaliseTable(table, options, '', 'an object', optionFailure(packageName)) as SettingsOf<Table>
+
+// The defaults a table applies, for the package's exported `xxxDefaults`.
+export function defaultsOf<Table extends OptionTable>(
+  table: Table,
+): { readonly [Name in keyof Table]: Table[Name]['default'] } {
+  return Object.fromEntries(
+    Object.entries(table).map(([name, optionRule]) => [name, optionRule.default]),
+  ) as never
+}

@@ -1,1 +1,3 @@
-export {}
+export { databaseName, databaseUrl, fixturesOf } from './fixtures.ts'
+export { type StartedThings, type Stoppable, startedThings } from './started.ts'
+export { sleep, waitFor, withDeadline } from './waits.ts'

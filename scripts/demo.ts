@@ -15,7 +15,7 @@ import {
   type SecretsManagerPeer,
   startS3Peer,
   startSecretsManagerPeer,
-} from '@thaw/sdk-clients/testing'
+} from '@thaw/test-support'
 import mysql from 'mysql2/promise'
 import { buildExample } from './build-examples.ts'
 import { assertDatabaseAnswers, databaseUrl } from './database-url.ts'

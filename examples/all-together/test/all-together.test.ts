@@ -7,7 +7,7 @@ import {
   type SecretsManagerPeer,
   startS3Peer,
   startSecretsManagerPeer,
-} from '@thaw/sdk-clients/testing'
+} from '@thaw/test-support'
 import mysql from 'mysql2/promise'
 import { buildExample, type ExampleBundle } from '../../../scripts/build-examples.ts'
 import { databaseUrl } from '../../../scripts/database-url.ts'

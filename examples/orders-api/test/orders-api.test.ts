@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs'
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
 import { type LambdaEnvironment, startEnvironment } from '@thaw/lambda-sim'
-import { type SecretsManagerPeer, startSecretsManagerPeer } from '@thaw/sdk-clients/testing'
+import { type SecretsManagerPeer, startSecretsManagerPeer } from '@thaw/test-support'
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda'
 import mysql from 'mysql2/promise'
 import { buildExample } from '../../../scripts/build-examples.ts'

@@ -5,7 +5,7 @@ import { DatabaseSync } from 'node:sqlite'
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3'
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
 import { type LambdaEnvironment, startEnvironment } from '@thaw/lambda-sim'
-import { type S3Peer, startS3Peer } from '@thaw/sdk-clients/testing'
+import { type S3Peer, startS3Peer } from '@thaw/test-support'
 import { buildExample, type ExampleBundle } from '../../../scripts/build-examples.ts'
 import type { ReportRow } from '../src/handler.ts'
 

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
-import { type SecretsManagerPeer, startSecretsManagerPeer } from '@thaw/sdk-clients/testing'
+import { type SecretsManagerPeer, startSecretsManagerPeer } from '@thaw/test-support'
 import {
   call,
   closeAdmin,

@@ -4,9 +4,9 @@
 // median round is reported. Run: pnpm --filter @thaw/sdk-clients bench (it passes --expose-gc)
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager'
 import middy from '@middy/core'
+import { startSecretsManagerPeer } from '@thaw/test-support'
 import type { Context } from 'aws-lambda'
 import sdkClients from '../src/index.ts'
-import { startSecretsManagerPeer } from '../src/testing/index.ts'
 
 const peer = await startSecretsManagerPeer({ secrets: { 'sdk-clients/bench': 'bench value' } })
 const config = {

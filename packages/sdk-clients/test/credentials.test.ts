@@ -2,9 +2,9 @@ import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager'
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
+import { peerConfig, type SecretsManagerPeer, testCredentials } from '@thaw/test-support'
 import { getClient } from '../src/index.ts'
-import type { SecretsManagerPeer } from '../src/testing/index.ts'
-import { peerConfig, startTestPeer, stopStarted, testCredentials } from './helpers.ts'
+import { startTestPeer, stopStarted } from './helpers.ts'
 
 // A local STS that answers AssumeRole (query protocol, XML) with fixed temporary credentials and
 // records who asked: enough for the SDK's own fromTemporaryCredentials to run over the wire.

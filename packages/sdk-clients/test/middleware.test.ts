@@ -4,6 +4,7 @@ import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-sec
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
 import middy from '@middy/core'
 import { NodeHttpHandler } from '@smithy/node-http-handler'
+import { peerConfig, type SecretsManagerPeer } from '@thaw/test-support'
 import sdkClients, {
   type AwsClient,
   type ClientSpec,
@@ -11,8 +12,7 @@ import sdkClients, {
   type SdkClientsMiddleware,
   stats,
 } from '../src/index.ts'
-import type { SecretsManagerPeer } from '../src/testing/index.ts'
-import { peerConfig, startTestPeer, stopStarted } from './helpers.ts'
+import { startTestPeer, stopStarted } from './helpers.ts'
 import { lambdaContext } from './invoke.ts'
 
 let peer: SecretsManagerPeer

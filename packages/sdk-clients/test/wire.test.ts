@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
 import type { LambdaEnvironment } from '@thaw/lambda-sim'
-import type { SecretsManagerPeer } from '../src/testing/index.ts'
+import type { SecretsManagerPeer } from '@thaw/test-support'
 import type { SecretResult } from './fixtures/secrets-handler.ts'
 import { startTestEnvironment, startTestPeer, stopStarted } from './helpers.ts'
 

@@ -1,6 +1,6 @@
 // A local S3 for tests: s3rver (a real S3 wire peer) on 127.0.0.1, with the buckets asked for, and a
 // count of the requests and TCP connections it served, so a test can prove a download happened once.
-// s3rver is an optional peer dependency: install it to use this.
+// It lives here, in the private @thaw/test-support, so that no published thaw package depends on s3rver.
 import { mkdtemp, rm } from 'node:fs/promises'
 import type { Server } from 'node:http'
 import { createRequire } from 'node:module'

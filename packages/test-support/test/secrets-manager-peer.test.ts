@@ -7,8 +7,15 @@ import {
   SecretsManagerServiceException,
 } from '@aws-sdk/client-secrets-manager'
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
-import type { SecretsManagerPeer } from '../src/testing/index.ts'
-import { peerConfig, startTestPeer, stopStarted, testCredentials } from './helpers.ts'
+import {
+  peerConfig,
+  type SecretsManagerPeer,
+  startedThings,
+  startSecretsManagerPeer,
+  testCredentials,
+} from '../src/index.ts'
+
+const started = startedThings()
 
 // The peer, spoken to by a real SecretsManagerClient (signing, JSON 1.1 protocol, error parsing).
 describe('startSecretsManagerPeer', () => {
@@ -16,12 +23,12 @@ describe('startSecretsManagerPeer', () => {
   let client: SecretsManagerClient
 
   beforeAll(async () => {
-    peer = await startTestPeer({ secrets: { 'sdk-clients/initial': 'first value' } })
+    peer = started.add(await startSecretsManagerPeer({ secrets: { 'sdk-clients/initial': 'first value' } }))
     client = new SecretsManagerClient(peerConfig(peer))
   })
   afterAll(async () => {
     client.destroy()
-    await stopStarted()
+    await started.stopAll()
   })
 
   it('listens on 127.0.0.1 on a port of its own', () => {

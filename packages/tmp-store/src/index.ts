@@ -1,15 +1,30 @@
-export { TmpStoreEntryTooLargeError } from './errors.ts'
-export type { TmpStoreContext } from './middleware.ts'
-export { default } from './middleware.ts'
-export { defaultBudget, defaults, type TmpStoreOptions, tmpStoreValidateOptions } from './options.ts'
-export type { TmpData, TmpDataWithMeta, TmpFetchResult } from './source.ts'
 export {
-  openTmpStore,
-  type TmpEntry,
-  type TmpEntryInfo,
-  type TmpFetchedEntry,
-  type TmpGetOrFetchOptions,
-  type TmpPutOptions,
-  TmpStore,
-  type TmpStoreStats,
-} from './store.ts'
+  TmpStoreEntryTooLargeError,
+  TmpStoreError,
+  type TmpStoreErrorCode,
+  tmpStoreErrorCodes,
+} from './errors.ts'
+export { default } from './middleware.ts'
+export {
+  defaultBudget,
+  packageName,
+  type TmpStoreOptions,
+  type TmpStoreSettings,
+  tmpStoreDefaults,
+  tmpStoreValidateOptions,
+} from './options.ts'
+export { openTmpStore } from './registry.ts'
+export { TmpStore } from './store.ts'
+export type {
+  TmpData,
+  TmpDataWithMeta,
+  TmpEntry,
+  TmpEntryInfo,
+  TmpFetchedEntry,
+  TmpFetchResult,
+  TmpGetOrFetchOptions,
+  TmpPutOptions,
+  TmpStoreContext,
+  TmpStoreResource,
+  TmpStoreStats,
+} from './types.ts'

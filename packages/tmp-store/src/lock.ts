@@ -6,49 +6,53 @@
 // Why not proper-lockfile: it tells a dead owner only by an old mtime (at least 2 s, default 10 s of
 // waiting after every crash, where a pid check answers at once), its default onCompromised throws
 // from a timer (which would crash the function), and it has had no release since 2021.
+//
+// Under a hostile /tmp (see files.ts): a lock file is created with O_EXCL|O_NOFOLLOW (an existing name,
+// a link or a FIFO included, is never opened for writing), its owner is read only from a regular
+// file with one link, opened without following links or blocking, and anything else planted under a
+// lock's name (a link, a FIFO, a directory, a hard link) is a damaged lock: stale at once, moved
+// aside. The heartbeat refreshes the lock through its own descriptor (futimes), so it can only ever
+// touch the file this lock created. Every wait has a deadline (`lockWaitMs`).
 import { randomBytes } from 'node:crypto'
-import {
-  closeSync,
-  constants,
-  linkSync,
-  lstatSync,
-  openSync,
-  readFileSync,
-  renameSync,
-  unlinkSync,
-  utimesSync,
-  writeSync,
-} from 'node:fs'
+import { closeSync, fstatSync, futimesSync, linkSync, lstatSync, renameSync, writeSync } from 'node:fs'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { threadId } from 'node:worker_threads'
+import { TmpStoreError, tmpStoreErrorCodes } from './errors.ts'
+import { createExclusiveSync, errorCode, readSmallFileSync, removeNameSync } from './files.ts'
 import { currentOwner, isProcessAlive, type Owner } from './owner.ts'
 
 // Tokens of the locks this thread holds: a lock file naming this pid and thread but not one of these
 // is a leftover (a reused pid), not ours.
 const heldTokens = new Set<string>()
 
-const createFlags = constants.O_CREAT | constants.O_EXCL | constants.O_WRONLY | constants.O_NOFOLLOW
-
-const readOwner = (file: string): Owner | undefined => {
+// The owner named in a lock file; 'damaged' when what is under the name is not a lock file at all.
+const readOwner = (file: string): Owner | undefined | 'damaged' => {
+  let text: string
   try {
-    const owner = JSON.parse(readFileSync(file, 'utf8')) as Owner
-    return typeof owner.pid === 'number' && typeof owner.token === 'string' ? owner : undefined
+    text = readSmallFileSync(file)
+  } catch {
+    return undefined
+  }
+  if (text === 'damaged') return 'damaged'
+  if (text === 'missing') return undefined
+  try {
+    const owner = JSON.parse(text) as Owner
+    return typeof owner?.pid === 'number' && typeof owner.token === 'string' ? owner : undefined
   } catch {
     return undefined
   }
 }
 
-const errorCode = (error: unknown) => (error as NodeJS.ErrnoException).code
-
 export interface LockState {
-  owner: Owner | undefined
+  owner: Owner | undefined | 'damaged'
   mtimeMs: number
 }
 
 export const readLockState = (file: string): LockState | undefined => {
   try {
-    const { mtimeMs } = lstatSync(file)
-    return { owner: readOwner(file), mtimeMs }
+    const stats = lstatSync(file)
+    if (!stats.isFile()) return { owner: 'damaged', mtimeMs: stats.mtimeMs }
+    return { owner: readOwner(file), mtimeMs: stats.mtimeMs }
   } catch {
     return undefined
   }
@@ -56,6 +60,8 @@ export const readLockState = (file: string): LockState | undefined => {
 
 /** Whether a lock file no longer protects anything: its owner is gone, or has stopped beating. */
 export const isLockStale = ({ owner, mtimeMs }: LockState, staleMs: number): boolean => {
+  // Not a lock file the store made (a planted link, FIFO, directory or hard link): it protects nothing.
+  if (owner === 'damaged') return true
   if (Date.now() - mtimeMs > staleMs) return true
   // An unreadable owner is a lock being created this very moment (or a crash in that microsecond,
   // which the heartbeat age catches): held.
@@ -68,21 +74,25 @@ export class FileLock {
   readonly file: string
   readonly token: string
   readonly #heartbeat: NodeJS.Timeout
+  // The lock file's own descriptor, held while the lock is: the heartbeat and the release check go
+  // through it, so they concern the file this lock created, whatever is planted under its name later.
+  readonly #fd: number
+  readonly #ino: number
 
-  readonly #named: boolean
-
-  constructor(file: string, token: string, staleMs: number, named: boolean) {
+  constructor(file: string, token: string, staleMs: number, fd: number) {
     this.file = file
     this.token = token
-    this.#named = named
+    this.#fd = fd
+    this.#ino = fstatSync(fd).ino
     heldTokens.add(token)
     this.#heartbeat = setInterval(
       () => {
         try {
           const now = new Date()
-          utimesSync(file, now, now)
+          futimesSync(fd, now, now)
         } catch {
-          // Taken over or removed: the write it protects still lands atomically, at worst twice.
+          // Cannot happen while the descriptor is open; if it did, the lock goes stale and is taken
+          // over: the write it protects still lands atomically, at worst twice.
         }
       },
       Math.max(50, Math.floor(staleMs / 4)),
@@ -94,11 +104,18 @@ export class FileLock {
   release(): void {
     clearInterval(this.#heartbeat)
     heldTokens.delete(this.token)
-    if (this.#named && readOwner(this.file)?.token !== this.token) return
     try {
-      unlinkSync(this.file)
+      closeSync(this.#fd)
     } catch {
-      // Already gone.
+      // Closed already.
+    }
+    try {
+      const stats = lstatSync(this.file)
+      if (stats.ino !== this.#ino || !stats.isFile()) return
+      removeNameSync(this.file)
+    } catch {
+      // Already gone, or the directory refuses: a lock left behind is stale (its owner is not
+      // beating) and taken over.
     }
   }
 }
@@ -107,12 +124,11 @@ const tryCreate = (file: string, staleMs: number): FileLock | undefined => {
   const token = randomBytes(12).toString('hex')
   let fd: number
   try {
-    fd = openSync(file, createFlags, 0o600)
+    fd = createExclusiveSync(file)
   } catch (error) {
     if (errorCode(error) === 'EEXIST') return undefined
     throw error
   }
-  let named = true
   try {
     writeSync(fd, JSON.stringify({ ...currentOwner(token), at: Date.now() }))
   } catch (error) {
@@ -120,13 +136,11 @@ const tryCreate = (file: string, staleMs: number): FileLock | undefined => {
     // holds, nameless, and its heartbeat (an mtime, which needs no space) keeps it fresh.
     if (errorCode(error) !== 'ENOSPC') {
       closeSync(fd)
-      unlinkSync(file)
+      removeNameSync(file)
       throw error
     }
-    named = false
   }
-  closeSync(fd)
-  return new FileLock(file, token, staleMs, named)
+  return new FileLock(file, token, staleMs, fd)
 }
 
 // Takes a stale lock out of the way by renaming it (only one of several contenders can rename the
@@ -140,7 +154,8 @@ const removeStaleLock = (file: string, observed: LockState): void => {
     return
   }
   const moved = readOwner(aside)
-  if (moved?.token !== observed.owner?.token) {
+  const tokenOf = (owner: Owner | undefined | 'damaged') => (typeof owner === 'object' ? owner.token : owner)
+  if (tokenOf(moved) !== tokenOf(observed.owner)) {
     try {
       linkSync(aside, file)
     } catch {
@@ -148,9 +163,9 @@ const removeStaleLock = (file: string, observed: LockState): void => {
     }
   }
   try {
-    unlinkSync(aside)
+    removeNameSync(aside)
   } catch {
-    // Someone else cleaned it up.
+    // Someone else cleaned it up, or it is a planted directory with contents: scan.ts tries again.
   }
 }
 
@@ -167,13 +182,28 @@ export const tryAcquireLock = (file: string, staleMs: number): FileLock | undefi
   return undefined
 }
 
-/** Waits (polling, backing off to 50 ms) until the lock is ours. */
-export const acquireLock = async (file: string, staleMs: number): Promise<FileLock> => {
+/**
+ * Waits (polling, backing off to 50 ms) until the lock is ours, for at most `waitMs`: then it throws
+ * THAW_TMP_STORE_LOCK_TIMEOUT. The deadline is read from the clock, not from a timer, so a frozen or
+ * busy process never waits past it by more than one poll.
+ */
+export const acquireLock = async (
+  file: string,
+  { staleMs, waitMs, key }: { staleMs: number; waitMs: number; key?: string | undefined },
+): Promise<FileLock> => {
+  const deadline = Date.now() + waitMs
   let delayMs = 2
   for (;;) {
     const lock = tryAcquireLock(file, staleMs)
     if (lock) return lock
-    await sleep(delayMs)
+    const left = deadline - Date.now()
+    if (left <= 0)
+      throw new TmpStoreError(
+        tmpStoreErrorCodes.lockTimeout,
+        `the lock ${file} was not free within lockWaitMs (${waitMs} ms)`,
+        { key, path: file },
+      )
+    await sleep(Math.min(delayMs, left))
     delayMs = Math.min(50, delayMs * 2)
   }
 }

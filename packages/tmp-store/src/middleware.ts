@@ -2,24 +2,22 @@
 // bad option fails the init and the index is rebuilt before the first request) and puts it on the
 // context in `before`. Nothing is closed in `after`: the files are the point of the store.
 import type { MiddlewareObj } from '@middy/core'
-import type { Context } from 'aws-lambda'
-import { defaults, type TmpStoreOptions, tmpStoreValidateOptions } from './options.ts'
-import { openTmpStore, type TmpStore } from './store.ts'
+import { type TmpStoreOptions, tmpStoreValidateOptions } from './options.ts'
+import { openTmpStore } from './registry.ts'
+import type { TmpStoreContext } from './types.ts'
 
-/** The context a handler behind `tmpStore({ contextKey })` sees. */
-export type TmpStoreContext<ContextKey extends string = 'tmp'> = Context & { [Key in ContextKey]: TmpStore }
-
-const tmpStore = <ContextKey extends string = 'tmp'>(
+const tmpStoreMiddleware = <ContextKey extends string = 'tmp'>(
   options: TmpStoreOptions<ContextKey> = {},
 ): MiddlewareObj<unknown, unknown, Error, TmpStoreContext<ContextKey>> => {
-  const { contextKey = defaults.contextKey, ...storeOptions } = tmpStoreValidateOptions(options)
-  const store = openTmpStore(storeOptions)
+  const settings = tmpStoreValidateOptions(options)
+  const store = openTmpStore(settings)
+  const { contextKey } = settings
 
-  const tmpStoreMiddlewareBefore = (request: { context: Context }): void => {
-    ;(request.context as unknown as Record<string, TmpStore>)[contextKey] = store
+  const tmpStoreMiddlewareBefore = (request: { context: TmpStoreContext<ContextKey> }): void => {
+    ;(request.context as unknown as Record<string, unknown>)[contextKey] = store
   }
 
   return { before: tmpStoreMiddlewareBefore }
 }
 
-export default tmpStore
+export default tmpStoreMiddleware

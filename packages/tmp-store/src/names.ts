@@ -1,11 +1,24 @@
 // How keys become file names. A key is any string; its file name is the hex SHA-256 of its UTF-8
 // bytes, so no key (`../x`, `/abs`, `\0`, 10 kB of unicode) can name a path outside the directory
 // or collide with the store's own files. The key itself is kept in the entry's metadata file.
+//
+// Only well-formed keys are accepted: UTF-8 cannot encode a lone surrogate, and Node (checked 24.21)
+// encodes '\uD800', '\uDBFF' and '\uFFFD' alike as EF BF BD, so two different keys would name one
+// entry. Refusing them (rather than encoding them some other way) keeps the file names of every key
+// that was ever valid unchanged, and a JSON or S3 key cannot hold a lone surrogate anyway.
 import { createHash, randomBytes } from 'node:crypto'
 import { join } from 'node:path'
 import { threadId } from 'node:worker_threads'
+import { invalidKeyError } from './errors.ts'
 
-export const hashKey = (key: string): string => createHash('sha256').update(key, 'utf8').digest('hex')
+// String.prototype.isWellFormed (ES2024, Node 20+); the project's TypeScript lib is ES2023.
+const isWellFormed = (key: string): boolean => (key as unknown as { isWellFormed(): boolean }).isWellFormed()
+
+/** The hash that names a key's files; throws THAW_TMP_STORE_INVALID_KEY for a key that is not a well-formed string. */
+export const hashKey = (key: string): string => {
+  if (typeof key !== 'string' || !isWellFormed(key)) throw invalidKeyError(key)
+  return createHash('sha256').update(key, 'utf8').digest('hex')
+}
 
 export const dataFile = (dir: string, hash: string) => join(dir, `${hash}.data`)
 export const metaFile = (dir: string, hash: string) => join(dir, `${hash}.meta`)
@@ -25,14 +38,24 @@ export type ParsedName =
   | { kind: 'data' | 'meta' | 'lock'; hash: string }
   | { kind: 'partial'; hash: string; pid: number; threadId: number }
   | { kind: 'stale-lock'; hash: string }
+  | { kind: 'ledger-partial'; pid: number; threadId: number }
+  | { kind: 'damaged' }
 
 const namePattern =
   /^([0-9a-f]{64})\.(?:(data|meta|lock)|(\d+)-(\d+)-[0-9a-f]+\.(?:data|meta)-partial|lock\.stale-[0-9a-f]+)$/
+// The ledger's temporary file (files.ts replaceSmallFileSync), the budget lock moved aside, and
+// anything the store moved aside because it could not remove it (a planted directory with contents).
+const ledgerPartialPattern = /^\.budget\.(\d+)-(\d+)-[0-9a-f]+\.partial$/
+const damagedPattern = /(?:^\.budget\.lock\.stale-[0-9a-f]+|\.damaged-[0-9a-f]+)$/
 
 /** What a name in the directory is, or undefined for a file the store did not make (left alone). */
 export const parseName = (name: string): ParsedName | undefined => {
   const match = namePattern.exec(name)
-  if (!match) return undefined
+  if (!match) {
+    const ledger = ledgerPartialPattern.exec(name)
+    if (ledger) return { kind: 'ledger-partial', pid: Number(ledger[1]), threadId: Number(ledger[2]) }
+    return damagedPattern.test(name) ? { kind: 'damaged' } : undefined
+  }
   const hash = match[1] as string
   if (match[2]) return { kind: match[2] as 'data' | 'meta' | 'lock', hash }
   if (match[3]) return { kind: 'partial', hash, pid: Number(match[3]), threadId: Number(match[4]) }

@@ -1,71 +1,84 @@
-// The options of a store and of the middleware, their defaults, and the validator that rejects bad
-// ones at construction (init), naming the option, rather than at the first invocation.
-
+// The options of a store and of the middleware: one table (@thaw/util's `option.*` rules), from which
+// the options type, the settings type, the defaults and the error messages all follow. Options are
+// checked here and nowhere else: everything after `tmpStoreValidateOptions` takes settings.
 import { tmpdir } from 'node:os'
 import { isAbsolute, join } from 'node:path'
-import { validateOptions } from '@middy/util'
+import {
+  defaultsOf,
+  type OptionRule,
+  type OptionsOf,
+  option,
+  type SettingsOf,
+  validateOptionTable,
+} from '@thaw/util'
 
-export interface TmpStoreOptions<ContextKey extends string = 'tmp'> {
+export const packageName = '@thaw/tmp-store'
+
+// `dir`: absolute, or left out for `thaw-tmp-store` under TMPDIR as it is when the options are checked
+// (at init, when the store opens), so the settings always hold the path the store uses.
+const dirRule: OptionRule<string, string> = {
+  expected: 'an absolute path',
+  default: undefined,
+  normalise: (value, path, fail) => {
+    if (value === undefined) return join(tmpdir(), 'thaw-tmp-store')
+    if (typeof value !== 'string' || !isAbsolute(value)) fail(path, 'an absolute path', value)
+    return value as string
+  },
+}
+
+const optionTable = {
   /** An absolute path; created if missing. Default: `thaw-tmp-store` under the system tmp dir (TMPDIR). */
-  dir?: string
+  dir: dirRule,
   /** The byte budget of all entries. Default: see `defaultBudget` (a share of the file system). */
-  maxBytes?: number
+  maxBytes: option.integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER, unit: 'bytes' }),
+  /** Where the middleware puts the store on the context. Default: `tmp`. */
+  contextKey: option.string('a non-empty string', 'tmp'),
+  /** Store a SHA-256 of each entry and verify it on the entry's first use in each thread. */
+  checksum: option.boolean(false),
+  /** fsync each entry before it is renamed into place (only an OS crash needs it; see README). */
+  fsync: option.boolean(false),
+  /** A lock whose owner has not refreshed it for this long is taken over (its owner is hung). */
+  lockStaleMs: option.duration(100, 10_000),
+  /**
+   * How long the store waits for a lock (a key's, while another thread or process fetches it, or the
+   * directory's budget lock) before it gives up with THAW_TMP_STORE_LOCK_TIMEOUT. Default: 15 minutes,
+   * the longest a Lambda invocation can run.
+   */
+  lockWaitMs: option.duration(1, 900_000),
+}
+
+type TmpStoreOptionTable = typeof optionTable
+
+/** The options of `tmpStore()`, `openTmpStore()` and `new TmpStore()`. */
+export type TmpStoreOptions<ContextKey extends string = 'tmp'> = Omit<
+  OptionsOf<TmpStoreOptionTable>,
+  'contextKey'
+> & {
   /** Where the middleware puts the store on the context. Default: `tmp`. */
   contextKey?: ContextKey
-  /** Store a SHA-256 of each entry and verify it on the entry's first use in each thread. */
-  checksum?: boolean
-  /** fsync each entry before it is renamed into place (only an OS crash needs it; see README). */
-  fsync?: boolean
-  /** A lock whose owner has not refreshed it for this long is taken over (its owner is hung). */
-  lockStaleMs?: number
 }
 
-export const defaults = {
-  dir: undefined as string | undefined,
-  maxBytes: undefined as number | undefined,
-  contextKey: 'tmp',
-  checksum: false,
-  fsync: false,
-  lockStaleMs: 10_000,
-}
+/** The options after `tmpStoreValidateOptions`: every default applied (`maxBytes` undefined: a share of the disk). */
+export type TmpStoreSettings = SettingsOf<TmpStoreOptionTable>
+
+export const tmpStoreDefaults = defaultsOf(optionTable)
 
 /** The share of the file system's size the default budget takes (and of its free space at init). */
-export const defaultBudget = { shareOfSize: 0.5, shareOfFree: 0.9 }
+export const defaultBudget = { shareOfSize: 0.5, shareOfFree: 0.9 } as const
 
-const packageName = '@thaw/tmp-store'
+// Settings made here, so that a function handed settings (the registry, the store) does not check
+// them again, and one handed options does.
+const validated = new WeakSet<object>()
 
-// @middy/util's JSON-schema form: unknown keys and out-of-range values throw naming the option.
-const schema = {
-  type: 'object',
-  additionalProperties: false,
-  properties: {
-    dir: { type: 'string', minLength: 1 },
-    maxBytes: { type: 'integer', exclusiveMinimum: 0 },
-    contextKey: { type: 'string', minLength: 1 },
-    checksum: { type: 'boolean' },
-    fsync: { type: 'boolean' },
-    lockStaleMs: { type: 'number', minimum: 100 },
-  },
-} as const
-
-const fail = (message: string): never => {
-  throw new TypeError(`${packageName}: ${message}`, { cause: { package: packageName } })
+/** Throws a TypeError naming the option; returns the settings with every default applied. */
+export const tmpStoreValidateOptions = (options: unknown = {}): TmpStoreSettings => {
+  const settings = Object.freeze(validateOptionTable(packageName, optionTable, options))
+  validated.add(settings)
+  return settings
 }
 
-/** Throws a TypeError naming the option for unknown keys and values of the wrong type or range. */
-export const tmpStoreValidateOptions = <ContextKey extends string>(
-  options: TmpStoreOptions<ContextKey> = {},
-): TmpStoreOptions<ContextKey> => {
-  try {
-    validateOptions(packageName, schema, options as Record<string, unknown>)
-  } catch (error) {
-    fail((error as Error).message)
-  }
-  if (options.dir !== undefined && !isAbsolute(options.dir))
-    fail(`option 'dir' must be an absolute path, got ${JSON.stringify(options.dir)}`)
-  return options
-}
-
-/** The directory a store uses: `dir`, or `thaw-tmp-store` under TMPDIR as it is when the store opens. */
-export const resolveDir = (options: Pick<TmpStoreOptions, 'dir'>): string =>
-  options.dir ?? join(tmpdir(), 'thaw-tmp-store')
+/** Settings as they are, or options checked now. */
+export const settingsOf = (options: unknown): TmpStoreSettings =>
+  typeof options === 'object' && options !== null && validated.has(options)
+    ? (options as TmpStoreSettings)
+    : tmpStoreValidateOptions(options)

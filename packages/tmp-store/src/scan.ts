@@ -2,8 +2,9 @@
 // their sizes and last-use times, and removes what a dead writer left behind. It reads no file's
 // contents (metadata is read lazily, on an entry's first use), so 10,000 entries take one readdir
 // and 10,000 lstat calls.
-import { lstatSync, readdirSync, unlinkSync } from 'node:fs'
+import { lstatSync, readdirSync, rmdirSync, unlinkSync } from 'node:fs'
 import { join } from 'node:path'
+import { errorCode, isOwnFile } from './files.ts'
 import { isLockStale, readLockState } from './lock.ts'
 import { lockFile, parseName } from './names.ts'
 import { isProcessAlive } from './owner.ts'
@@ -20,9 +21,17 @@ export interface ScanResult {
   removed: number
 }
 
+// A leftover goes if it can (a file, a link, a FIFO, an empty directory); a planted directory with
+// contents stays where it is (never removed recursively, see files.ts), and is not an entry.
 const removeQuietly = (file: string): boolean => {
   try {
     unlinkSync(file)
+    return true
+  } catch (error) {
+    if (errorCode(error) !== 'EISDIR' && errorCode(error) !== 'EPERM') return false
+  }
+  try {
+    rmdirSync(file)
     return true
   } catch {
     return false
@@ -52,6 +61,14 @@ export const scanDirectory = (dir: string, lockStaleMs: number): ScanResult => {
     const parsed = parseName(name)
     if (!parsed) continue
     const file = join(dir, name)
+    if (parsed.kind === 'damaged') {
+      removeQuietly(file)
+      continue
+    }
+    if (parsed.kind === 'ledger-partial') {
+      if (!isProcessAlive(parsed.pid)) removed += Number(removeQuietly(file))
+      continue
+    }
     if (parsed.kind === 'partial') {
       if (!isProcessAlive(parsed.pid) || !isBeingWritten(parsed.hash)) removed += Number(removeQuietly(file))
       continue
@@ -77,8 +94,9 @@ export const scanDirectory = (dir: string, lockStaleMs: number): ScanResult => {
     } catch {
       continue // removed by another thread since readdir
     }
-    // Never follow a link planted in the directory: only regular files are entries.
-    if (!stats.isFile()) {
+    // Never follow a link planted in the directory: only regular files with one name are entries
+    // (a hard link may share its bytes with a file outside the directory).
+    if (!isOwnFile(stats)) {
       removed += Number(removeQuietly(file))
       continue
     }

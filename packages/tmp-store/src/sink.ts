@@ -10,6 +10,8 @@ export interface SinkOptions {
   maxBytes: number
   checksum: boolean
   onTooLarge: (bytes: number) => Error
+  /** Turns a file-system error into the error the caller sees. */
+  onError: (error: unknown) => Error
   /** Frees at least `bytes` if it can; resolves once done. Called at most once per sink. */
   makeRoom: (bytes: number) => Promise<void>
 }
@@ -55,11 +57,14 @@ export class FileSink extends Writable {
     try {
       await writeAll(this.#options.fd, chunk, position)
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'ENOSPC' || this.#madeRoom) throw error
+      if ((error as NodeJS.ErrnoException).code !== 'ENOSPC' || this.#madeRoom)
+        throw this.#options.onError(error)
       // The disk is full (other files in /tmp, other writers): evict, then one more try.
       this.#madeRoom = true
       await this.#options.makeRoom(chunk.length)
-      await writeAll(this.#options.fd, chunk, position)
+      await writeAll(this.#options.fd, chunk, position).catch((again) => {
+        throw this.#options.onError(again)
+      })
     }
     this.bytes += chunk.length
     this.#hash?.update(chunk)

@@ -1,16 +1,7 @@
 // What a fetch may hand the store, and how it becomes something stream.pipeline can drain into the
 // file: bytes and strings as one chunk, streams and async iterables chunk by chunk (never whole).
 import { Readable } from 'node:stream'
-
-export type TmpData = Buffer | Uint8Array | string | Readable | AsyncIterable<Uint8Array | string>
-
-/** A fetch may also return the data with a few strings to keep beside it (an ETag, a version). */
-export interface TmpDataWithMeta {
-  data: TmpData
-  meta?: Record<string, string>
-}
-
-export type TmpFetchResult = TmpData | TmpDataWithMeta
+import type { TmpData, TmpDataWithMeta, TmpFetchResult } from './types.ts'
 
 const isAsyncIterable = (value: unknown): value is AsyncIterable<Uint8Array | string> =>
   typeof (value as AsyncIterable<unknown> | null)?.[Symbol.asyncIterator] === 'function'

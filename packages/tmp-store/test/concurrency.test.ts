@@ -8,6 +8,7 @@ import {
   scratchDir,
   startStoreEnvironment,
   storeDirOf,
+  waitFor,
 } from './helpers.ts'
 
 afterAll(cleanUp)
@@ -72,7 +73,7 @@ describe('getOrFetch of one key fetches once', () => {
     const { tmpDir, one, two } = await twoEnvironmentsSharingTmp('takeover')
     const countFile = join(tmpDir, 'fetches')
     const killed = one.invoke({ ...slowFetch, countFile })
-    while (countLines(countFile) === 0) await new Promise((resolve) => setTimeout(resolve, 10))
+    await waitFor(() => (countLines(countFile) > 0 ? true : undefined), { what: 'the first fetch' })
     const waiting = run(two, { ...slowFetch, countFile })
     await one.crash()
     expect((await killed).ok).toBe(false)

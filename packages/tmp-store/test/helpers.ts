@@ -1,13 +1,18 @@
+// What tmp-store's tests share beyond @thaw/test-support: scratch directories, the store handler's
+// environments, and looks at the store's directory.
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { type EnvironmentOptions, type LambdaEnvironment, startEnvironment } from '@thaw/lambda-sim'
+import { fixturesOf, startedThings } from '@thaw/test-support'
 import type { StoreEvent } from './fixtures/store-handler.ts'
 
-const storeHandler = fileURLToPath(new URL('./fixtures/store-handler.ts', import.meta.url))
+export { sleep, waitFor, withDeadline } from '@thaw/test-support'
 
-const environments: LambdaEnvironment[] = []
+const fixture = fixturesOf(import.meta.url)
+const storeHandler = fixture('store-handler')
+
+const started = startedThings()
 const scratchDirs: string[] = []
 
 /** A directory of this test's own, removed after the file's tests. */
@@ -22,18 +27,21 @@ export const startStoreEnvironment = async (
   options: Omit<EnvironmentOptions, 'entry'> & { maxBytes?: number } = {},
 ): Promise<LambdaEnvironment> => {
   const { maxBytes, env, ...rest } = options
-  const environment = await startEnvironment({
-    entry: storeHandler,
-    ...rest,
-    env: { ...env, ...(maxBytes === undefined ? {} : { TMP_STORE_MAX_BYTES: String(maxBytes) }) },
-  })
-  environments.push(environment)
-  return environment
+  return started.add(
+    await startEnvironment({
+      entry: storeHandler,
+      ...rest,
+      env: { ...env, ...(maxBytes === undefined ? {} : { TMP_STORE_MAX_BYTES: String(maxBytes) }) },
+    }),
+  )
 }
 
 export const cleanUp = async (): Promise<void> => {
-  await Promise.all(environments.splice(0).map((environment) => environment.shutdown()))
-  for (const dir of scratchDirs.splice(0)) rmSync(dir, { recursive: true, force: true })
+  try {
+    await started.stopAll()
+  } finally {
+    for (const dir of scratchDirs.splice(0)) rmSync(dir, { recursive: true, force: true })
+  }
 }
 
 /** Invokes the store handler; an invocation that fails fails the test with Lambda's error. */
@@ -70,5 +78,3 @@ export const countLines = (file: string): number => {
     return 0
   }
 }
-
-export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))

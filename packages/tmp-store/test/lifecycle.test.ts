@@ -9,6 +9,7 @@ import {
   sleep,
   startStoreEnvironment,
   storeDirOf,
+  waitFor,
 } from './helpers.ts'
 
 afterAll(cleanUp)
@@ -51,7 +52,7 @@ describe('entries across invocations, freezes and resets of one environment', ()
       chunkDelayMs: 25,
     })
     // Wait until the download is visibly under way, then kill the process.
-    for (let i = 0; i < 100 && partialsIn(storeDir).length === 0; i++) await sleep(10)
+    await waitFor(() => (partialsIn(storeDir).length > 0 ? true : undefined), { what: 'the partial file' })
     expect(partialsIn(storeDir)).toHaveLength(1)
     await environment.crash()
     const outcome = await slow

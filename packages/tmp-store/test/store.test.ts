@@ -9,9 +9,11 @@ import tmpStore, {
   TmpStore,
   type TmpStoreContext,
   TmpStoreEntryTooLargeError,
+  TmpStoreError,
+  tmpStoreDefaults,
   tmpStoreValidateOptions,
 } from '../src/index.ts'
-import { cleanUp, scratchDir } from './helpers.ts'
+import { cleanUp, scratchDir, sleep } from './helpers.ts'
 
 afterAll(cleanUp)
 
@@ -57,7 +59,7 @@ describe('TmpStore without Middy', () => {
     let fetches = 0
     const fetch = async () => {
       fetches++
-      await new Promise((resolve) => setTimeout(resolve, 30))
+      await sleep(30)
       return { data: 'v1', meta: { etag: '"1"' } }
     }
     const entries = await Promise.all(Array.from({ length: 5 }, () => store.getOrFetch('k', fetch)))
@@ -85,7 +87,7 @@ describe('TmpStore without Middy', () => {
 
     await store.getOrFetch('short', () => 'first', { ttlMs: 40 })
     expect((await store.getOrFetch('short', () => 'unused')).hit).toBe(true)
-    await new Promise((resolve) => setTimeout(resolve, 60))
+    await sleep(60)
     expect(await store.get('short')).toBeUndefined()
     expect(await store.getOrFetch('short', () => 'second')).toMatchObject({ hit: false, size: 6 })
   })
@@ -105,6 +107,12 @@ describe('TmpStore without Middy', () => {
     ])
     expect(store.stats()).toMatchObject({ bytes: 300, evictions: 1 })
     await expect(store.put('huge', Buffer.alloc(301))).rejects.toThrow(TmpStoreEntryTooLargeError)
+    await expect(store.put('huge', Buffer.alloc(301))).rejects.toMatchObject({
+      code: 'THAW_TMP_STORE_ENTRY_TOO_LARGE',
+      key: 'huge',
+      message: expect.stringMatching(/^@thaw\/tmp-store: /),
+    })
+    await expect(store.put('huge', Buffer.alloc(301))).rejects.toThrow(TmpStoreError)
     // A stream is refused as soon as it passes the budget, and leaves no file behind.
     const endless = Readable.from(
       (async function* () {
@@ -174,14 +182,47 @@ describe('options', () => {
     const file = join(scratchDir('opt'), 'a-file')
     writeFileSync(file, '')
     expect(() => tmpStore({ dir: `${file}/store` })).toThrow(/'dir' must be a writable directory.*ENOTDIR/)
-    expect(() => tmpStore({ dir: scratchDir('opt'), maxBytes: 0 })).toThrow(/'maxBytes' must be > 0/)
+    // @thaw/util's wording (one options table): the option, what it must be, what was given.
+    expect(() => tmpStore({ dir: scratchDir('opt'), maxBytes: 0 })).toThrow(
+      /option 'maxBytes' must be an integer from 1 to \d+ \(bytes\), got number 0/,
+    )
     expect(() => tmpStore({ dir: scratchDir('opt'), maxBytes: -5 })).toThrow(/'maxBytes'/)
-    expect(() => tmpStore({ dir: scratchDir('opt'), maxBytes: 1.5 })).toThrow(/'maxBytes' must be integer/)
+    expect(() => tmpStore({ dir: scratchDir('opt'), maxBytes: 1.5 })).toThrow(
+      /'maxBytes' must be an integer .*got number 1.5/,
+    )
     expect(() => tmpStore({ dir: scratchDir('opt'), maxbytes: 10 } as never)).toThrow(
-      /Unknown option 'maxbytes'/,
+      /unknown option 'maxbytes'/,
     )
     expect(() => tmpStoreValidateOptions({ contextKey: '' })).toThrow(/'contextKey'/)
     expect(() => tmpStoreValidateOptions({ lockStaleMs: 5 })).toThrow(/'lockStaleMs'/)
+  })
+
+  it('refuses durations a Node timer cannot wait (issue 11 item 5), naming the option', () => {
+    // Node turns a delay above 2^31-1 ms into 1 ms: the lock heartbeat would run every millisecond.
+    for (const lockStaleMs of [1e10, Number.POSITIVE_INFINITY, 2 ** 31])
+      expect(() => tmpStoreValidateOptions({ lockStaleMs })).toThrow(
+        /^@thaw\/tmp-store: option 'lockStaleMs' must be an integer from 100 to 2147483647 \(milliseconds\)/,
+      )
+    expect(tmpStoreValidateOptions({ lockStaleMs: 2 ** 31 - 1 }).lockStaleMs).toBe(2 ** 31 - 1)
+    expect(() => tmpStoreValidateOptions({ lockWaitMs: 1e10 })).toThrow(/option 'lockWaitMs' must be/)
+    let thrown: unknown
+    try {
+      tmpStoreValidateOptions({ lockStaleMs: Number.POSITIVE_INFINITY })
+    } catch (error) {
+      thrown = error
+    }
+    expect(thrown).toBeInstanceOf(TypeError)
+    expect((thrown as TypeError).cause).toEqual({ package: '@thaw/tmp-store', option: 'lockStaleMs' })
+  })
+
+  it('checks options once: settings pass through openTmpStore and the store as they are', () => {
+    const settings = tmpStoreValidateOptions({ dir: scratchDir('settings'), maxBytes: 4096 })
+    expect(Object.isFrozen(settings)).toBe(true)
+    expect(settings).toMatchObject({ maxBytes: 4096, checksum: false, fsync: false, contextKey: 'tmp' })
+    const store = openTmpStore(settings)
+    expect(store.settings).toMatchObject({ maxBytes: 4096, lockStaleMs: 10_000 })
+    expect(store.maxBytes).toBe(4096)
+    expect(tmpStoreDefaults).toMatchObject({ contextKey: 'tmp', checksum: false, lockStaleMs: 10_000 })
   })
 
   it('opens one store per directory, and refuses a second with another budget', () => {

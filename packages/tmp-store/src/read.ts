@@ -1,0 +1,193 @@
+// The read path: finding an entry and checking it before it is served. An entry is served only when
+// its data file is a regular file with one name (opened without following a link or waiting on a
+// FIFO, checked with fstat on the descriptor, or lstat where only the path is handed out), its
+// metadata names exactly the key asked for, its size matches (and its checksum, when on, once per
+// version per thread), and it has not expired. A damaged entry is removed by whoever can take its
+// key's lock, and never served; another key's entry under the same name is left alone.
+import { createHash } from 'node:crypto'
+import type { Stats } from 'node:fs'
+import { type FileHandle, lstat } from 'node:fs/promises'
+import { pipeline } from 'node:stream/promises'
+import {
+  type EntryIndex,
+  removeEntry,
+  type StoredMeta,
+  type StoreSettings,
+  sameVersion,
+  touchEntry,
+  versionOf,
+} from './entries.ts'
+import { isOwnFile, openRegular } from './files.ts'
+import { tryAcquireLock } from './lock.ts'
+import { dataFile, lockFile, metaFile } from './names.ts'
+import type { TmpEntryInfo } from './types.ts'
+
+/** What the read path needs of a store. */
+export interface ReadParts {
+  readonly dir: string
+  readonly settings: StoreSettings
+  readonly index: EntryIndex
+}
+
+/** Not served: a damaged entry (removed when its lock is free), or another key's (left alone). */
+type Refusal = 'damaged' | 'other-key'
+
+// Metadata is a few hundred bytes; a file far larger than any the store writes is not one of its own.
+const maxMetaBytes = 1024 * 1024
+
+const readMeta = async (dir: string, hash: string): Promise<StoredMeta | undefined> => {
+  try {
+    const opened = await openRegular(metaFile(dir, hash))
+    if (typeof opened === 'string') return undefined
+    try {
+      if (opened.stats.size > maxMetaBytes) return undefined
+      const meta = JSON.parse(await opened.fd.readFile({ encoding: 'utf8' }))
+      return meta?.v === 1 && typeof meta.key === 'string' && typeof meta.size === 'number' ? meta : undefined
+    } finally {
+      await opened.fd.close()
+    }
+  } catch {
+    return undefined
+  }
+}
+
+const sha256Of = async (handle: FileHandle): Promise<string> => {
+  const hash = createHash('sha256')
+  await pipeline(handle.createReadStream({ start: 0, autoClose: false }), hash)
+  return hash.digest('hex')
+}
+
+/**
+ * The entry's checked metadata for the data file whose stats are given (fstat of `handle`, or lstat of
+ * the path), or why it is refused. The key is compared on every path, the fast one included.
+ */
+const check = async (
+  parts: ReadParts,
+  hash: string,
+  key: string,
+  stats: Stats,
+  handle?: FileHandle,
+): Promise<StoredMeta | Refusal> => {
+  if (!isOwnFile(stats)) return 'damaged'
+  let entry = parts.index.get(hash)
+  const verified = entry?.verified
+  if (verified && sameVersion(verified.version, stats))
+    return verified.meta.key === key ? verified.meta : 'other-key'
+  const meta = await readMeta(parts.dir, hash)
+  if (!meta || meta.size !== stats.size) return 'damaged'
+  if (meta.key !== key) return 'other-key'
+  if (parts.settings.checksum && meta.sha256 !== undefined) {
+    const opened = handle ? undefined : await openRegular(dataFile(parts.dir, hash))
+    if (typeof opened === 'string') return 'damaged'
+    const reader = handle ?? (opened?.fd as FileHandle)
+    try {
+      if (opened && !sameVersion(opened.stats, stats)) return 'damaged'
+      if ((await sha256Of(reader)) !== meta.sha256) return 'damaged'
+    } finally {
+      if (opened) await opened.fd.close()
+    }
+  }
+  entry = parts.index.get(hash)
+  if (!entry) {
+    // Written by another thread or process since our last look at the directory.
+    entry = { size: stats.size, usedMs: Date.now(), touchedMs: 0 }
+    parts.index.set(hash, entry)
+  } else if (entry.size !== stats.size) {
+    parts.index.resize(entry, stats.size)
+  }
+  entry.verified = { version: versionOf(stats), meta }
+  return meta
+}
+
+const isExpired = (meta: StoredMeta): boolean => meta.expiresAt !== undefined && meta.expiresAt <= Date.now()
+
+// A damaged entry is removed only by whoever holds its key's lock (a writer may be between its two
+// renames); without the lock, or where the directory refuses, it is simply not served.
+export const dropDamaged = (parts: ReadParts, hash: string): void => {
+  let lock: ReturnType<typeof tryAcquireLock>
+  try {
+    lock = tryAcquireLock(lockFile(parts.dir, hash), parts.settings.lockStaleMs)
+  } catch {
+    return
+  }
+  if (!lock) return
+  try {
+    removeEntry(parts.dir, parts.index, hash)
+  } catch {
+    // The directory refuses (read-only): the entry stays unserved.
+  } finally {
+    lock.release()
+  }
+}
+
+/** The entry's metadata if a valid, unexpired entry of this key exists (its bytes are not read). */
+export const findEntry = async (
+  parts: ReadParts,
+  hash: string,
+  key: string,
+): Promise<StoredMeta | undefined> => {
+  let stats: Stats
+  try {
+    // lstat: a link planted as the entry's file is seen as one (damaged), never followed.
+    stats = await lstat(dataFile(parts.dir, hash))
+  } catch {
+    return undefined
+  }
+  const meta = await check(parts, hash, key, stats)
+  if (meta === 'damaged') dropDamaged(parts, hash)
+  if (typeof meta === 'string' || isExpired(meta)) return undefined
+  return meta
+}
+
+// Reads exactly `size` bytes from the start (fewer if the file is shorter).
+const readBytes = async (handle: FileHandle, size: number): Promise<Buffer> => {
+  const buffer = Buffer.allocUnsafe(size)
+  let length = 0
+  while (length < size) {
+    const { bytesRead } = await handle.read(buffer, length, size - length, length)
+    if (bytesRead === 0) break
+    length += bytesRead
+  }
+  return length === size ? buffer : buffer.subarray(0, length)
+}
+
+/**
+ * The entry's bytes, or undefined. One open (O_NOFOLLOW|O_NONBLOCK), one fstat, the read and the
+ * close, as fs.readFile does; for a version this thread has checked, the rest is in memory.
+ */
+export const readEntry = async (parts: ReadParts, hash: string, key: string): Promise<Buffer | undefined> => {
+  const opened = await openRegular(dataFile(parts.dir, hash))
+  if (opened === 'missing') return undefined
+  if (opened === 'damaged') {
+    dropDamaged(parts, hash)
+    return undefined
+  }
+  const { fd: handle, stats } = opened
+  try {
+    const meta = await check(parts, hash, key, stats, handle)
+    if (meta === 'damaged') dropDamaged(parts, hash)
+    if (typeof meta === 'string' || isExpired(meta)) return undefined
+    const bytes = await readBytes(handle, meta.size)
+    if (bytes.length !== meta.size) return undefined
+    if (parts.index.use(hash)) {
+      const now = new Date()
+      // futimes through the descriptor just read: the use is recorded on this very file.
+      await handle.utimes(now, now).catch(() => undefined)
+    }
+    return bytes
+  } finally {
+    await handle.close()
+  }
+}
+
+/** A use of an entry found by path (getOrFetch, path). */
+export const useEntry = (parts: ReadParts, hash: string): void => touchEntry(parts.dir, parts.index, hash)
+
+export const entryInfo = (dir: string, hash: string, meta: StoredMeta): TmpEntryInfo => ({
+  key: meta.key,
+  path: dataFile(dir, hash),
+  size: meta.size,
+  createdAt: meta.createdAt,
+  ...(meta.expiresAt === undefined ? {} : { expiresAt: meta.expiresAt }),
+  meta: meta.meta ?? {},
+})

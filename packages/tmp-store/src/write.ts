@@ -1,0 +1,80 @@
+// The write path: the data is streamed to a new partial file in the directory (created with
+// O_CREAT|O_EXCL|O_NOFOLLOW, so it is always a fresh regular file of our own, on the same file system,
+// so the rename that commits it is atomic), then committed against the budget. The caller holds the
+// key's lock. A fetch's own error reaches the caller as it is; the file system's become TmpStoreErrors.
+import { closeSync, fsyncSync } from 'node:fs'
+import { pipeline } from 'node:stream/promises'
+import type { Budget } from './budget.ts'
+import type { StoredMeta, StoreSettings } from './entries.ts'
+import { fileSystemError, TmpStoreEntryTooLargeError } from './errors.ts'
+import { createExclusiveSync, removeNameSync } from './files.ts'
+import { dataFile, partialFile } from './names.ts'
+import { FileSink } from './sink.ts'
+import { toSource } from './source.ts'
+import type { TmpData, TmpEntry, TmpPutOptions } from './types.ts'
+
+export interface WriteParts {
+  readonly dir: string
+  readonly settings: StoreSettings
+  readonly budget: Budget
+}
+
+export const writeEntry = async (
+  parts: WriteParts,
+  hash: string,
+  key: string,
+  data: TmpData,
+  options: TmpPutOptions,
+): Promise<TmpEntry> => {
+  const { dir, settings, budget } = parts
+  const { source, knownBytes } = toSource(data)
+  const tooLarge = (bytes: number) => new TmpStoreEntryTooLargeError(key, bytes, settings.maxBytes)
+  if (knownBytes !== undefined && knownBytes > settings.maxBytes) throw tooLarge(knownBytes)
+  const partial = partialFile(dir, hash)
+  let fd: number
+  try {
+    fd = createExclusiveSync(partial)
+  } catch (error) {
+    throw fileSystemError(error, 'create a partial file', { key, path: partial })
+  }
+  let open = true
+  try {
+    const sink = new FileSink({
+      fd,
+      maxBytes: settings.maxBytes,
+      checksum: settings.checksum,
+      onTooLarge: tooLarge,
+      onError: (error) => fileSystemError(error, 'write the entry', { key, path: partial }),
+      makeRoom: (bytes) => budget.makeRoom(Math.max(bytes, knownBytes ?? 0), key),
+    })
+    await pipeline(source, sink)
+    try {
+      if (settings.fsync) fsyncSync(fd)
+    } catch (error) {
+      throw fileSystemError(error, 'fsync the entry', { key, path: partial })
+    }
+    closeSync(fd)
+    open = false
+    const createdAt = Date.now()
+    const checksum = sink.sha256()
+    const meta: StoredMeta = {
+      v: 1,
+      key,
+      size: sink.bytes,
+      createdAt,
+      ...(checksum === undefined ? {} : { sha256: checksum }),
+      ...(options.ttlMs === undefined ? {} : { expiresAt: createdAt + options.ttlMs }),
+      ...(options.meta === undefined ? {} : { meta: options.meta }),
+    }
+    await budget.commit(hash, partial, meta)
+    return { key, path: dataFile(dir, hash), size: meta.size }
+  } catch (error) {
+    if (open) closeSync(fd)
+    try {
+      removeNameSync(partial)
+    } catch {
+      // Already renamed into place, or the directory refuses: the next init removes a dead writer's partial.
+    }
+    throw error
+  }
+}

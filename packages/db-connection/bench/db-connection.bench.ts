@@ -23,7 +23,10 @@ const createUser = async (label: string) => {
   const user = `dbc_bench_${label}_${suffix}`
   const password = `pw-${randomBytes(6).toString('hex')}`
   await admin.query('CREATE USER ?@? IDENTIFIED BY ?', [user, '%', password])
-  await admin.query('GRANT ALL ON test.* TO ?@?', [user, '%'])
+  await admin.query(`GRANT ALL ON \`${decodeURIComponent(base.pathname.slice(1)) || 'test'}\`.* TO ?@?`, [
+    user,
+    '%',
+  ])
   const url = `mysql://${user}:${password}@${base.hostname}:${base.port || 3306}${base.pathname}`
   const config = {
     host: base.hostname,

@@ -6,9 +6,14 @@ import type { Request } from '@middy/core'
 import { clearCache, getCache, getInternal, processCache } from '@middy/util'
 import { getClient } from '@thaw/sdk-clients'
 import type { PoolOptions } from 'mysql2'
-import type { DbConnectionSettings } from './options.ts'
-import { packageName } from './options.ts'
-import { count } from './registry.ts'
+import { DbConnectionError, dbConnectionErrorCodes, packageName } from './errors.ts'
+import type {
+  AuthTokenParams,
+  CredentialSettings,
+  IamOptions,
+  InternalData,
+  SecretOptions,
+} from './options.ts'
 
 export type Credentials = Pick<PoolOptions, 'user' | 'password' | 'host' | 'port' | 'database'>
 
@@ -21,36 +26,12 @@ export interface CredentialSource {
   refresh(refused: Promise<Credentials>, request: Request | undefined): Promise<Credentials> | undefined
 }
 
-export interface SecretOptions {
-  secretId: string
-  versionStage?: string
-  // The SecretsManagerClient's configuration (region, endpoint, maxAttempts, …); the client itself is
-  // the environment's shared one from @thaw/sdk-clients.
-  clientConfig?: Record<string, unknown>
-}
+// Counted here, read by stats.ts.
+const counters = { secretFetches: 0, tokensSigned: 0 }
+export const credentialCounters = (): Readonly<typeof counters> => counters
 
-export type InternalData = Partial<Record<'user' | 'password' | 'host' | 'port' | 'database', string>>
-
-export interface AuthTokenParams {
-  hostname: string
-  port: number
-  username: string
-  region: string | undefined
-}
-
-export interface IamOptions {
-  region?: string
-  hostname?: string
-  port?: number
-  username?: string
-  // Credentials for the signer (an AwsCredentialIdentity or provider); the Lambda role's by default.
-  credentials?: unknown
-  // Replaces @aws-sdk/rds-signer (tests, a custom signer): returns the token for one new connection.
-  getAuthToken?: (params: AuthTokenParams) => string | Promise<string>
-}
-
-const fail = (message: string): never => {
-  throw new Error(`${packageName}: ${message}`, { cause: { package: packageName } })
+const fail = (message: string, cause?: unknown): never => {
+  throw new DbConnectionError(dbConnectionErrorCodes.credentials, message, cause ? { cause } : undefined)
 }
 
 // The secret's JSON, in the shape RDS-managed and rotated secrets use. Nothing of the value appears
@@ -80,7 +61,7 @@ const fetchSecret = async (secret: SecretOptions): Promise<Credentials> => {
   // Loaded on first use: the Secrets Manager client is an optional peer, needed only with `secret`.
   const { SecretsManagerClient, GetSecretValueCommand } = await import('@aws-sdk/client-secrets-manager')
   const client = getClient(SecretsManagerClient, secret.clientConfig ?? {})
-  count.secretFetches++
+  counters.secretFetches++
   let output: { SecretString?: string }
   try {
     output = await client.send(
@@ -93,6 +74,7 @@ const fetchSecret = async (secret: SecretOptions): Promise<Credentials> => {
     const { name, $metadata } = error as { name?: string; $metadata?: { httpStatusCode?: number } }
     return fail(
       `reading the secret '${secret.secretId}' failed: ${name ?? 'Error'}${$metadata?.httpStatusCode ? ` (HTTP ${$metadata.httpStatusCode})` : ''}`,
+      error,
     )
   }
   return parseRdsSecret(secret.secretId, output.SecretString)
@@ -174,7 +156,7 @@ const iamSource = (iam: IamOptions, configured: PoolOptions): CredentialSource =
     // A token lives 15 minutes and matters only at connect: one for each new connection.
     async get() {
       const token = await (await signer())(params)
-      count.tokensSigned++
+      counters.tokensSigned++
       if (typeof token !== 'string' || token === '') fail(`option 'iam': the token source returned no token`)
       return { user: params.username, password: token }
     },
@@ -183,10 +165,18 @@ const iamSource = (iam: IamOptions, configured: PoolOptions): CredentialSource =
   }
 }
 
-export const credentialSource = (settings: DbConnectionSettings): CredentialSource | undefined => {
+// The source for a configuration's credentials; `key` (the registry key, which never holds a
+// password) names the secret's cache entry.
+export const credentialSource = (settings: {
+  credentials: CredentialSettings
+  poolOptions: PoolOptions
+  key: string
+}): CredentialSource | undefined => {
   const { credentials } = settings
-  if (credentials.secret) return secretSource(credentials.secret, `${packageName}:secret:${settings.key}`)
-  if (credentials.internalData) return internalSource(credentials.internalData)
-  if (credentials.iam) return iamSource(credentials.iam, settings.poolOptions)
+  if (credentials.secret) {
+    return secretSource(credentials.secret as SecretOptions, `${packageName}:secret:${settings.key}`)
+  }
+  if (credentials.internalData) return internalSource(credentials.internalData as InternalData)
+  if (credentials.iam) return iamSource(credentials.iam as IamOptions, settings.poolOptions)
   return undefined
 }

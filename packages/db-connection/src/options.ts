@@ -1,71 +1,28 @@
-import { createHmac, randomBytes } from 'node:crypto'
-import { type OptionSchema, validateOptions } from '@middy/util'
+// The options table: every option is one entry, and the options type, the defaults
+// (dbConnectionDefaults), the settings type and the messages follow from it (@thaw/util's option.*).
+// What one entry cannot say alone (credentials come from one place; iam needs TLS) is checked after
+// the table, in dbConnectionValidateOptions, the only place options are checked.
+import {
+  configurationKey,
+  defaultsOf,
+  isPlainObject,
+  type OptionRule,
+  type OptionsOf,
+  type OptionTable,
+  option,
+  optionError,
+  type SettingsOf,
+  validateOptionTable,
+} from '@thaw/util'
 import type { PoolOptions } from 'mysql2'
-import type { IamOptions, InternalData, SecretOptions } from './credentials.ts'
-import type { DbConnectionLogger, DbConnectionOptions } from './types.ts'
+import { packageName } from './errors.ts'
+import type { DbConnectionLogger } from './types.ts'
 
-export const packageName = '@thaw/db-connection'
-
-export const dbConnectionDefaults = {
-  contextKey: 'db',
-  // 'first-use': a handshake started at init can be frozen in flight (provisioned concurrency freezes
-  // the environment right after init, for minutes or hours) and INIT is billed; see the README.
-  connect: 'first-use',
-  // A connection idle this long is pinged (with validateTimeoutMs as deadline) before use: a NAT or
-  // load balancer may have dropped it without a FIN, and a statement on it would hang.
-  validateAfterIdleMs: 60_000,
-  validateTimeoutMs: 1_000,
-  // 'auto': COM_RESET_CONNECTION only after an invocation that may have left session state behind.
-  resetSession: 'auto',
-  closeOnShutdown: false,
-  logger: undefined,
-  // Backing off when the server refuses a connection for too many connections (1040, 1203, 1226):
-  // full jitter between 0 and min(maxDelayMs, baseDelayMs * 2^attempt), until the invocation's
-  // remaining time minus deadlineMarginMs (maxWaitMs outside an invocation). The same bound caps
-  // connectTimeout, so a connect never outlives the invocation.
-  connectRetry: { baseDelayMs: 50, maxDelayMs: 1_000, deadlineMarginMs: 500, maxWaitMs: 10_000 },
-} as const
-
-export interface ConnectRetrySettings {
-  baseDelayMs: number
-  maxDelayMs: number
-  deadlineMarginMs: number
-  maxWaitMs: number
+const fail = (optionPath: string, message: string): never => {
+  throw optionError(packageName, optionPath, message)
 }
 
-export interface CredentialSettings {
-  secret?: SecretOptions
-  internalData?: InternalData
-  iam?: IamOptions
-}
-
-// What the pool is built with unless the config says otherwise: one connection per execution
-// environment (classic Lambda runs one invocation at a time).
-export const poolDefaults: PoolOptions = { connectionLimit: 1 }
-
-export interface DbConnectionSettings {
-  contextKey: string
-  connect: 'init' | 'first-use'
-  validateAfterIdleMs: number
-  validateTimeoutMs: number
-  resetSession: 'auto' | 'always' | 'never'
-  closeOnShutdown: boolean
-  logger: DbConnectionLogger | undefined
-  connectRetry: ConnectRetrySettings
-  // Where user and password come from when not from the config.
-  credentials: CredentialSettings
-  poolOptions: PoolOptions
-  // Identifies the configuration in the registry; holds a digest of the password, never the password.
-  key: string
-  // user@host:port/database: what logs and errors may show.
-  label: string
-}
-
-const fail = (message: string): never => {
-  throw new TypeError(`${packageName}: ${message}`, { cause: { package: packageName } })
-}
-
-// mysql2 3.24's ConnectionConfig.validOptions (lib/connection_config.js): mysql2 only prints a
+// mysql2 3.24.6's ConnectionConfig.validOptions (lib/connection_config.js): mysql2 only prints a
 // warning for an unknown key, where a typo should stop the deployment.
 const mysql2OptionNames = new Set([
   'authPlugins',
@@ -130,13 +87,17 @@ const parseDsn = (dsn: string): PoolOptions => {
     url = new URL(dsn)
   } catch {
     return fail(
+      'config',
       `option 'config' must be a DSN such as mysql://user:password@host:3306/database, got a string that is not a URL`,
     )
   }
   if (url.protocol !== 'mysql:' && url.protocol !== 'mariadb:') {
-    fail(`option 'config' must be a mysql:// (or mariadb://) DSN, got the protocol '${url.protocol}'`)
+    fail(
+      'config',
+      `option 'config' must be a mysql:// (or mariadb://) DSN, got the protocol '${url.protocol}'`,
+    )
   }
-  if (!url.hostname) fail(`option 'config' must name a host, as in mysql://user@host:3306/database`)
+  if (!url.hostname) fail('config', `option 'config' must name a host, as in mysql://user@host:3306/database`)
   const options: Record<string, unknown> = {
     host: decodeURIComponent(url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname),
     port: url.port ? Number.parseInt(url.port, 10) : 3306,
@@ -156,210 +117,251 @@ const parseDsn = (dsn: string): PoolOptions => {
   return options as PoolOptions
 }
 
-const checkPoolOptions = (options: Record<string, unknown>, where: string): void => {
+const isPort = (value: unknown): boolean =>
+  Number.isInteger(value) && (value as number) > 0 && (value as number) < 65536
+
+const checkPoolOptions = (options: Record<string, unknown>): void => {
   for (const name of Object.keys(options)) {
-    if (!mysql2OptionNames.has(name)) fail(`unknown option '${where}.${name}' (not a mysql2 PoolOptions key)`)
+    if (!mysql2OptionNames.has(name)) {
+      fail(`config.${name}`, `unknown option 'config.${name}' (not a mysql2 PoolOptions key)`)
+    }
   }
-  if ('uri' in options) fail(`option '${where}.uri' is not supported: pass the DSN itself as 'config'`)
+  if ('uri' in options)
+    fail('config.uri', `option 'config.uri' is not supported: pass the DSN itself as 'config'`)
   const positive = (name: string) => {
     const value = options[name]
     if (value !== undefined && !(Number.isInteger(value) && (value as number) > 0)) {
-      fail(`option '${where}.${name}' must be a positive integer, got ${JSON.stringify(value)}`)
+      fail(
+        `config.${name}`,
+        `option 'config.${name}' must be a positive integer, got ${JSON.stringify(value)}`,
+      )
     }
   }
   positive('connectionLimit')
   positive('connectTimeout')
   const { port } = options
-  if (port !== undefined && !(Number.isInteger(port) && (port as number) > 0 && (port as number) < 65536)) {
-    fail(`option '${where}.port' must be a TCP port (1-65535), got ${JSON.stringify(port)}`)
+  if (port !== undefined && !isPort(port)) {
+    fail('config.port', `option 'config.port' must be a TCP port (1-65535), got ${JSON.stringify(port)}`)
   }
   if (options.host !== undefined && (typeof options.host !== 'string' || options.host === '')) {
-    fail(`option '${where}.host' must be a non-empty string`)
+    fail('config.host', `option 'config.host' must be a non-empty string`)
   }
   if (options.waitForConnections === false) {
-    fail(`option '${where}.waitForConnections' must not be false: invocations queue for a connection`)
+    fail(
+      'config.waitForConnections',
+      `option 'config.waitForConnections' must not be false: invocations queue for a connection`,
+    )
   }
   if (options.maxIdle !== undefined || options.idleTimeout !== undefined) {
     // mysql2 evicts idle connections on a timer, which stops while the environment is frozen; thaw
     // validates idle connections itself (validateAfterIdleMs).
-    fail(`options '${where}.maxIdle' and '${where}.idleTimeout' are not supported: use validateAfterIdleMs`)
+    fail(
+      options.maxIdle !== undefined ? 'config.maxIdle' : 'config.idleTimeout',
+      `options 'config.maxIdle' and 'config.idleTimeout' are not supported: use validateAfterIdleMs`,
+    )
   }
   if (options.resetOnRelease !== undefined) {
-    fail(`option '${where}.resetOnRelease' is not supported: use resetSession ('auto', 'always' or 'never')`)
+    fail(
+      'config.resetOnRelease',
+      `option 'config.resetOnRelease' is not supported: use resetSession ('auto', 'always' or 'never')`,
+    )
   }
 }
 
-// A stable key for the registry: sorted keys, functions by identity, the password by digest.
-const functionIds = new WeakMap<object, number>()
-let nextFunctionId = 0
-// Keyed with a per-process random key: the registry key can tell passwords apart without being a
-// guessable digest of one.
-const digestKey = randomBytes(32)
-const secretNames = new Set(['password', 'password1', 'password2', 'password3', 'passwordSha1'])
-const stableKey = (value: unknown, name = ''): string => {
-  if (typeof value === 'function') {
-    let id = functionIds.get(value)
-    if (id === undefined) {
-      id = ++nextFunctionId
-      functionIds.set(value, id)
+// config: a DSN or mysql2 PoolOptions, normalised to PoolOptions (a copy: the caller's object is
+// never changed).
+const configRule: OptionRule<string | PoolOptions, PoolOptions | undefined> = {
+  expected: 'a DSN string or a mysql2 PoolOptions object',
+  default: undefined,
+  normalise: (value, path, failWith) => {
+    if (value === undefined) return undefined
+    if (typeof value === 'string') {
+      const parsed = parseDsn(value)
+      checkPoolOptions(parsed as Record<string, unknown>)
+      return parsed
     }
-    return `"fn#${id}"`
-  }
-  if (secretNames.has(name) && value !== undefined) {
-    return JSON.stringify(`hmac:${createHmac('sha256', digestKey).update(String(value)).digest('hex')}`)
-  }
-  if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null'
-  if (Array.isArray(value)) return `[${value.map((item) => stableKey(item)).join(',')}]`
-  if (Buffer.isBuffer(value)) return JSON.stringify(value.toString('base64'))
-  const record = value as Record<string, unknown>
-  return `{${Object.keys(record)
-    .sort()
-    .map((key) => `${JSON.stringify(key)}:${stableKey(record[key], key)}`)
-    .join(',')}}`
+    if (!isPlainObject(value)) failWith(path, configRule.expected, value)
+    const copy = { ...(value as PoolOptions) }
+    checkPoolOptions(copy as Record<string, unknown>)
+    return copy
+  },
 }
+
+// An object option that may be left out (undefined), with options of its own when given.
+const optionalNested = <Table extends OptionTable>(
+  table: Table,
+  expected: string,
+): OptionRule<OptionsOf<Table>, SettingsOf<Table> | undefined> => {
+  const inner = option.nested(table, expected)
+  return {
+    expected,
+    default: undefined,
+    normalise: (value, path, failWith) =>
+      value === undefined ? undefined : inner.normalise(value, path, failWith),
+  }
+}
+
+// An option whose absence is an error of its own wording ("is required: …").
+const requiredString = (message: string): OptionRule<string, string> => {
+  const inner = option.string()
+  return {
+    expected: inner.expected,
+    default: undefined,
+    normalise: (value, path, failWith) => {
+      if (value === undefined) fail(path, `option '${path}' is required: ${message}`)
+      return inner.normalise(value, path, failWith) as string
+    },
+  }
+}
+
+export interface AuthTokenParams {
+  hostname: string
+  port: number
+  username: string
+  region: string | undefined
+}
+
+const secretTable = {
+  secretId: option.required(option.string()),
+  versionStage: option.string(),
+  // The SecretsManagerClient's configuration (region, endpoint, maxAttempts, …); the client itself is
+  // the environment's shared one from @thaw/sdk-clients.
+  clientConfig: option.custom<Record<string, unknown>>(
+    'a SecretsManagerClient configuration object',
+    (value) => value !== null && typeof value === 'object' && !Array.isArray(value),
+  ),
+}
+
+const internalDataTable = {
+  user: option.string(),
+  password: requiredString('the request.internal key of the password'),
+  host: option.string(),
+  port: option.string(),
+  database: option.string(),
+}
+
+const iamTable = {
+  region: option.string(),
+  hostname: option.string(),
+  port: option.custom<number>('a TCP port (1-65535)', isPort),
+  username: option.string(),
+  // Credentials for the signer (an AwsCredentialIdentity or provider); the Lambda role's by default.
+  credentials: option.custom<unknown>('AWS credentials or a credential provider', (value) => value !== null),
+  // Replaces @aws-sdk/rds-signer (tests, a custom signer): returns the token for one new connection.
+  getAuthToken: option.function<(params: AuthTokenParams) => string | Promise<string>>(
+    'a function returning the token',
+  ),
+}
+
+const connectRetryTable = {
+  baseDelayMs: option.duration(1, 50),
+  maxDelayMs: option.duration(1, 1_000),
+  deadlineMarginMs: option.duration(0, 500),
+  maxWaitMs: option.duration(1, 10_000),
+}
+
+export const dbConnectionOptionTable = {
+  // A DSN (mysql://user:password@host:port/database?option=value) or mysql2 PoolOptions; required
+  // unless `secret` or `internalData` gives the credentials.
+  config: configRule,
+  contextKey: option.string('a non-empty string', 'db'),
+  // 'first-use': a handshake started at init can be frozen in flight (provisioned concurrency freezes
+  // the environment right after init, for minutes or hours) and INIT is billed; see the README.
+  connect: option.oneOf(['init', 'first-use'] as const, 'first-use'),
+  // A connection idle this long is pinged (with validateTimeoutMs as deadline) before use: a NAT or
+  // load balancer may have dropped it without a FIN, and a statement on it would hang.
+  validateAfterIdleMs: option.duration(0, 60_000),
+  validateTimeoutMs: option.duration(1, 1_000),
+  // 'auto': COM_RESET_CONNECTION only after an invocation that may have left session state behind.
+  resetSession: option.oneOf(['auto', 'always', 'never'] as const, 'auto'),
+  closeOnShutdown: option.boolean(false),
+  logger: option.function<DbConnectionLogger>(),
+  // A Secrets Manager secret in the RDS JSON shape: username, password (host, port, dbname).
+  secret: optionalNested(secretTable, 'an object { secretId, versionStage?, clientConfig? }'),
+  // Connection option → request.internal key (dotted paths allowed), as @middy/rds's internalData.
+  internalData: optionalNested(
+    internalDataTable,
+    "an object mapping 'user', 'password', 'host', 'port', 'database' to request.internal keys",
+  ),
+  // IAM authentication: a token from @aws-sdk/rds-signer (or getAuthToken) for each new connection.
+  iam: optionalNested(
+    iamTable,
+    'an object { region?, hostname?, port?, username?, credentials?, getAuthToken? }',
+  ),
+  // Backing off when the server refuses a connection for too many connections (1040, 1203, 1226):
+  // full jitter between 0 and min(maxDelayMs, baseDelayMs * 2^attempt), until the invocation's
+  // remaining time minus deadlineMarginMs (maxWaitMs outside an invocation). The same bound caps
+  // connectTimeout and a wait in the pool's queue.
+  connectRetry: option.nested(
+    connectRetryTable,
+    'an object { baseDelayMs?, maxDelayMs?, deadlineMarginMs?, maxWaitMs? }',
+  ),
+}
+
+type Table = typeof dbConnectionOptionTable
+
+// The defaults of the options that have one (credentials have none).
+const { config: _c, secret: _s, internalData: _i, iam: _a, ...defaults } = defaultsOf(dbConnectionOptionTable)
+export const dbConnectionDefaults = defaults
+
+export type ConnectMode = SettingsOf<Table>['connect']
+export type ResetSessionPolicy = SettingsOf<Table>['resetSession']
+export type ConnectRetryOptions = OptionsOf<typeof connectRetryTable>
+export type ConnectRetrySettings = SettingsOf<typeof connectRetryTable>
+export type SecretOptions = OptionsOf<typeof secretTable> & { secretId: string }
+export type InternalData = OptionsOf<typeof internalDataTable> & { password: string }
+export type IamOptions = OptionsOf<typeof iamTable>
+
+type CredentialNames = 'config' | 'secret' | 'internalData' | 'iam'
+
+export type DbConnectionBaseOptions<TKey extends string = 'db'> = Omit<
+  OptionsOf<Table>,
+  CredentialNames | 'contextKey'
+> & { contextKey?: TKey }
+
+// Credentials come from the config, or from exactly one of `secret`, `internalData`, `iam`; the type
+// says so, where the table alone would make every option optional.
+type CredentialOptions =
+  | { config: string | PoolOptions; secret?: undefined; internalData?: undefined; iam?: IamOptions }
+  | { config?: string | PoolOptions; secret: SecretOptions; internalData?: undefined; iam?: undefined }
+  | { config?: string | PoolOptions; secret?: undefined; internalData: InternalData; iam?: undefined }
+
+export type DbConnectionOptions<TKey extends string = 'db'> = CredentialOptions &
+  DbConnectionBaseOptions<TKey>
+
+export interface CredentialSettings {
+  secret?: SettingsOf<typeof secretTable>
+  internalData?: SettingsOf<typeof internalDataTable>
+  iam?: SettingsOf<typeof iamTable>
+}
+
+export type DbConnectionSettings = Omit<SettingsOf<Table>, CredentialNames> & {
+  // Where user and password come from when not from the config.
+  readonly credentials: CredentialSettings
+  readonly poolOptions: PoolOptions
+  // Identifies the configuration in the registry; holds a digest of the password, never the password.
+  readonly key: string
+  // user@host:port/database: what logs and errors may show.
+  readonly label: string
+}
+
+// What the pool is built with unless the config says otherwise: one connection per execution
+// environment (classic Lambda runs one invocation at a time).
+const poolDefaults: PoolOptions = { connectionLimit: 1 }
+
+// Values keyed by an HMAC in the registry key, never by value.
+const secretNames: ReadonlySet<string> = new Set([
+  'password',
+  'password1',
+  'password2',
+  'password3',
+  'passwordSha1',
+  'secretAccessKey',
+  'sessionToken',
+])
 
 export const poolLabel = (options: PoolOptions): string =>
   `${options.user ?? ''}@${options.socketPath ?? `${options.host ?? 'localhost'}:${options.port ?? 3306}`}/${options.database ?? ''}`
-
-const optionSchema: OptionSchema = {
-  type: 'object',
-  // 'config' is required unless 'secret' or 'internalData' gives the credentials (checked by hand).
-  properties: {
-    config: { oneOf: [{ type: 'string' }, { type: 'object' }] },
-    contextKey: { type: 'string', minLength: 1 },
-    connect: { enum: ['init', 'first-use'] },
-    validateAfterIdleMs: { type: 'integer', minimum: 0 },
-    validateTimeoutMs: { type: 'integer', minimum: 1 },
-    resetSession: { enum: ['auto', 'always', 'never'] },
-    closeOnShutdown: { type: 'boolean' },
-    logger: { instanceof: 'Function' },
-    secret: { type: 'object' },
-    internalData: { type: 'object' },
-    iam: { type: 'object' },
-    connectRetry: { type: 'object' },
-  },
-  additionalProperties: false,
-}
-
-const expectations: Record<string, string> = {
-  config: 'a DSN string or a mysql2 PoolOptions object',
-  contextKey: 'a non-empty string',
-  connect: "'init' or 'first-use'",
-  validateAfterIdleMs: 'an integer >= 0 (milliseconds)',
-  validateTimeoutMs: 'a positive integer (milliseconds)',
-  resetSession: "'auto', 'always' or 'never'",
-  closeOnShutdown: 'a boolean',
-  logger: 'a function',
-  secret: 'an object { secretId, versionStage?, clientConfig? }',
-  internalData: "an object mapping 'user', 'password', 'host', 'port', 'database' to request.internal keys",
-  iam: 'an object { region?, hostname?, port?, username?, credentials?, getAuthToken? }',
-  connectRetry: 'an object { baseDelayMs?, maxDelayMs?, deadlineMarginMs?, maxWaitMs? }',
-}
-
-const checkKeys = (value: Record<string, unknown>, where: string, allowed: readonly string[]) => {
-  for (const name of Object.keys(value)) {
-    if (!allowed.includes(name))
-      fail(`unknown option '${where}.${name}' (expected one of ${allowed.join(', ')})`)
-  }
-}
-const checkString = (value: unknown, where: string, required = false) => {
-  if (value === undefined && !required) return
-  if (typeof value !== 'string' || value === '') fail(`option '${where}' must be a non-empty string`)
-}
-
-const validateCredentials = (
-  options: DbConnectionOptions<string>,
-  poolOptions: PoolOptions,
-): CredentialSettings => {
-  const { secret, internalData, iam } = options
-  const given = (['secret', 'internalData', 'iam'] as const).filter((name) => options[name] !== undefined)
-  if (given.length > 1) {
-    fail(
-      `options ${given.map((name) => `'${name}'`).join(' and ')} exclude each other: credentials come from one place`,
-    )
-  }
-  if (given.length === 1 && options.connect === 'init') {
-    // A fetch or a token at init could be frozen in flight; credentials are resolved in the handler.
-    fail(`option 'connect' must be 'first-use' with '${given[0]}': credentials are resolved in the handler`)
-  }
-  if (secret) {
-    checkKeys(secret as unknown as Record<string, unknown>, 'secret', [
-      'secretId',
-      'versionStage',
-      'clientConfig',
-    ])
-    checkString(secret.secretId, 'secret.secretId', true)
-    checkString(secret.versionStage, 'secret.versionStage')
-    const { clientConfig } = secret
-    if (clientConfig !== undefined && (clientConfig === null || typeof clientConfig !== 'object')) {
-      fail(`option 'secret.clientConfig' must be a SecretsManagerClient configuration object`)
-    }
-    return { secret: { ...secret } }
-  }
-  if (internalData) {
-    checkKeys(internalData as Record<string, unknown>, 'internalData', [
-      'user',
-      'password',
-      'host',
-      'port',
-      'database',
-    ])
-    for (const [name, key] of Object.entries(internalData)) checkString(key, `internalData.${name}`, true)
-    if (!internalData.password)
-      fail(`option 'internalData.password' is required: the request.internal key of the password`)
-    return { internalData: { ...internalData } }
-  }
-  if (iam) {
-    checkKeys(iam as unknown as Record<string, unknown>, 'iam', [
-      'region',
-      'hostname',
-      'port',
-      'username',
-      'credentials',
-      'getAuthToken',
-    ])
-    checkString(iam.region, 'iam.region')
-    checkString(iam.hostname, 'iam.hostname')
-    checkString(iam.username, 'iam.username')
-    if (iam.port !== undefined && !(Number.isInteger(iam.port) && iam.port > 0 && iam.port < 65536)) {
-      fail(`option 'iam.port' must be a TCP port (1-65535), got ${JSON.stringify(iam.port)}`)
-    }
-    if (iam.getAuthToken !== undefined && typeof iam.getAuthToken !== 'function') {
-      fail(`option 'iam.getAuthToken' must be a function returning the token`)
-    }
-    if (!iam.username && !poolOptions.user)
-      fail(`option 'iam.username' (or 'config.user') is required with 'iam'`)
-    if (!iam.hostname && !poolOptions.host)
-      fail(`option 'iam.hostname' (or 'config.host') is required with 'iam'`)
-    if (!iam.getAuthToken && !iam.region && !process.env.AWS_REGION) {
-      fail(`option 'iam.region' is required with 'iam' when AWS_REGION is not set`)
-    }
-    if (poolOptions.password !== undefined)
-      fail(`option 'config.password' must not be set with 'iam': the token is the password`)
-    // The token goes to the server in clear text (mysql_clear_password): only ever over TLS.
-    if (!poolOptions.ssl) {
-      fail(
-        `option 'config.ssl' is required with 'iam': the token is sent in clear text, so TLS must be on (e.g. ssl: 'Amazon RDS' or { ca })`,
-      )
-    }
-    return { iam: { ...iam } }
-  }
-  return {}
-}
-
-const validateConnectRetry = (value: unknown): ConnectRetrySettings => {
-  const merged = { ...dbConnectionDefaults.connectRetry, ...(value as object) } as Record<string, unknown>
-  checkKeys(merged, 'connectRetry', Object.keys(dbConnectionDefaults.connectRetry))
-  for (const [name, number] of Object.entries(merged)) {
-    const minimum = name === 'deadlineMarginMs' ? 0 : 1
-    if (!Number.isInteger(number) || (number as number) < minimum) {
-      fail(
-        `option 'connectRetry.${name}' must be an integer >= ${minimum} (milliseconds), got ${JSON.stringify(number)}`,
-      )
-    }
-  }
-  return merged as unknown as ConnectRetrySettings
-}
 
 // program_name is what MySQL's and MariaDB's clients set, and what operators filter on in
 // performance_schema.session_connect_attrs; the function's name tells one function's sessions apart.
@@ -370,51 +372,81 @@ const connectAttributes = (): Record<string, string> => {
   return attributes
 }
 
+// The rules that span options: credentials from one place, and what iam needs of the config.
+const checkCredentials = (settings: SettingsOf<Table>, poolOptions: PoolOptions): CredentialSettings => {
+  const { secret, internalData, iam } = settings
+  const given = (['secret', 'internalData', 'iam'] as const).filter((name) => settings[name] !== undefined)
+  if (given.length > 1) {
+    fail(
+      given[1] as string,
+      `options ${given.map((name) => `'${name}'`).join(' and ')} exclude each other: credentials come from one place`,
+    )
+  }
+  if (given.length === 1 && settings.connect === 'init') {
+    // A fetch or a token at init could be frozen in flight; credentials are resolved in the handler.
+    fail(
+      'connect',
+      `option 'connect' must be 'first-use' with '${given[0]}': credentials are resolved in the handler`,
+    )
+  }
+  if (secret) return { secret }
+  // Only the keys given: request.internal is read at each one.
+  if (internalData) {
+    return {
+      internalData: Object.fromEntries(
+        Object.entries(internalData).filter(([, key]) => key !== undefined),
+      ) as typeof internalData,
+    }
+  }
+  if (iam) {
+    if (!iam.username && !poolOptions.user) {
+      fail('iam.username', `option 'iam.username' (or 'config.user') is required with 'iam'`)
+    }
+    if (!iam.hostname && !poolOptions.host) {
+      fail('iam.hostname', `option 'iam.hostname' (or 'config.host') is required with 'iam'`)
+    }
+    if (!iam.getAuthToken && !iam.region && !process.env.AWS_REGION) {
+      fail('iam.region', `option 'iam.region' is required with 'iam' when AWS_REGION is not set`)
+    }
+    if (poolOptions.password !== undefined) {
+      fail(
+        'config.password',
+        `option 'config.password' must not be set with 'iam': the token is the password`,
+      )
+    }
+    // The token goes to the server in clear text (mysql_clear_password): only ever over TLS.
+    if (!poolOptions.ssl) {
+      fail(
+        'config.ssl',
+        `option 'config.ssl' is required with 'iam': the token is sent in clear text, so TLS must be on (e.g. ssl: 'Amazon RDS' or { ca })`,
+      )
+    }
+    return { iam }
+  }
+  return {}
+}
+
 // Throws a TypeError naming the option at fault; returns the settings in their normal form.
 export const dbConnectionValidateOptions = (options: DbConnectionOptions<string>): DbConnectionSettings => {
-  if (options === null || typeof options !== 'object' || Array.isArray(options)) {
-    return fail('options must be an object with at least { config }')
+  if (!isPlainObject(options)) {
+    return fail('options', 'options must be an object with at least { config }')
   }
-  const credentialsOnly =
-    (options as { secret?: unknown }).secret !== undefined ||
-    (options as { internalData?: unknown }).internalData !== undefined
-  if ((options as { config?: unknown }).config === undefined && !credentialsOnly) {
-    fail(`option 'config' is required: ${expectations.config}`)
+  const settings = validateOptionTable(packageName, dbConnectionOptionTable, options)
+  const { config, secret, internalData, iam, ...rest } = settings
+  if (config === undefined && secret === undefined && internalData === undefined) {
+    fail('config', `option 'config' is required: ${configRule.expected}`)
   }
-  try {
-    validateOptions(packageName, optionSchema, options as unknown as Record<string, unknown>)
-  } catch (error) {
-    if (!(error instanceof TypeError)) throw error
-    const name = /option '([^'.]+)/i.exec(error.message)?.[1]
-    const expected = name && expectations[name]
-    fail(expected ? `option '${name}' must be ${expected}` : error.message)
-  }
-  const raw =
-    typeof options.config === 'string'
-      ? parseDsn(options.config)
-      : { ...((options.config ?? {}) as PoolOptions) }
-  checkPoolOptions(raw as Record<string, unknown>, 'config')
+  const raw = config ?? {}
   const poolOptions: PoolOptions = { ...poolDefaults, ...raw }
   poolOptions.connectAttributes = { ...connectAttributes(), ...raw.connectAttributes }
-  const credentials = validateCredentials(options, poolOptions)
+  const credentials = checkCredentials(settings, poolOptions)
   // RDS IAM authentication asks for mysql_clear_password, which mysql2 3.22+ refuses unless enabled.
   if (credentials.iam) poolOptions.enableCleartextPlugin = true
-  const connectRetry = validateConnectRetry(options.connectRetry)
-  const settings = { ...dbConnectionDefaults, ...options }
-  const hasCredentials = Object.keys(credentials).length > 0
   return {
-    contextKey: settings.contextKey,
-    connect: settings.connect,
-    validateAfterIdleMs: settings.validateAfterIdleMs,
-    validateTimeoutMs: settings.validateTimeoutMs,
-    resetSession: settings.resetSession,
-    closeOnShutdown: settings.closeOnShutdown,
-    logger: settings.logger,
-    connectRetry,
+    ...rest,
     credentials,
     poolOptions,
-    // Without another credential source, the key is that of the pool options alone, as before.
-    key: hasCredentials ? stableKey({ credentials, poolOptions }) : stableKey(poolOptions),
+    key: configurationKey({ credentials, poolOptions }, secretNames),
     label: credentials.secret
       ? `${poolLabel(poolOptions)} (secret ${credentials.secret.secretId})`
       : poolLabel(poolOptions),

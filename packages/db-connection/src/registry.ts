@@ -1,11 +1,18 @@
+// The pool registry: one pool per configuration per process (per worker thread: module state is per
+// thread), shared by every middleware and handler in the bundle that asks for the same configuration,
+// and ended at SIGTERM when asked to.
 import type { PoolOptions } from 'mysql2'
-import { type CoreConnection, type CorePool, createCorePool } from './connect.ts'
 import type { CredentialSource, Credentials } from './credentials.ts'
+import {
+  type CoreConnection,
+  type CorePool,
+  createCorePool,
+  isPoolClosed,
+  isReleased,
+  onConnectionEnd,
+} from './mysql2-adapter.ts'
 import type { DbConnectionSettings } from './options.ts'
-import type { DbConnectionStats } from './types.ts'
 
-// One pool per configuration per process (per worker thread: module state is per thread), shared
-// by every middleware and handler in the bundle that asks for the same configuration.
 export interface PoolEntry {
   key: string
   label: string
@@ -22,6 +29,10 @@ export interface PoolEntry {
   replaced: WeakSet<CoreConnection>
 }
 
+// Counted here, read by stats.ts. `errors` are the connections' own error events.
+const counters = { pools: 0, connectionsOpened: 0, replacements: 0, errors: 0 }
+export const registryCounters = (): Readonly<typeof counters> => counters
+
 // A connection that dies while idle in the pool (a FIN seen after a thaw, a failed state check or
 // ping) is replaced by the next lease: count it once, however it was found.
 export const countReplacement = (entry: PoolEntry, connection: CoreConnection): void => {
@@ -30,30 +41,11 @@ export const countReplacement = (entry: PoolEntry, connection: CoreConnection): 
   counters.replacements++
 }
 
-const counters: DbConnectionStats = {
-  pools: 0,
-  connectionsOpened: 0,
-  reusedInvocations: 0,
-  replacements: 0,
-  validations: 0,
-  resets: 0,
-  abandoned: 0,
-  errors: 0,
-  secretFetches: 0,
-  rotationRetries: 0,
-  backoffRetries: 0,
-  tokensSigned: 0,
-}
-export const count = counters
-
-// A copy of this process's counters.
-export const stats = (): DbConnectionStats => ({ ...counters })
-
 const entries = new Map<string, PoolEntry>()
 
 export const acquirePool = (settings: DbConnectionSettings, source?: CredentialSource): PoolEntry => {
   const existing = entries.get(settings.key)
-  if (existing && !existing.pool._closed) {
+  if (existing && !isPoolClosed(existing.pool)) {
     existing.closeOnShutdown ||= settings.closeOnShutdown
     if (existing.closeOnShutdown) listenForShutdown()
     return existing
@@ -71,7 +63,7 @@ export const acquirePool = (settings: DbConnectionSettings, source?: CredentialS
     replaced: new WeakSet(),
   }
   pool.on('connection', (connection) => {
-    const core = connection as unknown as CoreConnection
+    const core = connection as CoreConnection
     counters.connectionsOpened++
     entry.fresh.add(core)
     // PoolConnection listens for 'error' only once; a second error event on a connection would
@@ -81,11 +73,9 @@ export const acquirePool = (settings: DbConnectionSettings, source?: CredentialS
     })
     // mysql2 drops a connection from the pool when its socket ends; if that happens while it sits
     // idle (released), the next lease opens a new one: a replacement.
-    const onIdleDeath = () => {
-      if ((core as unknown as { _released: boolean })._released) countReplacement(entry, core)
-    }
-    core.once('end', onIdleDeath)
-    core.stream?.once('close', onIdleDeath)
+    onConnectionEnd(core, () => {
+      if (isReleased(core)) countReplacement(entry, core)
+    })
   })
   counters.pools++
   entries.set(settings.key, entry)

@@ -1,6 +1,7 @@
 // Running one statement on a core (callback) mysql2 connection, and what thaw learns from its text
 // and its answer. Kept apart from the session so the hot path is one file to read.
-import type { CoreConnection } from './connect.ts'
+import { DbConnectionError, dbConnectionErrorCodes } from './errors.ts'
+import type { CoreConnection } from './mysql2-adapter.ts'
 
 export type Method = 'query' | 'execute'
 export type Statement = string | { sql: string }
@@ -54,7 +55,10 @@ export const sendStatement = (
 // it as the callback).
 export const refuseCallback = (values: unknown): void => {
   if (typeof values === 'function') {
-    throw new Error('Callback function is not available with promise clients.')
+    throw new DbConnectionError(
+      dbConnectionErrorCodes.callbackRefused,
+      'Callback function is not available with promise clients.',
+    )
   }
 }
 

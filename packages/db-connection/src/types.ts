@@ -1,10 +1,7 @@
+// Public types that are not options: what a handler sees on its context, what the logger receives,
+// what dbConnectionStats() returns. (The options' types follow from the table in options.ts.)
 import type { MiddlewareObj, Request } from '@middy/core'
-import type {
-  PoolOptions,
-  Pool as PromisePool,
-  PoolConnection as PromisePoolConnection,
-} from 'mysql2/promise'
-import type { IamOptions, InternalData, SecretOptions } from './credentials.ts'
+import type { Pool as PromisePool, PoolConnection as PromisePoolConnection } from 'mysql2/promise'
 
 // A connection leased exclusively by one invocation: from `context.db.getConnection()` or handed to
 // `context.db.transaction(fn)`. Statements run on it directly; `release()` gives it back to the
@@ -32,9 +29,6 @@ export interface DbConnection {
   format: PromisePool['format']
 }
 
-export type ConnectMode = 'init' | 'first-use'
-export type ResetSessionPolicy = 'auto' | 'always' | 'never'
-
 // What the logger hook receives. Never holds a password: `pool` is user@host:port/database.
 export interface DbConnectionLogEvent {
   level: 'debug' | 'info' | 'warn' | 'error'
@@ -46,52 +40,6 @@ export interface DbConnectionLogEvent {
   threadId?: number | null
 }
 export type DbConnectionLogger = (event: DbConnectionLogEvent) => void
-
-export interface ConnectRetryOptions {
-  baseDelayMs?: number
-  maxDelayMs?: number
-  deadlineMarginMs?: number
-  maxWaitMs?: number
-}
-
-// Credentials come from the config, or from exactly one of `secret`, `internalData`, `iam`.
-type CredentialOptions =
-  | {
-      // A DSN (mysql://user:password@host:port/database?option=value) or mysql2 PoolOptions.
-      config: string | PoolOptions
-      secret?: undefined
-      internalData?: undefined
-      // IAM authentication: a token from @aws-sdk/rds-signer (or getAuthToken) for each new connection.
-      iam?: IamOptions
-    }
-  | {
-      config?: string | PoolOptions
-      // A Secrets Manager secret in the RDS JSON shape: username, password (host, port, dbname).
-      secret: SecretOptions
-      internalData?: undefined
-      iam?: undefined
-    }
-  | {
-      config?: string | PoolOptions
-      secret?: undefined
-      // Connection option → request.internal key (dotted paths allowed), as @middy/rds's internalData.
-      internalData: InternalData
-      iam?: undefined
-    }
-
-export type DbConnectionOptions<TKey extends string = 'db'> = CredentialOptions &
-  DbConnectionBaseOptions<TKey>
-
-export interface DbConnectionBaseOptions<TKey extends string = 'db'> {
-  connectRetry?: ConnectRetryOptions
-  contextKey?: TKey
-  connect?: ConnectMode
-  validateAfterIdleMs?: number
-  validateTimeoutMs?: number
-  resetSession?: ResetSessionPolicy
-  closeOnShutdown?: boolean
-  logger?: DbConnectionLogger
-}
 
 // Lambda's context type, as Middy declares it (no direct dependency on @types/aws-lambda).
 type LambdaContext = Request['context']

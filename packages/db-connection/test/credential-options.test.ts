@@ -66,7 +66,7 @@ describe('credential options', () => {
     [
       'a connectRetry delay of 0',
       { config: 'mysql://db', connectRetry: { baseDelayMs: 0 } },
-      /option 'connectRetry.baseDelayMs' must be an integer >= 1/,
+      /option 'connectRetry.baseDelayMs' must be an integer from 1 to 2147483647/,
     ],
     [
       'an unknown connectRetry key',

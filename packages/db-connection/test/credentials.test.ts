@@ -5,6 +5,7 @@ import {
   closeAdmin,
   connectionIds,
   createTestUser,
+  databaseName,
   dropTestUsers,
   killConnections,
   setPassword,
@@ -61,7 +62,7 @@ const withSecret = async (label: string, environmentOptions: Record<string, unkn
     password: created.password,
     host: created.host,
     port: created.port,
-    dbname: 'test',
+    dbname: databaseName(),
   })
   const environment = await startHandler(
     { databaseUrl: '', dbOptions: { secret: { secretId, clientConfig: { maxAttempts: 1 } }, ...extra } },
@@ -100,7 +101,7 @@ describe('secret', () => {
       password: rotated,
       host: '127.0.0.1',
       port: 3306,
-      dbname: 'test',
+      dbname: databaseName(),
     })
     // The open connection was authenticated already: it keeps working, nothing is fetched.
     const second = await call<QueryResult>(environment, whoAmI)
@@ -127,7 +128,7 @@ describe('secret', () => {
       password: wrong,
       host: '127.0.0.1',
       port: 3306,
-      dbname: 'test',
+      dbname: databaseName(),
     })
     const outcome = await environment.invoke({ action: 'catch' })
     expect(outcome.ok).toBe(true)
@@ -290,7 +291,7 @@ describe('iam', () => {
     const ssl = encodeURIComponent(JSON.stringify({ rejectUnauthorized: false }))
     const environment = await startHandler(
       {
-        databaseUrl: `mysql://${user}@127.0.0.1:${proxy.port}/test?ssl=${ssl}`,
+        databaseUrl: `mysql://${user}@127.0.0.1:${proxy.port}/${databaseName()}?ssl=${ssl}`,
         dbOptions: { iam: { region: 'eu-west-1' } },
       },
       { env: { DBC_IAM_TOKENS: JSON.stringify(['token-tls']) } },

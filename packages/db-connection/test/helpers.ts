@@ -1,17 +1,17 @@
+// What db-connection's tests alone need: handlers in lambda-sim, users of their own on the server, a
+// TCP proxy that can cut or black-hole connections. What every package's tests share comes from
+// @thaw/test-support.
 import { randomBytes } from 'node:crypto'
 import { createServer, type Server, type Socket, connect as tcpConnect } from 'node:net'
-import { fileURLToPath } from 'node:url'
 import { type EnvironmentOptions, type LambdaEnvironment, startEnvironment } from '@thaw/lambda-sim'
+import { databaseName, databaseUrl, fixturesOf, sleep, startedThings } from '@thaw/test-support'
 import mysql from 'mysql2/promise'
 
-export const databaseUrl = (): string => process.env.DATABASE_URL ?? 'mysql://root@127.0.0.1:3306/test'
+export { databaseName, databaseUrl, sleep }
 
-export const fixture = (name: string): string =>
-  fileURLToPath(new URL(`./fixtures/${name}.ts`, import.meta.url))
+const fixture = fixturesOf(import.meta.url)
 
-export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
-
-const started: { shutdown: () => Promise<unknown> }[] = []
+const started = startedThings()
 
 // Starts a fixture in lambda-sim with DATABASE_URL and the middleware's options passed through env.
 export const startHandler = async (
@@ -31,13 +31,10 @@ export const startHandler = async (
       ...environmentOptions.env,
     },
   })
-  started.push(environment)
-  return environment
+  return started.add(environment)
 }
 
-export const stopStarted = async () => {
-  await Promise.all(started.splice(0).map((item) => item.shutdown()))
-}
+export const stopStarted = (): Promise<void> => started.stopAll()
 
 // Invokes and returns the handler's result, failing with the invocation's error otherwise.
 export const call = async <T = Record<string, unknown>>(environment: LambdaEnvironment, event: unknown) => {
@@ -70,7 +67,7 @@ export const createTestUser = async (
     `CREATE USER ?@? IDENTIFIED BY ?${limit === undefined ? '' : ` WITH MAX_USER_CONNECTIONS ${Number(limit)}`}`,
     [user, '%', password],
   )
-  await db.query('GRANT ALL ON test.* TO ?@?', [user, '%'])
+  await db.query(`GRANT ALL ON \`${databaseName()}\`.* TO ?@?`, [user, '%'])
   users.push(user)
   const base = new URL(databaseUrl())
   const dsn = (port = Number(base.port || 3306)) =>
@@ -209,6 +206,6 @@ export const startProxy = async (target: { host: string; port: number }): Promis
   })
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()))
   proxy.port = (server.address() as { port: number }).port
-  started.push({ shutdown: () => proxy.close() })
+  started.add(proxy)
   return proxy
 }

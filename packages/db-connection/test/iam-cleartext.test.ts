@@ -8,7 +8,7 @@ import { createSecureContext, TLSSocket } from 'node:tls'
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
 import middy from '@middy/core'
 import mysql from 'mysql2'
-import dbConnection, { closePools, type DbConnectionContext, stats } from '../src/index.ts'
+import dbConnection, { closePools, type DbConnectionContext, dbConnectionStats } from '../src/index.ts'
 import { type Certificate, makeCertificate } from './tls-server.ts'
 
 // RDS IAM authentication asks the client to switch to mysql_clear_password and send the token as is.
@@ -236,7 +236,7 @@ describe('iam: the token as a cleartext password', () => {
     expect(fake.users).toEqual(['iam_user'])
     expect(fake.received).toEqual(['dbc5-iam-token'])
     expect(signed).toBe(1)
-    expect(stats().tokensSigned).toBe(1)
+    expect(dbConnectionStats().tokensSigned).toBe(1)
     // The token went through TLS: the one connection was encrypted, and it is nowhere on the wire.
     expect(fake.tlsVersions).toHaveLength(1)
     expect(fake.tlsVersions[0]).toMatch(/^TLSv1\.[23]$/)

@@ -7,6 +7,7 @@ import {
   closeAdmin,
   connectionIds,
   createTestUser,
+  databaseName,
   dropTestUsers,
   sleep,
   startHandler,
@@ -99,7 +100,7 @@ describe('too many connections', () => {
     proxy.delayMs = 10_000
     const environment = await startHandler(
       {
-        databaseUrl: `mysql://${user}:${password}@127.0.0.1:${proxy.port}/test?connectTimeout=20000`,
+        databaseUrl: `mysql://${user}:${password}@127.0.0.1:${proxy.port}/${databaseName()}?connectTimeout=20000`,
         dbOptions: { connectRetry: { deadlineMarginMs: 500 } },
       },
       { timeoutMs: 2_000 },
@@ -134,7 +135,7 @@ describe('connect attributes', () => {
     const { host, port, user, password } = await createTestUser('attrs', { prefix: 'dbc5' })
     const proxy = await startProxy({ host, port })
     const environment = await startHandler(
-      { databaseUrl: `mysql://${user}:${password}@127.0.0.1:${proxy.port}/test` },
+      { databaseUrl: `mysql://${user}:${password}@127.0.0.1:${proxy.port}/${databaseName()}` },
       { functionName: 'dbc5-attributes-fn' },
       'credentials',
     )
@@ -164,7 +165,7 @@ describe('closeOnShutdown', () => {
     const proxy = await startProxy({ host, port })
     const environment = await startHandler(
       {
-        databaseUrl: `mysql://${user}:${password}@127.0.0.1:${proxy.port}/test`,
+        databaseUrl: `mysql://${user}:${password}@127.0.0.1:${proxy.port}/${databaseName()}`,
         dbOptions: { closeOnShutdown },
       },
       {},

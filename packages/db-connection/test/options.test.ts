@@ -20,7 +20,7 @@ describe('options', () => {
       { config: `postgres://app:${secret}@db/x` },
       /mysql:\/\/ .*protocol 'postgres:'/,
     ],
-    ['an unknown option', { config: dsn, conect: 'init' }, /Unknown option 'conect'/],
+    ['an unknown option', { config: dsn, conect: 'init' }, /unknown option 'conect'/],
     ['an unknown mysql2 key', { config: { host: 'db', hots: 'x' } }, /unknown option 'config.hots'/],
     [
       'a pool size of 0',

@@ -1,0 +1,121 @@
+// Leasing a healthy connection for an invocation: an idle one checked without a round trip (and with
+// a ping after a long idle gap), a dead one replaced, a new one opened when none is idle.
+import { type Invocation, openOrWait, prepareNewConnection } from './connect.ts'
+import { DbConnectionError, dbConnectionErrorCodes } from './errors.ts'
+import { logEvent } from './log.ts'
+import {
+  type CoreConnection,
+  discardConnection,
+  isConnectionDead,
+  lastActiveTime,
+  leaseFromPool,
+  pingWithin,
+  takeIdleConnection,
+} from './mysql2-adapter.ts'
+import type { DbConnectionSettings } from './options.ts'
+import { countReplacement, type PoolEntry } from './registry.ts'
+
+// Counted here, read by stats.ts. `errors`: leases that failed, pings that failed.
+const counters = { reusedInvocations: 0, validations: 0, errors: 0 }
+export const leaseCounters = (): Readonly<typeof counters> => counters
+
+const pollOnce = () => new Promise<void>((resolve) => setImmediate(resolve))
+
+export const acquireConnection = async (invocation: Invocation): Promise<CoreConnection> => {
+  const { entry, settings } = invocation
+  const { pool, fresh, poolOptions, label } = entry
+  const log = settings.logger
+  // Right after a thaw, the invocation arrives in the same event-loop turn as any FIN or RST the
+  // kernel received while the process was frozen: let the loop poll once so mysql2 sees them.
+  await pollOnce()
+  const attempts = 2 * (poolOptions.connectionLimit ?? 1) + 2
+  for (let attempt = 0; attempt < attempts; attempt++) {
+    let connection: CoreConnection
+    try {
+      connection = takeIdleConnection(pool) ?? (await openOrWait(invocation))
+    } catch (error) {
+      counters.errors++
+      if ((error as { code?: string }).code === dbConnectionErrorCodes.queueTimeout) {
+        logEvent(
+          log,
+          label,
+          'warn',
+          'queue-timeout',
+          'gave up waiting for a connection in the pool queue',
+          error,
+        )
+      } else {
+        logEvent(log, label, 'warn', 'connect-failed', 'opening a connection failed', error)
+      }
+      throw error
+    }
+    if (fresh.has(connection)) {
+      fresh.delete(connection)
+      logEvent(log, label, 'debug', 'connected', 'opened a connection', undefined, connection.threadId)
+      return connection
+    }
+    if (isConnectionDead(connection)) {
+      countReplacement(entry, connection)
+      logEvent(
+        log,
+        label,
+        'info',
+        'replaced',
+        'replaced a connection that died while idle',
+        undefined,
+        connection.threadId,
+      )
+      discardConnection(connection)
+      continue
+    }
+    if (Date.now() - lastActiveTime(connection) >= settings.validateAfterIdleMs) {
+      counters.validations++
+      if (!(await pingWithin(connection, settings.validateTimeoutMs))) {
+        countReplacement(entry, connection)
+        counters.errors++
+        logEvent(
+          log,
+          label,
+          'info',
+          'replaced',
+          'replaced an idle connection that failed its ping',
+          undefined,
+          connection.threadId,
+        )
+        discardConnection(connection)
+        continue
+      }
+    }
+    counters.reusedInvocations++
+    return connection
+  }
+  throw new DbConnectionError(
+    dbConnectionErrorCodes.noHealthyConnection,
+    `no healthy connection to ${label} after ${attempts} attempts`,
+  )
+}
+
+// connect: 'init' opens the first connection while the module initialises. A failure is counted and
+// logged, never kept: the first invocation simply opens one itself.
+export const connectAtInit = (entry: PoolEntry, settings: DbConnectionSettings): void => {
+  prepareNewConnection(entry.pool, entry.poolOptions, entry.source, undefined, undefined)
+    .then(() => leaseFromPool(entry.pool))
+    .then(
+      (connection) => {
+        // Its first use is validated like any idle connection: init may be followed by a long freeze.
+        entry.fresh.delete(connection)
+        connection.release()
+      },
+      (error: unknown) => {
+        counters.errors++
+        logEvent(
+          settings.logger,
+          entry.label,
+          'warn',
+          'connect-failed',
+          'opening a connection at init failed',
+          error,
+        )
+      },
+    )
+}

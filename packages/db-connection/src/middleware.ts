@@ -1,0 +1,39 @@
+// The Middy middleware: builds (or joins) the process's pool for this configuration when constructed,
+// puts an invocation-bound view of it on the context in `before`, and cleans up after the invocation
+// (release, roll back, reset) without ever closing the pool.
+import type { Request } from '@middy/core'
+import { credentialSource } from './credentials.ts'
+import { connectAtInit } from './lease.ts'
+import { type DbConnectionOptions, dbConnectionValidateOptions } from './options.ts'
+import { acquirePool } from './registry.ts'
+import { DbSession } from './session.ts'
+import type { DbConnectionMiddleware } from './types.ts'
+
+export const dbConnection = <TKey extends string = 'db'>(
+  opts: DbConnectionOptions<TKey>,
+): DbConnectionMiddleware<TKey> => {
+  const settings = dbConnectionValidateOptions(opts)
+  const entry = acquirePool(settings, credentialSource(settings))
+  if (settings.connect === 'init') connectAtInit(entry, settings)
+  const contextKey = settings.contextKey
+  // Per middleware instance: two of them on one handler (two databases) keep their sessions apart.
+  const sessionKey = Symbol(contextKey)
+
+  const dbConnectionMiddlewareBefore = (request: Request) => {
+    const session = new DbSession(entry, settings, request)
+    ;(request as unknown as Record<symbol, DbSession>)[sessionKey] = session
+    ;(request.context as unknown as Record<string, unknown>)[contextKey] = session
+  }
+
+  const dbConnectionMiddlewareAfter = (request: Request) =>
+    (request as unknown as Record<symbol, DbSession | undefined>)[sessionKey]?.finish()
+
+  const dbConnectionMiddlewareOnError = (request: Request) =>
+    (request as unknown as Record<symbol, DbSession | undefined>)[sessionKey]?.finish()
+
+  return {
+    before: dbConnectionMiddlewareBefore,
+    after: dbConnectionMiddlewareAfter,
+    onError: dbConnectionMiddlewareOnError,
+  } as unknown as DbConnectionMiddleware<TKey>
+}

@@ -1,0 +1,218 @@
+// The one place that reaches into mysql2's private state. Everything else goes through the functions
+// here, so that a mysql2 upgrade that moves a field breaks one file, and test/mysql2-adapter.test.ts
+// says which field moved.
+//
+// Checked against mysql2 3.24.6 (lib/base/pool.js, lib/base/connection.js, lib/pool_connection.js);
+// package.json pins mysql2 to ~3.24.6, the range this file was read against and tested with.
+import type { Socket } from 'node:net'
+import { createPool, type Pool, type PoolConnection, type PoolOptions } from 'mysql2'
+
+interface RingQueue {
+  length: number
+  get(index: number): unknown
+  removeOne(index: number): unknown
+  pop(): unknown
+}
+
+// The private fields thaw reads, by owner. mysql2InternalsMissing() checks every one of them.
+interface PoolInternals {
+  _closed: boolean
+  _allConnections: RingQueue
+  _freeConnections: RingQueue
+  _connectionQueue: RingQueue
+  config: Pool['config'] & { connectionConfig: Record<string, unknown> }
+}
+interface ConnectionInternals {
+  _released: boolean
+  _fatalError: Error | null
+  _protocolError: Error | null
+  _closing: boolean | undefined
+  _pool: unknown
+  lastActiveTime: number
+  stream: Socket
+  reset(callback: (error: Error | null) => void): void
+}
+
+export type CorePool = Pool & PoolInternals
+export type CoreConnection = PoolConnection & ConnectionInternals
+
+export const createCorePool = (options: PoolOptions): CorePool => createPool(options) as CorePool
+
+// What a field that mysql2 3.24.6 has must look like; a check per field, named for the message.
+const poolFields: Record<string, (pool: CorePool) => boolean> = {
+  _closed: (pool) => typeof pool._closed === 'boolean',
+  _allConnections: (pool) => typeof pool._allConnections?.length === 'number',
+  _freeConnections: (pool) =>
+    typeof pool._freeConnections?.length === 'number' && typeof pool._freeConnections.pop === 'function',
+  _connectionQueue: (pool) =>
+    typeof pool._connectionQueue?.get === 'function' && typeof pool._connectionQueue.removeOne === 'function',
+  'config.connectionConfig': (pool) =>
+    typeof pool.config?.connectionConfig === 'object' && pool.config.connectionConfig !== null,
+}
+const connectionFields: Record<string, (connection: CoreConnection) => boolean> = {
+  _released: (connection) => typeof connection._released === 'boolean',
+  _fatalError: (connection) => connection._fatalError === null || connection._fatalError instanceof Error,
+  _protocolError: (connection) =>
+    connection._protocolError === null || connection._protocolError instanceof Error,
+  // Set to true by end()/close() only: undefined on a connection that was never closed (3.24.6).
+  _closing: (connection) => connection._closing === undefined || typeof connection._closing === 'boolean',
+  _pool: (connection) => typeof connection._pool === 'object',
+  lastActiveTime: (connection) => typeof connection.lastActiveTime === 'number',
+  stream: (connection) => typeof connection.stream?.destroyed === 'boolean',
+  reset: (connection) => typeof connection.reset === 'function',
+}
+
+// The private fields this file relies on that a pool and one of its leased connections lack, as
+// 'Pool._connectionQueue', 'PoolConnection._released'; empty when mysql2 is as this file expects.
+export const mysql2InternalsMissing = (pool: Pool, connection: PoolConnection): string[] => [
+  ...Object.entries(poolFields)
+    .filter(([, present]) => !present(pool as CorePool))
+    .map(([name]) => `Pool.${name}`),
+  ...Object.entries(connectionFields)
+    .filter(([, present]) => !present(connection as CoreConnection))
+    .map(([name]) => `PoolConnection.${name}`),
+]
+
+export const isPoolClosed = (pool: CorePool): boolean => pool._closed
+
+// May the next lease open a connection (nothing idle, room under connectionLimit)?
+export const mayOpenConnection = (pool: CorePool, connectionLimit: number): boolean =>
+  pool._freeConnections.length === 0 && pool._allConnections.length < connectionLimit
+
+// The template mysql2 copies for each new connection (BasePool._createConnectionConfig).
+export const connectionTemplate = (pool: CorePool): Record<string, unknown> => pool.config.connectionConfig
+
+// The warm path: an idle connection taken from mysql2's free list at once, as BasePool.getConnection
+// does but without its process.nextTick hop (the caller checks the connection before using it).
+export const takeIdleConnection = (pool: CorePool): CoreConnection | undefined => {
+  if (pool._closed || pool._freeConnections.length === 0) return undefined
+  const connection = pool._freeConnections.pop() as CoreConnection
+  pool.emit('acquire', connection)
+  connection._released = false
+  return connection
+}
+
+// Released: back in the pool's free list (not leased by anyone).
+export const isReleased = (connection: CoreConnection): boolean => connection._released
+
+export const lastActiveTime = (connection: CoreConnection): number => connection.lastActiveTime
+
+type LeaseCallback = (error: Error | null, connection?: unknown) => void
+
+export const leaseFromPool = (pool: CorePool): Promise<CoreConnection> =>
+  new Promise((resolve, reject) => {
+    pool.getConnection((error, connection) => {
+      if (error) reject(error)
+      else resolve(connection as CoreConnection)
+    })
+  })
+
+// Takes a waiter out of mysql2's queue of leases (BasePool._connectionQueue, a ring queue). False if
+// it is not there: already served, or wrapped by a diagnostics_channel subscriber (mysql2 then queues
+// its own wrapper), in which case the waiter hands back whatever it gets later.
+const leaveQueue = (queue: RingQueue, waiter: LeaseCallback): boolean => {
+  for (let i = 0; i < queue.length; i++) {
+    if (queue.get(i) === waiter) {
+      queue.removeOne(i)
+      return true
+    }
+  }
+  return false
+}
+
+// A lease bounded by a deadline, for when the pool is at its connectionLimit and the lease waits in
+// mysql2's queue for another invocation to give a connection back: mysql2's queue has no timeout of
+// its own (acquireTimeout bounds only a connect), so without this an invocation would wait until the
+// function's timeout. A lease that is opening a connection is left to connectTimeout, which the
+// caller caps by the same deadline. Past the deadline, the lease leaves the queue and fails with
+// queueTimeout(waitedMs); a connection that reaches it later goes straight back to the pool.
+export const leaseFromPoolWithin = (
+  pool: CorePool,
+  deadline: number,
+  queueTimeout: (waitedMs: number) => Error,
+): Promise<CoreConnection> =>
+  new Promise((resolve, reject) => {
+    const started = Date.now()
+    let timer: NodeJS.Timeout | undefined
+    let gaveUp = false
+    const waiter: LeaseCallback = (error, connection) => {
+      if (timer !== undefined) clearTimeout(timer)
+      if (gaveUp) {
+        if (!error) (connection as CoreConnection).release()
+        return
+      }
+      if (error) reject(error)
+      else resolve(connection as CoreConnection)
+    }
+    const queue = pool._connectionQueue
+    const queuedBefore = queue?.length ?? 0
+    pool.getConnection(waiter as Parameters<Pool['getConnection']>[0])
+    // Served at once (an idle connection) or opening one (connectTimeout bounds it): not queued.
+    if (!queue || queue.length <= queuedBefore) return
+    timer = setTimeout(
+      () => {
+        timer = undefined
+        gaveUp = true
+        leaveQueue(queue, waiter)
+        reject(queueTimeout(Date.now() - started))
+      },
+      Math.max(0, deadline - Date.now()),
+    )
+  })
+
+// No round trip: what mysql2 and the socket already know. A FIN or RST the kernel received while the
+// environment was frozen is known here only once the event loop has polled after the thaw.
+export const isConnectionDead = (connection: CoreConnection): boolean => {
+  const stream = connection.stream
+  return (
+    connection._fatalError !== null ||
+    connection._protocolError !== null ||
+    connection._closing ||
+    connection._pool === null ||
+    !stream ||
+    stream.destroyed ||
+    stream.readableEnded ||
+    stream.writableEnded
+  )
+}
+
+// Calls `onDeath` once when the connection's socket ends or closes.
+export const onConnectionEnd = (connection: CoreConnection, onDeath: () => void): void => {
+  connection.once('end', onDeath)
+  connection.stream?.once('close', onDeath)
+}
+
+// Takes a connection out of the pool and closes its socket at once (no COM_QUIT: the other side may
+// be gone, and a half-open socket would linger until its FIN timed out).
+export const discardConnection = (connection: CoreConnection): void => {
+  connection.destroy()
+  connection.stream?.destroy()
+}
+
+// Runs one command (callback style) and resolves false if it fails or takes longer than timeoutMs: a
+// silently dropped connection would otherwise hang. A late answer is ignored.
+const commandWithin = (
+  send: (callback: (error: Error | null) => void) => void,
+  timeoutMs: number,
+): Promise<boolean> =>
+  new Promise((resolve) => {
+    let settled = false
+    const timer = setTimeout(() => {
+      settled = true
+      resolve(false)
+    }, timeoutMs)
+    send((error) => {
+      if (settled) return
+      clearTimeout(timer)
+      resolve(!error)
+    })
+  })
+
+export const pingWithin = (connection: CoreConnection, timeoutMs: number): Promise<boolean> =>
+  commandWithin((callback) => connection.ping(callback), timeoutMs)
+
+// COM_RESET_CONNECTION: rolls back, drops temporary tables, user variables, session settings and
+// prepared statements (mysql2 clears its statement cache on the answer), releases GET_LOCK locks.
+// It keeps the default database chosen with USE.
+export const resetWithin = (connection: CoreConnection, timeoutMs: number): Promise<boolean> =>
+  commandWithin((callback) => connection.reset(callback), timeoutMs)

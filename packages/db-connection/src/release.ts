@@ -1,0 +1,128 @@
+// Giving a connection back after its invocation: released as it is, reset, rolled back, discarded
+// when dead, or abandoned (and its server thread KILLed) when a statement is still running on it.
+import { logEvent } from './log.ts'
+import {
+  type CoreConnection,
+  discardConnection,
+  isConnectionDead,
+  leaseFromPool,
+  resetWithin,
+} from './mysql2-adapter.ts'
+import type { DbConnectionSettings } from './options.ts'
+import type { PoolEntry } from './registry.ts'
+import { statementOn } from './statement.ts'
+
+// Counted here, read by stats.ts. `errors`: failed resets and rollbacks.
+const counters = { resets: 0, abandoned: 0, errors: 0 }
+export const releaseCounters = (): Readonly<typeof counters> => counters
+
+// What the invocation knows about the session it leaves.
+export interface SessionState {
+  // Statements sent and not answered yet.
+  inFlight: number
+  // Something may have changed the session (variables, temporary tables, locks, …).
+  stateLeaked: boolean
+  // The last OK packet said a transaction is open.
+  inTransaction: boolean
+}
+
+const noop = () => {}
+
+// after/onError: nothing stays leased, no transaction stays open, no lock stays held.
+export const releaseAfterInvocation = (
+  entry: PoolEntry,
+  settings: DbConnectionSettings,
+  connection: CoreConnection,
+  state: SessionState,
+): Promise<void> | undefined => {
+  if (state.inFlight > 0) return abandon(entry, settings, connection)
+  if (isConnectionDead(connection)) {
+    discardConnection(connection)
+    return undefined
+  }
+  const policy = settings.resetSession
+  const dirty = state.stateLeaked || state.inTransaction
+  if (policy === 'always' || (policy === 'auto' && dirty)) return resetAndRelease(entry, settings, connection)
+  if (policy === 'never' && state.inTransaction) return rollbackAndRelease(connection)
+  connection.release()
+  return undefined
+}
+
+const resetAndRelease = async (
+  entry: PoolEntry,
+  settings: DbConnectionSettings,
+  connection: CoreConnection,
+) => {
+  counters.resets++
+  if (await resetWithin(connection, settings.validateTimeoutMs)) {
+    connection.release()
+    return
+  }
+  counters.errors++
+  logEvent(
+    settings.logger,
+    entry.label,
+    'warn',
+    'reset-failed',
+    'COM_RESET_CONNECTION failed; connection discarded',
+    undefined,
+    connection.threadId,
+  )
+  discardConnection(connection)
+}
+
+const rollbackAndRelease = async (connection: CoreConnection) => {
+  try {
+    await statementOn(connection, 'ROLLBACK')
+    connection.release()
+  } catch {
+    counters.errors++
+    discardConnection(connection)
+  }
+}
+
+// A statement is still running (Middy's early timeout fired mid-query, or the handler did not
+// await it): the connection cannot be handed to anyone. Close it, and end its server-side session
+// with KILL so the statement stops and its transaction and locks go now, not when the server
+// notices the closed socket.
+const abandon = async (entry: PoolEntry, settings: DbConnectionSettings, connection: CoreConnection) => {
+  counters.abandoned++
+  const threadId = connection.threadId
+  logEvent(
+    settings.logger,
+    entry.label,
+    'warn',
+    'abandoned',
+    'a statement was still running when the invocation ended',
+    undefined,
+    threadId,
+  )
+  discardConnection(connection)
+  if (threadId === null) return
+  const { pool } = entry
+  const deadline = settings.validateTimeoutMs
+  let timedOut = false
+  const killer = leaseFromPool(pool)
+  const timer = new Promise<undefined>((resolve) =>
+    setTimeout(() => {
+      timedOut = true
+      resolve(undefined)
+    }, deadline),
+  )
+  const other = await Promise.race([killer.catch(() => undefined), timer])
+  if (!other) {
+    // Too late or refused: when it comes, it goes straight back to the pool.
+    killer.then((late) => late.release(), noop)
+    return
+  }
+  entry.fresh.delete(other)
+  try {
+    await Promise.race([statementOn(other, 'KILL ?', [threadId]), timer])
+    if (timedOut) discardConnection(other)
+    else other.release()
+  } catch (error) {
+    // ER_NO_SUCH_THREAD: it is already gone, which is what was wanted.
+    if ((error as { errno?: number }).errno === 1094) other.release()
+    else discardConnection(other)
+  }
+}

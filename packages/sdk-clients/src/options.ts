@@ -1,190 +1,213 @@
-import { type OptionSchema, validateOptions } from '@middy/util'
+// The options table: the options type, the defaults, the checks and the messages follow from it.
+// `clients` has a rule of its own (a map of client classes or definitions); the rest are @thaw/util's.
+import {
+  defaultsOf,
+  describeValue,
+  isPlainObject,
+  type OptionFailure,
+  type OptionRule,
+  type OptionsOf,
+  option,
+  optionError,
+  optionFailure,
+  type SettingsOf,
+  validateOptionTable,
+} from '@thaw/util'
+import { packageName } from './errors.ts'
+import { refuseAgentsWithoutKeepAlive } from './keep-alive.ts'
 import type { AssumeRole, Capture, ClientClass, ClientSpec } from './types.ts'
 
-export const packageName = '@thaw/sdk-clients'
+const fail = optionFailure(packageName)
 
-export interface SdkClientsOptions<
-  TClients extends Record<string, ClientSpec> = Record<string, ClientSpec>,
-  TKey extends string = 'clients',
-> {
-  // name → client class, or { client, config?, capture?, assumeRole? }
-  clients: TClients
-  // Shared by every client, under each client's own config (merged key by key): region,
-  // credentials, endpoint, maxAttempts, requestHandler, …
-  config?: object
-  // Where the clients go on the Lambda context.
-  contextKey?: TKey
-  // Wraps each client once, when it is built.
-  capture?: Capture
-  // Every client signs with this role's temporary credentials (fromTemporaryCredentials).
-  assumeRole?: AssumeRole
-}
+// A rule whose normal form differs from what a user passes (@thaw/util's OptionRule, written out).
+const rule = <In, Out>(
+  expected: string,
+  defaultValue: Out | undefined,
+  normalise: (value: unknown, path: string, fail: OptionFailure) => Out,
+): OptionRule<In, Out> => ({ expected, default: defaultValue, normalise })
 
-export const defaults = {
-  clients: {},
-  config: {},
-  contextKey: 'clients',
-  capture: undefined,
-  assumeRole: undefined,
-}
-
-// The shape of the options; each client entry is checked by hand below, because a schema can only
-// say "invalid option" where a user needs to hear what a client class is.
-const optionSchema: OptionSchema = {
-  type: 'object',
-  required: ['clients'],
-  properties: {
-    clients: { type: 'object' },
-    config: { type: 'object' },
-    contextKey: { type: 'string', minLength: 1 },
-    capture: { instanceof: 'Function' },
-    assumeRole: {
-      oneOf: [
-        { type: 'string', minLength: 1 },
-        {
-          type: 'object',
-          required: ['RoleArn'],
-          properties: { RoleArn: { type: 'string', minLength: 1 } },
-          additionalProperties: true,
-        },
-      ],
-    },
-  },
-  additionalProperties: false,
-}
-
-const clientDefinitionKeys = new Set(['client', 'config', 'capture', 'assumeRole'])
-
-const describe = (value: unknown): string => {
-  if (value === null) return 'null'
-  if (Array.isArray(value)) return 'an array'
-  if (typeof value === 'object') {
-    const name = Object.getPrototypeOf(value)?.constructor?.name
-    return name && name !== 'Object' ? `an instance of ${name}` : 'an object'
-  }
-  if (typeof value === 'function') return `the function ${value.name || '(anonymous)'}`
-  return `a ${typeof value}`
-}
-
-const fail = (message: string): never => {
-  throw new TypeError(`${packageName}: ${message}`, { cause: { package: packageName } })
-}
-
-export const isPlainObject = (value: unknown): value is Record<string, unknown> => {
-  if (value === null || typeof value !== 'object') return false
-  const prototype = Object.getPrototypeOf(value)
-  return prototype === Object.prototype || prototype === null
-}
-
-// A generated client class has send and destroy on its prototype (inherited from @smithy's Client).
+// A generated client class has send and destroy on its prototype (inherited from @smithy's Client,
+// checked against @aws-sdk/client-s3 3.1175 and client-secrets-manager 3.1164).
 export const isClientClass = (value: unknown): value is ClientClass =>
   typeof value === 'function' &&
   typeof value.prototype?.send === 'function' &&
   typeof value.prototype?.destroy === 'function'
 
+const clientClassExpected = 'an AWS SDK v3 client class (such as S3Client from @aws-sdk/client-s3)'
+
+export const clientClassRule = rule<ClientClass, ClientClass>(
+  clientClassExpected,
+  undefined,
+  (value, path, fail) => {
+    if (isClientClass(value)) return value
+    // A client instance is the likeliest mistake: say what to do instead.
+    if (
+      value !== null &&
+      typeof value === 'object' &&
+      typeof (value as { send?: unknown }).send === 'function'
+    ) {
+      throw optionError(
+        packageName,
+        path,
+        `option '${path}' must be ${clientClassExpected}, got ${describeValue(value)}: pass the class itself, thaw constructs it once per execution environment`,
+      )
+    }
+    return fail(path, clientClassExpected, value)
+  },
+)
+
+// A client configuration, with the keys whose value is undefined left out: `{ region: undefined }`
+// asks for what `{}` asks for (the SDK reads both as "not set"), so it must neither get a client of
+// its own nor hide a region given in the shared `config` (issue 16).
+const definedEntries = (value: object): Record<string, unknown> => {
+  const config: Record<string, unknown> = {}
+  for (const [key, item] of Object.entries(value)) if (item !== undefined) config[key] = item
+  return config
+}
+
+export const configRule = rule<object, Record<string, unknown>>(
+  'an object (the client configuration)',
+  {},
+  (value, path, fail) => {
+    if (value === undefined) return {}
+    if (value === null || typeof value !== 'object' || Array.isArray(value))
+      return fail(path, 'an object (the client configuration)', value)
+    return definedEntries(value)
+  },
+)
+
+export const captureRule = option.function<Capture>('a function that takes a client and returns it')
+
 const isAssumeRole = (value: unknown): value is AssumeRole =>
   (typeof value === 'string' && value.length > 0) ||
   (isPlainObject(value) && typeof value.RoleArn === 'string' && value.RoleArn.length > 0)
 
-export const assertClientClass = (value: unknown, path: string): ClientClass => {
-  if (isClientClass(value)) return value
-  const hint =
-    value !== null && typeof value === 'object' && typeof (value as { send?: unknown }).send === 'function'
-      ? ': pass the class itself, thaw constructs it once per execution environment'
-      : ''
-  return fail(
-    `option '${path}' must be an AWS SDK v3 client class (such as S3Client from @aws-sdk/client-s3), got ${describe(value)}${hint}`,
-  )
+export const assumeRoleRule = option.custom<AssumeRole>(
+  'a role ARN or AssumeRole parameters with a RoleArn',
+  isAssumeRole,
+)
+
+// One `{ client, config?, capture?, assumeRole? }` definition; unknown keys are refused by name.
+const definitionRule = option.nested(
+  {
+    client: option.required(clientClassRule),
+    config: configRule,
+    capture: captureRule,
+    assumeRole: assumeRoleRule,
+  },
+  'a client class or { client, config?, capture?, assumeRole? }',
+)
+
+// One client, in its normal form: what the middleware builds it from. `config` is the shared
+// config with the client's own merged over it key by key; `capture` and `assumeRole` are the
+// client's own, or else the shared ones.
+export interface ClientEntry {
+  readonly name: string
+  // The option path named in errors: 'clients.s3'.
+  readonly path: string
+  readonly clientClass: ClientClass
+  readonly config: Readonly<Record<string, unknown>>
+  readonly capture: Capture | undefined
+  readonly assumeRole: AssumeRole | undefined
 }
 
-export const assertConfig = (value: unknown, path: string): Record<string, unknown> => {
-  if (value === undefined) return {}
-  if (value !== null && typeof value === 'object' && !Array.isArray(value))
-    return value as Record<string, unknown>
-  return fail(`option '${path}' must be an object (the client configuration), got ${describe(value)}`)
+const clientsExpected =
+  'an object naming at least one client (name → a client class or { client, config?, capture?, assumeRole? })'
+
+// name → spec, normalised to entries; the shared options are applied in sdkClientsValidateOptions.
+const clientsRule = rule<Record<string, ClientSpec>, readonly ClientEntry[]>(
+  clientsExpected,
+  undefined,
+  (value, path, fail) => {
+    if (!isPlainObject(value) || Object.keys(value).length === 0) return fail(path, clientsExpected, value)
+    return Object.entries(value).map(([name, spec]): ClientEntry => {
+      const entryPath = `${path}.${name}`
+      // A class, or a client instance (refused with a hint by the class rule).
+      if (typeof spec === 'function' || typeof (spec as { send?: unknown } | null)?.send === 'function') {
+        const clientClass = clientClassRule.normalise(spec, entryPath, fail)
+        return { name, path: entryPath, clientClass, config: {}, capture: undefined, assumeRole: undefined }
+      }
+      if (!isPlainObject(spec)) return fail(entryPath, definitionRule.expected, spec)
+      const definition = definitionRule.normalise(spec, entryPath, fail)
+      return {
+        name,
+        path: entryPath,
+        clientClass: definition.client,
+        config: definition.config,
+        capture: definition.capture,
+        assumeRole: definition.assumeRole,
+      }
+    })
+  },
+)
+
+export const sdkClientsOptionTable = {
+  // name → client class, or { client, config?, capture?, assumeRole? }
+  clients: option.required(clientsRule),
+  // Shared by every client, under each client's own config (merged key by key): region,
+  // credentials, endpoint, maxAttempts, requestHandler, …
+  config: configRule,
+  // Where the clients go on the Lambda context.
+  contextKey: option.string('a non-empty string (the context property for the clients)', 'clients'),
+  // Wraps each client once, when it is built.
+  capture: captureRule,
+  // Every client signs with this role's temporary credentials (fromTemporaryCredentials).
+  assumeRole: assumeRoleRule,
 }
 
-export const assertCapture = (value: unknown, path: string): Capture | undefined => {
-  if (value === undefined || typeof value === 'function') return value as Capture | undefined
-  return fail(
-    `option '${path}' must be a function that takes a client and returns it, got ${describe(value)}`,
-  )
+type TableOptions = OptionsOf<typeof sdkClientsOptionTable>
+
+// What a user passes. `clients` and `contextKey` keep their literal types, so that the context a
+// handler sees names each client with its own class, under the key asked for.
+export type SdkClientsOptions<
+  TClients extends Record<string, ClientSpec> = Record<string, ClientSpec>,
+  TKey extends string = 'clients',
+> = Omit<TableOptions, 'clients' | 'contextKey'> & { clients: TClients; contextKey?: TKey }
+
+// What the middleware works with: every client an entry with its effective config, capture and role.
+export type SdkClientsSettings = SettingsOf<typeof sdkClientsOptionTable>
+
+export const sdkClientsDefaults = defaultsOf(sdkClientsOptionTable)
+
+// Throws a TypeError naming the option at fault; returns the settings, each client in its normal form.
+export const sdkClientsValidateOptions = (options: unknown): SdkClientsSettings => {
+  const settings = validateOptionTable(packageName, sdkClientsOptionTable, options)
+  return {
+    ...settings,
+    clients: settings.clients.map((entry) => {
+      const config = { ...settings.config, ...entry.config }
+      refuseAgentsWithoutKeepAlive(config, `${entry.path}.config`)
+      return {
+        ...entry,
+        config,
+        capture: entry.capture ?? settings.capture,
+        assumeRole: entry.assumeRole ?? settings.assumeRole,
+      }
+    }),
+  }
 }
 
-export const assertAssumeRole = (value: unknown, path: string): AssumeRole | undefined => {
-  if (value === undefined || isAssumeRole(value)) return value
-  return fail(
-    `option '${path}' must be a role ARN or AssumeRole parameters with a RoleArn, got ${describe(value)}`,
-  )
-}
-
-// One client entry, in its normal form.
-export interface ClientEntryOptions {
-  name: string
-  path: string
+// getClient's arguments, checked by the same rules (the path names the argument).
+export const validateGetClientArguments = (
+  clientClass: unknown,
+  config: unknown,
+  options: unknown,
+): {
   clientClass: ClientClass
   config: Record<string, unknown>
-  capture: Capture | undefined
-  assumeRole: AssumeRole | undefined
-}
-
-export const normaliseClientEntry = (
-  name: string,
-  spec: unknown,
-): Omit<ClientEntryOptions, 'capture' | 'assumeRole'> & {
   capture?: Capture
   assumeRole?: AssumeRole
 } => {
-  const path = `clients.${name}`
-  if (typeof spec === 'function')
-    return { name, path, clientClass: assertClientClass(spec, path), config: {} }
-  if (!isPlainObject(spec) || !('client' in spec)) {
-    return fail(`option '${path}' must be a client class or { client, config? }, got ${describe(spec)}`)
+  const checked = {
+    clientClass: clientClassRule.normalise(clientClass, 'clientClass', fail),
+    config: configRule.normalise(config, 'config', fail),
   }
-  for (const key of Object.keys(spec)) {
-    if (!clientDefinitionKeys.has(key)) {
-      fail(`unknown option '${path}.${key}' (expected client, config, capture or assumeRole)`)
-    }
+  refuseAgentsWithoutKeepAlive(checked.config, 'config')
+  if (options === undefined) return checked
+  if (!isPlainObject(options)) return fail('options', 'an object ({ capture?, assumeRole? })', options)
+  return {
+    ...checked,
+    capture: captureRule.normalise(options.capture, 'capture', fail),
+    assumeRole: assumeRoleRule.normalise(options.assumeRole, 'assumeRole', fail),
   }
-  const entry: ReturnType<typeof normaliseClientEntry> = {
-    name,
-    path,
-    clientClass: assertClientClass(spec.client, `${path}.client`),
-    config: assertConfig(spec.config, `${path}.config`),
-  }
-  const capture = assertCapture(spec.capture, `${path}.capture`)
-  if (capture) entry.capture = capture
-  const assumeRole = assertAssumeRole(spec.assumeRole, `${path}.assumeRole`)
-  if (assumeRole) entry.assumeRole = assumeRole
-  return entry
-}
-
-// Throws a TypeError naming the option at fault; returns the client entries in their normal form.
-export const sdkClientsValidateOptions = (options: unknown): ClientEntryOptions[] => {
-  if (!isPlainObject(options)) return fail(`options must be an object, got ${describe(options)}`)
-  // Top-level types and unknown keys, with Middy's own validator (its messages name the option).
-  try {
-    validateOptions(packageName, optionSchema, options)
-  } catch (error) {
-    if (error instanceof TypeError) {
-      fail(
-        `${error.message}${/assumeRole/.test(error.message) ? ': expected a role ARN or { RoleArn, … }' : ''}`,
-      )
-    }
-    throw error
-  }
-  assertConfig(options.config, 'config')
-  const clients = options.clients as Record<string, unknown>
-  const names = Object.keys(clients)
-  if (names.length === 0) fail(`option 'clients' must name at least one client`)
-  const capture = options.capture as Capture | undefined
-  const assumeRole = options.assumeRole as AssumeRole | undefined
-  return names.map((name) => {
-    const entry = normaliseClientEntry(name, clients[name])
-    return {
-      ...entry,
-      capture: entry.capture ?? capture,
-      assumeRole: entry.assumeRole ?? assumeRole,
-    }
-  })
 }

@@ -1,8 +1,13 @@
-import { configKey } from './config-key.ts'
+import { configurationKey } from '@thaw/util'
 import { withAssumedRole } from './credentials.ts'
-import { checkKeepAlive } from './keep-alive.ts'
-import { assertAssumeRole, assertCapture, assertClientClass, assertConfig } from './options.ts'
+import { keepAliveCheckOf } from './keep-alive.ts'
+import { validateGetClientArguments } from './options.ts'
 import type { AssumeRole, AwsClient, Capture, ClientClass, ClientConfig } from './types.ts'
+
+// Values under these names are credentials: the registry key holds an HMAC of them (per-process
+// key, @thaw/util's configurationKey), so two secret keys still get two clients while the key,
+// which lives as long as the client, never carries the secret itself.
+const secretNames: ReadonlySet<string> = new Set(['secretAccessKey', 'sessionToken'])
 
 // One registry per process (per worker thread: module state is per thread), found through a global
 // symbol so that two copies of this module in one bundle still share their clients.
@@ -26,7 +31,8 @@ interface Registry {
   counts: { built: number; reused: number; destroyed: number }
 }
 
-const registrySymbol = Symbol.for('@thaw/sdk-clients.registry.v1')
+// v2: keys from @thaw/util's configurationKey (credentials by HMAC), which v1 copies cannot read.
+const registrySymbol = Symbol.for('@thaw/sdk-clients.registry.v2')
 const globalScope = globalThis as typeof globalThis & { [registrySymbol]?: Registry }
 globalScope[registrySymbol] ??= {
   byClass: new Map(),
@@ -64,13 +70,13 @@ const destroyEntry = (entry: Entry, originalDestroy: () => void): void => {
 
 const build = (
   clientClass: ClientClass,
-  config: Record<string, unknown>,
+  config: Readonly<Record<string, unknown>>,
   key: string,
   options: GetClientOptions,
 ) => {
-  const path = options.path ?? 'config'
-  // Refused before anything is built (throws), or checked once the handler's config resolves.
-  const pendingCheck = checkKeepAlive(config, path)
+  // Agents in requestHandler options were refused at validation; a NodeHttpHandler's are known
+  // once its configuration resolves.
+  const pendingCheck = keepAliveCheckOf(config, options.path ?? 'config')
   const raw = new clientClass(withAssumedRole(config, options.assumeRole))
   const entry: Entry = {
     key,
@@ -112,12 +118,16 @@ const build = (
   return entry
 }
 
+// The entry for a class and a configuration already validated (settings, never options).
 export const acquire = (
   clientClass: ClientClass,
-  config: Record<string, unknown>,
+  config: Readonly<Record<string, unknown>>,
   options: GetClientOptions = {},
 ): Entry => {
-  const key = configKey({ config, capture: options.capture, assumeRole: options.assumeRole })
+  const key = configurationKey(
+    { config, capture: options.capture, assumeRole: options.assumeRole },
+    secretNames,
+  )
   let byKey = registry.byClass.get(clientClass)
   if (!byKey) {
     byKey = new Map()
@@ -140,26 +150,17 @@ export const getClient = <TClass extends ClientClass>(
   config?: ClientConfig<TClass>,
   options: Omit<GetClientOptions, 'path'> = {},
 ): InstanceType<TClass> => {
-  assertClientClass(clientClass, 'clientClass')
-  const entry = acquire(clientClass, assertConfig(config, 'config'), {
-    capture: assertCapture(options.capture, 'capture'),
-    assumeRole: assertAssumeRole(options.assumeRole, 'assumeRole'),
+  const checked = validateGetClientArguments(clientClass, config, options)
+  const entry = acquire(checked.clientClass, checked.config, {
+    capture: checked.capture,
+    assumeRole: checked.assumeRole,
   })
   if (entry.failure) throw entry.failure
   return entry.client as InstanceType<TClass>
 }
 
-export interface SdkClientsStats {
-  // Clients constructed (a destroyed client that is asked for again counts again).
-  built: number
-  // Requests served by a client the registry already held.
-  reused: number
-  destroyed: number
-  // Clients held now.
-  live: number
-}
-
-export const stats = (): SdkClientsStats => {
+// The registry's counters, for stats.ts.
+export const registryCounts = (): { built: number; reused: number; destroyed: number; live: number } => {
   let live = 0
   for (const byKey of registry.byClass.values()) live += byKey.size
   return { ...registry.counts, live }

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
 import middy from '@middy/core'
 import { NodeHttpHandler } from '@smithy/node-http-handler'
 import { peerConfig, type SecretsManagerPeer } from '@thaw/test-support'
-import sdkClients from '../src/index.ts'
+import sdkClients, { getClient } from '../src/index.ts'
 import { startTestPeer, stopStarted } from './helpers.ts'
 import { lambdaContext } from './invoke.ts'
 
@@ -35,6 +35,10 @@ describe('an agent without keep-alive is refused', () => {
         config: { requestHandler: { httpAgent: { keepAlive: false } } },
       }),
     ).toThrow(/option 'clients\.secrets\.config\.requestHandler\.httpAgent' has keepAlive false/)
+    // getClient checks the same, at its call.
+    expect(() =>
+      getClient(SecretsManagerClient, { requestHandler: { httpsAgent: new HttpsAgent() } }),
+    ).toThrow(/^@thaw\/sdk-clients: option 'config\.requestHandler\.httpsAgent' has keepAlive false/)
   })
 
   it('in a NodeHttpHandler instance, on the first invocation (its agents are only known once resolved)', async () => {
@@ -49,6 +53,12 @@ describe('an agent without keep-alive is refused', () => {
     await expect(handler({}, lambdaContext())).rejects.toThrow(
       /option 'clients\.secrets\.config\.requestHandler \(NodeHttpHandler\) httpAgent' has keepAlive false/,
     )
+    // A run-time error, so the package's own class and code (CONTRIBUTING.md: Errors).
+    await expect(handler({}, lambdaContext())).rejects.toMatchObject({
+      name: 'SdkClientsError',
+      code: 'THAW_KEEP_ALIVE_OFF',
+      package: '@thaw/sdk-clients',
+    })
     // And on every invocation after it: the client is never handed out.
     await expect(handler({}, lambdaContext())).rejects.toThrow(/has keepAlive false/)
     expect(peer.callCount()).toBe(0)

@@ -4,13 +4,14 @@ import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-sec
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
 import middy from '@middy/core'
 import { NodeHttpHandler } from '@smithy/node-http-handler'
-import { peerConfig, type SecretsManagerPeer } from '@thaw/test-support'
+import { peerConfig, type SecretsManagerPeer, testCredentials } from '@thaw/test-support'
+import fc from 'fast-check'
 import sdkClients, {
   type AwsClient,
   type ClientSpec,
   getClient,
   type SdkClientsMiddleware,
-  stats,
+  sdkClientsStats,
 } from '../src/index.ts'
 import { startTestPeer, stopStarted } from './helpers.ts'
 import { lambdaContext } from './invoke.ts'
@@ -34,16 +35,16 @@ const clientsHandler = <TClients extends Record<string, ClientSpec>>(
 
 describe('one client per configuration', () => {
   it('builds at construction, then hands the same instances to every invocation', async () => {
-    const built = stats().built
+    const built = sdkClientsStats().built
     const handler = clientsHandler(
       sdkClients({ clients: { secrets: SecretsManagerClient }, config: peerConfig(peer) }),
     )
-    expect(stats().built).toBe(built + 1)
+    expect(sdkClientsStats().built).toBe(built + 1)
     const first = await handler({}, lambdaContext())
     const second = await handler({}, lambdaContext())
     expect(first.secrets).toBeInstanceOf(SecretsManagerClient)
     expect(second.secrets).toBe(first.secrets)
-    expect(stats().built).toBe(built + 1)
+    expect(sdkClientsStats().built).toBe(built + 1)
   })
 
   it('shares one instance between middlewares and getClient asking for the same thing, key order aside', async () => {
@@ -89,6 +90,76 @@ describe('one client per configuration', () => {
     expect(getClient(SecretsManagerClient, { ...peerConfig(peer), credentials: provider })).toBe(same)
     const other = async () => ({ accessKeyId: 'AKIDONE', secretAccessKey: 'x' })
     expect(getClient(SecretsManagerClient, { ...peerConfig(peer), credentials: other })).not.toBe(same)
+  })
+
+  // Issue 16: an undefined value is a key left out, for the registry as for the SDK.
+  it('gives { region: undefined } the client of {}, and lets it not hide the shared region', async () => {
+    const shared = peerConfig(peer, { maxAttempts: 8 })
+    const plain = await clientsHandler(
+      sdkClients({ clients: { secrets: { client: SecretsManagerClient, config: {} } }, config: shared }),
+    )({}, lambdaContext())
+    const withUndefined = await clientsHandler(
+      sdkClients({
+        clients: { secrets: { client: SecretsManagerClient, config: { region: undefined } } },
+        config: shared,
+      }),
+    )({}, lambdaContext())
+    expect(withUndefined.secrets).toBe(plain.secrets)
+    expect(await withUndefined.secrets.config.region()).toBe(shared.region)
+    const { region: _, ...withoutRegion } = shared
+    expect(getClient(SecretsManagerClient, { ...withoutRegion, region: undefined })).toBe(
+      getClient(SecretsManagerClient, withoutRegion),
+    )
+    // Nested too: the registry key (@thaw/util's configurationKey) drops an undefined value.
+    expect(
+      getClient(SecretsManagerClient, {
+        ...withoutRegion,
+        credentials: { ...testCredentials, sessionToken: undefined },
+      }),
+    ).toBe(getClient(SecretsManagerClient, withoutRegion))
+  })
+
+  it('shares a client whatever the key order and the undefined keys, and only for the same configuration (generated)', () => {
+    const built = sdkClientsStats().built
+    const keys = ['region', 'maxAttempts', 'endpoint', 'customUserAgent', 'systemClockOffset'] as const
+    const settingFor = (key: string, n: number): unknown =>
+      key === 'maxAttempts' || key === 'systemClockOffset'
+        ? n + 100
+        : key === 'endpoint'
+          ? `${peer.endpoint}/${n}`
+          : `${key}-${n}`
+    const configArbitrary = fc
+      .dictionary(fc.constantFrom(...keys), fc.nat(3))
+      .map((picked) =>
+        Object.fromEntries(Object.entries(picked).map(([key, n]) => [key, settingFor(key, n)])),
+      )
+    const canonical = (config: Record<string, unknown>) => JSON.stringify(Object.entries(config).sort())
+    const configurations = new Set<string>()
+    fc.assert(
+      fc.property(
+        configArbitrary,
+        fc.subarray([...keys]),
+        fc.boolean(),
+        configArbitrary,
+        (config, undefinedKeys, reverse, other) => {
+          const noisy: Record<string, unknown> = { ...config }
+          for (const key of undefinedKeys) if (!(key in config)) noisy[key] = undefined
+          const reordered = Object.fromEntries(
+            reverse ? Object.entries(noisy).reverse() : Object.entries(noisy),
+          )
+          const client = getClient(SecretsManagerClient, { ...config, credentials: testCredentials })
+          expect(getClient(SecretsManagerClient, { ...reordered, credentials: testCredentials })).toBe(client)
+          const same = canonical(other) === canonical(config)
+          expect(getClient(SecretsManagerClient, { ...other, credentials: testCredentials }) === client).toBe(
+            same,
+          )
+          configurations.add(canonical(config)).add(canonical(other))
+        },
+      ),
+      { numRuns: 200 },
+    )
+    // One client built per configuration, none for a reordering or an undefined key.
+    expect(sdkClientsStats().built - built).toBe(configurations.size)
   })
 
   it('puts the clients under contextKey', async () => {
@@ -195,7 +266,7 @@ describe('destroy', () => {
   })
 
   it('rebuilds a destroyed client on the next invocation, and closes its sockets when it was alone', async () => {
-    const built = stats().built
+    const built = sdkClientsStats().built
     const handler = clientsHandler(
       sdkClients({
         clients: { secrets: SecretsManagerClient },
@@ -211,7 +282,7 @@ describe('destroy', () => {
     const second = await handler({}, lambdaContext())
     expect(second.secrets).not.toBe(first.secrets)
     expect(second.secrets).toBeInstanceOf(SecretsManagerClient)
-    expect(stats().built).toBe(built + 2)
+    expect(sdkClientsStats().built).toBe(built + 2)
     expect((await get(second.secrets)).SecretString).toBe('value')
     // Other middlewares holding the destroyed client move on too.
     expect(getClient(SecretsManagerClient, peerConfig(peer, { maxAttempts: 7 }))).toBe(second.secrets)

@@ -1,6 +1,7 @@
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager'
 import { describe, expect, it } from '@jest/globals'
-import sdkClients, { defaults, getClient, sdkClientsValidateOptions } from '../src/index.ts'
+import fc from 'fast-check'
+import sdkClients, { getClient, sdkClientsDefaults, sdkClientsValidateOptions } from '../src/index.ts'
 
 // Bad options throw at construction, naming the option. The calls go through `unknown` because
 // most of these are type errors too (see types.test.ts).
@@ -8,12 +9,15 @@ const construct = (options: unknown) => () => sdkClients(options as Parameters<t
 
 describe('bad options', () => {
   it.each([
-    [undefined, /options must be an object, got a undefined/],
-    [{}, /Missing required option 'clients'/],
-    [{ clients: {} }, /option 'clients' must name at least one client/],
+    [undefined, /option 'options' must be an object, got undefined/],
+    [{}, /option 'clients' must be an object naming at least one client .*, got undefined/],
+    [
+      { clients: {} },
+      /option 'clients' must be an object naming at least one client \(name → a client class or \{ client, config\?, capture\?, assumeRole\? \}\), got an object/,
+    ],
     [
       { clients: { s3: 'S3Client' } },
-      /option 'clients\.s3' must be a client class or \{ client, config\? \}, got a string/,
+      /option 'clients\.s3' must be a client class or \{ client, config\?, capture\?, assumeRole\? \}, got the string "S3Client"/,
     ],
     [
       { clients: { s3: class NotAClient {} } },
@@ -21,34 +25,43 @@ describe('bad options', () => {
     ],
     [
       { clients: { secrets: new SecretsManagerClient({ region: 'us-east-1' }) } },
-      /option 'clients\.secrets' must be a client class .*got an instance of SecretsManagerClient/,
+      /option 'clients\.secrets' must be an AWS SDK v3 client class .*got an instance of SecretsManagerClient: pass the class itself/,
     ],
     [
       { clients: { secrets: { client: new SecretsManagerClient({ region: 'us-east-1' }) } } },
       /option 'clients\.secrets\.client' must be an AWS SDK v3 client class.*pass the class itself/,
     ],
-    [{ clients: { secrets: SecretsManagerClient }, region: 'eu-west-1' }, /Unknown option 'region'/],
+    [
+      { clients: { secrets: SecretsManagerClient }, region: 'eu-west-1' },
+      /unknown option 'region' \(expected one of clients, config, contextKey, capture, assumeRole\)/,
+    ],
     [
       { clients: { secrets: { client: SecretsManagerClient, region: 'eu-west-1' } } },
-      /unknown option 'clients\.secrets\.region' \(expected client, config, capture or assumeRole\)/,
+      /unknown option 'clients\.secrets\.region' \(expected one of client, config, capture, assumeRole\)/,
     ],
-    [{ clients: { secrets: SecretsManagerClient }, config: 'eu-west-1' }, /Option 'config' must be object/],
-    [{ clients: { secrets: SecretsManagerClient }, config: ['eu-west-1'] }, /Option 'config' must be object/],
+    [
+      { clients: { secrets: SecretsManagerClient }, config: 'eu-west-1' },
+      /option 'config' must be an object \(the client configuration\), got the string "eu-west-1"/,
+    ],
+    [
+      { clients: { secrets: SecretsManagerClient }, config: ['eu-west-1'] },
+      /option 'config' must be an object \(the client configuration\), got an array/,
+    ],
     [
       { clients: { secrets: { client: SecretsManagerClient, config: 42 } } },
-      /option 'clients\.secrets\.config' must be an object \(the client configuration\), got a number/,
+      /option 'clients\.secrets\.config' must be an object \(the client configuration\), got number 42/,
     ],
     [
       { clients: { secrets: SecretsManagerClient }, contextKey: '' },
-      /Option 'contextKey' must have length >= 1/,
+      /option 'contextKey' must be a non-empty string \(the context property for the clients\), got the string ""/,
     ],
     [
       { clients: { secrets: SecretsManagerClient }, capture: 'xray' },
-      /Option 'capture' must be instanceof Function/,
+      /option 'capture' must be a function that takes a client and returns it, got the string "xray"/,
     ],
     [
       { clients: { secrets: SecretsManagerClient }, assumeRole: { RoleSessionName: 'x' } },
-      /'assumeRole'.*expected a role ARN or \{ RoleArn, … \}/,
+      /option 'assumeRole' must be a role ARN or AssumeRole parameters with a RoleArn, got an object/,
     ],
     [
       { clients: { secrets: { client: SecretsManagerClient, assumeRole: 42 } } },
@@ -69,23 +82,25 @@ describe('bad options', () => {
     )
   })
 
-  it('accepts good options and returns the clients in normal form', () => {
+  it('accepts good options and returns the settings: defaults applied, each client in normal form', () => {
     const capture = <T>(client: T) => client
-    const entries = sdkClientsValidateOptions({
+    const settings = sdkClientsValidateOptions({
       clients: {
         a: SecretsManagerClient,
-        b: { client: SecretsManagerClient, config: { region: 'eu-west-1' } },
+        b: { client: SecretsManagerClient, config: { region: 'eu-west-1', maxAttempts: undefined } },
       },
-      config: { region: 'us-east-1' },
+      config: { region: 'us-east-1', maxAttempts: 2 },
       capture,
       assumeRole: 'arn:aws:iam::123456789012:role/reader',
     })
-    expect(entries).toEqual([
+    // Each client's config is the shared one with its own merged over it; an undefined value is
+    // left out, so it neither hides the shared value nor makes a configuration of its own.
+    expect(settings.clients).toEqual([
       {
         name: 'a',
         path: 'clients.a',
         clientClass: SecretsManagerClient,
-        config: {},
+        config: { region: 'us-east-1', maxAttempts: 2 },
         capture,
         assumeRole: 'arn:aws:iam::123456789012:role/reader',
       },
@@ -93,11 +108,59 @@ describe('bad options', () => {
         name: 'b',
         path: 'clients.b',
         clientClass: SecretsManagerClient,
-        config: { region: 'eu-west-1' },
+        config: { region: 'eu-west-1', maxAttempts: 2 },
         capture,
         assumeRole: 'arn:aws:iam::123456789012:role/reader',
       },
     ])
-    expect(defaults.contextKey).toBe('clients')
+    expect(settings.contextKey).toBe('clients')
+    expect(sdkClientsDefaults).toEqual({
+      clients: undefined,
+      config: {},
+      contextKey: 'clients',
+      capture: undefined,
+      assumeRole: undefined,
+    })
+  })
+
+  it('names the package and the option in the TypeError cause', () => {
+    const error = (() => {
+      try {
+        construct({ clients: { s3: { client: SecretsManagerClient, config: 42 } } })()
+      } catch (caught) {
+        return caught as TypeError
+      }
+    })()
+    expect(error).toBeInstanceOf(TypeError)
+    expect(error?.cause).toEqual({ package: '@thaw/sdk-clients', option: 'clients.s3.config' })
+  })
+})
+
+describe('no secret in a message', () => {
+  // A secret passed where an option expects something else (a long string, or an object holding
+  // one) is described by its kind, never shown.
+  it('a long string or an object refused is described, not shown', () => {
+    fc.assert(
+      fc.property(
+        fc.string({ minLength: 41, maxLength: 200 }),
+        fc.constantFrom('contextKey', 'config', 'capture', 'assumeRole', 'clients'),
+        fc.boolean(),
+        (secret, option, wrapped) => {
+          // contextKey and assumeRole take any non-empty string: only the object can be wrong there.
+          const stringRefused = option !== 'contextKey' && option !== 'assumeRole'
+          const value = wrapped || !stringRefused ? [{ secretAccessKey: secret }] : secret
+          const message = (() => {
+            try {
+              construct({ clients: { secrets: SecretsManagerClient }, [option]: value })()
+            } catch (error) {
+              return (error as Error).message
+            }
+            return 'accepted'
+          })()
+          expect(message).toMatch(new RegExp(`^@thaw/sdk-clients: option '${option}' must be `))
+          expect(message).not.toContain(secret)
+        },
+      ),
+    )
   })
 })

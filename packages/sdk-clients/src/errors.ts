@@ -1,0 +1,20 @@
+// The package's name, which starts every message, and the error a handler catches at run time.
+import { ThawError } from '@thaw/util'
+
+export const packageName = '@thaw/sdk-clients'
+
+// The THAW_* codes sdk-clients throws at run time. A handler branches on `error.code`.
+export const sdkClientsErrorCodes = {
+  // A NodeHttpHandler whose agent has keepAlive false: its agents are known only once its
+  // configuration resolves, so the refusal comes with the first invocation, not at construction.
+  keepAliveOff: 'THAW_KEEP_ALIVE_OFF',
+} as const
+
+export type SdkClientsErrorCode = (typeof sdkClientsErrorCodes)[keyof typeof sdkClientsErrorCodes]
+
+export class SdkClientsError extends ThawError {
+  override name = 'SdkClientsError'
+  constructor(code: SdkClientsErrorCode, message: string, options?: ErrorOptions) {
+    super(packageName, code, message, options)
+  }
+}

@@ -5,6 +5,7 @@ import { mkdirSync, renameSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { build, formatMessages, type Message } from 'esbuild'
+import { BundleError } from './errors.ts'
 
 export interface BundleOptions {
   // esbuild's `conditions`: extra package.json export conditions to resolve with.
@@ -19,6 +20,8 @@ export interface HandlerBundle {
   directory: string
   bytes: number
   buildDurationMs: number
+  // What the bundle exports (esbuild's metafile), when it was built here.
+  exports?: string[]
 }
 
 interface CachedBundle {
@@ -49,10 +52,6 @@ const inputsAreUnchanged = (cached: CachedBundle): boolean => {
     }
   }
   return true
-}
-
-export class BundleError extends Error {
-  override name = 'BundleError'
 }
 
 // A bundle someone else built (a deployment build): used as it is.
@@ -115,6 +114,7 @@ export const bundleHandler = async (entry: string, options: BundleOptions = {}):
     directory: dirname(file),
     bytes: output.contents.byteLength,
     buildDurationMs: performance.now() - buildStart,
+    exports: Object.values(result.metafile.outputs)[0]?.exports ?? [],
   }
   bundleCache.set(cacheKey, { bundle, inputModifiedTimes })
   return bundle

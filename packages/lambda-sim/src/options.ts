@@ -1,125 +1,120 @@
+// startEnvironment's options: one table (@thaw/util), from which the types, the defaults and the
+// messages follow. Lambda's own limits are named as Lambda names them, with the page that says so.
 import { existsSync, statSync } from 'node:fs'
 import { isAbsolute } from 'node:path'
-import type { BundleOptions } from './bundle.ts'
+import {
+  defaultsOf,
+  type OptionsOf,
+  option,
+  optionFailure,
+  type SettingsOf,
+  validateOptionTable,
+} from '@thaw/util'
+import { packageName } from './errors.ts'
 
-export interface EnvironmentOptions {
+const isStringArray = (value: unknown) =>
+  Array.isArray(value) && value.every((item) => typeof item === 'string' && item.length > 0)
+
+const buildTable = {
+  // esbuild's `conditions`: extra package.json export conditions to resolve with.
+  conditions: option.custom<string[]>('an array of non-empty strings', isStringArray),
+  // Modules left out of the bundle and loaded from node_modules at run time.
+  external: option.custom<string[]>('an array of non-empty strings', isStringArray),
+  minify: option.boolean(false),
+}
+
+export const lambdaSimOptionTable = {
   /** The handler's source file (TypeScript or JavaScript), bundled with esbuild as a deployment would. */
-  entry: string
-  /** The handler's export name. */
-  exportName?: string
-  /** The function's timeout: an invocation running longer fails and resets the environment. */
-  timeoutMs?: number
-  /** The function's memory; sets AWS_LAMBDA_FUNCTION_MEMORY_SIZE and the V8 heap limit. */
-  memoryMb?: number
-  /** Extra environment variables for the function, on top of the ones Lambda sets. */
-  env?: Record<string, string>
-  /** The environment's /tmp (its TMPDIR). Default: a new directory, removed at shutdown. */
-  tmpDir?: string
-  /** Freeze the process (SIGSTOP) between invocations, as Lambda does. */
-  freeze?: boolean
-  functionName?: string
-  region?: string
-  /** Managed-Instances mode: the number of worker threads, each of which inits the handler once. */
-  workers?: number
-  /** Managed-Instances mode: how many invocations one worker thread takes at the same time. */
-  concurrency?: number
-  /** How long the init phase may take before startEnvironment fails. */
-  initTimeoutMs?: number
-  /** How long shutdown waits after SIGTERM before it sends SIGKILL. */
-  shutdownGraceMs?: number
-  /** Copy the function's stdout and stderr to this process's. */
-  echoOutput?: boolean
-  build?: BundleOptions
+  entry: option.required(
+    option.custom<string>(
+      'the path of an existing handler file',
+      (value) =>
+        typeof value === 'string' && value.length > 0 && existsSync(value) && statSync(value).isFile(),
+    ),
+  ),
+  /** The handler's export name (the part of _HANDLER after the dot). */
+  exportName: option.custom<string, string>(
+    'a JavaScript export name',
+    (value) => typeof value === 'string' && /^[A-Za-z_$][\w$]*(\.[A-Za-z_$][\w$]*)*$/.test(value),
+    'handler',
+  ),
+  /** The function's timeout. Lambda's default is 3 s and its maximum 900 s (Lambda quotas page). */
+  timeoutMs: option.integer({ minimum: 1, maximum: 900_000, unit: 'milliseconds' }, 3_000),
   /**
-   * The entry is already a deployable ESM bundle (as a deployment pipeline built it): run it as it is,
-   * without bundling it again.
+   * The function's memory: AWS_LAMBDA_FUNCTION_MEMORY_SIZE, the V8 heap limit (90 %) and the limit on the
+   * whole process's resident memory. Lambda allows 128 MB to 10,240 MB (Lambda quotas page).
    */
-  prebuilt?: boolean
+  memoryMb: option.integer({ minimum: 128, maximum: 10_240, unit: 'MB' }, 128),
+  /** Extra environment variables for the function, on top of the ones Lambda sets. */
+  env: option.custom<Record<string, string>, Record<string, string>>(
+    'an object whose values are strings',
+    (value) =>
+      value !== null &&
+      typeof value === 'object' &&
+      !Array.isArray(value) &&
+      Object.values(value).every((item) => typeof item === 'string'),
+    {},
+  ),
+  /** The environment's /tmp (its TMPDIR). Default: a new directory, removed at shutdown. */
+  tmpDir: option.custom<string>(
+    'an absolute path of a directory',
+    (value) =>
+      typeof value === 'string' && isAbsolute(value) && (!existsSync(value) || statSync(value).isDirectory()),
+  ),
+  /** Freeze the environment's processes (SIGSTOP) between invocations. Default: true, false with `workers`. */
+  freeze: option.boolean(),
+  functionName: option.string(),
+  region: option.string('a non-empty string', 'us-east-1'),
+  /** Managed-Instances mode: aws-lambda-ric's worker threads (AWS_LAMBDA_NODEJS_WORKER_COUNT). */
+  workers: option.integer({ minimum: 1, maximum: 64 }),
+  /**
+   * Managed-Instances mode: the environment's maximum concurrent invocations (AWS_LAMBDA_MAX_CONCURRENCY),
+   * shared by its worker threads as the runtime takes them.
+   */
+  concurrency: option.integer({ minimum: 1, maximum: 1_024 }, 16),
+  /** Lambda's init phase limit: 10 s (Lambda execution environment lifecycle page). */
+  initTimeoutMs: option.duration(1, 10_000),
+  /**
+   * From SIGTERM to SIGKILL at shutdown. Default: Lambda's budget for the runtime, 300 ms with an external
+   * extension (the no-op one here), 500 ms with an internal one (Extensions API page, shutdown phase).
+   */
+  shutdownGraceMs: option.duration(0),
+  /**
+   * Register a no-op external extension, so that shutdown sends the runtime SIGTERM: Lambda does so only
+   * when an extension is registered (Extensions API page, shutdown phase).
+   */
+  noOpExtension: option.boolean(false),
+  /** Log lines kept per invocation, in bytes of message; past it lines are counted, not kept. */
+  maxLogBytesPerInvocation: option.integer(
+    { minimum: 1_024, maximum: 256 * 1024 * 1024, unit: 'bytes' },
+    1024 * 1024,
+  ),
+  /** Copy the function's stdout and stderr to this process's stderr. */
+  echoOutput: option.boolean(false),
+  build: option.nested(buildTable, 'an object of esbuild options (conditions, external, minify)'),
+  /** The entry is already a deployable ESM bundle (a deployment build's output): run it as it is. */
+  prebuilt: option.boolean(false),
 }
 
-export const environmentDefaults = {
-  exportName: 'handler',
-  // Lambda's own defaults for a new function.
-  timeoutMs: 3_000,
-  memoryMb: 128,
-  region: 'us-east-1',
-  // Lambda gives the runtime 500 ms between SIGTERM and SIGKILL when extensions are registered.
-  shutdownGraceMs: 500,
-  // Lambda's init phase is limited to 10 s.
-  initTimeoutMs: 10_000,
-  echoOutput: false,
-  // Managed Instances run each worker thread at this many concurrent invocations unless told otherwise.
-  concurrency: 16,
-} as const
+export type LambdaSimOptions = OptionsOf<typeof lambdaSimOptionTable> & { entry: string }
+export type LambdaSimSettings = SettingsOf<typeof lambdaSimOptionTable>
+/** @deprecated the name before 0.2: use LambdaSimOptions. */
+export type EnvironmentOptions = LambdaSimOptions
 
-const knownOptionNames = new Set<string>([
-  'entry',
-  'exportName',
-  'timeoutMs',
-  'memoryMb',
-  'env',
-  'tmpDir',
-  'freeze',
-  'functionName',
-  'region',
-  'workers',
-  'concurrency',
-  'initTimeoutMs',
-  'shutdownGraceMs',
-  'echoOutput',
-  'build',
-  'prebuilt',
-])
+export const lambdaSimDefaults = defaultsOf(lambdaSimOptionTable)
+/** @deprecated the name before 0.2: use lambdaSimDefaults. */
+export const environmentDefaults = lambdaSimDefaults
 
-const fail = (optionName: string, expected: string, actual: unknown): never => {
-  throw new TypeError(
-    `startEnvironment: option "${optionName}" must be ${expected}; got ${JSON.stringify(actual) ?? String(actual)}`,
-  )
+const fail = optionFailure(packageName)
+
+export const lambdaSimValidateOptions = (options: unknown): LambdaSimSettings => {
+  const settings = validateOptionTable(packageName, lambdaSimOptionTable, options)
+  const given = options as Record<string, unknown>
+  if (given.concurrency !== undefined && given.workers === undefined)
+    fail('concurrency', "used together with 'workers' (Managed-Instances mode)", given.concurrency)
+  if (settings.prebuilt && given.build !== undefined)
+    fail('build', "left out when 'prebuilt' is true (a prebuilt bundle is not built again)", given.build)
+  return settings
 }
-
-const requirePositiveInteger = (options: Record<string, unknown>, name: string) => {
-  const value = options[name]
-  if (value !== undefined && !(Number.isInteger(value) && (value as number) > 0))
-    fail(name, 'a positive integer', value)
-}
-
-export const validateEnvironmentOptions = (options: unknown): EnvironmentOptions => {
-  if (typeof options !== 'object' || options === null) return fail('options', 'an object', options)
-  const record = options as Record<string, unknown>
-  for (const name of Object.keys(record))
-    if (!knownOptionNames.has(name))
-      fail(name, `one of the known options (${[...knownOptionNames].join(', ')})`, record[name])
-  if (typeof record.entry !== 'string' || record.entry === '')
-    fail('entry', 'the path of the handler file', record.entry)
-  if (!existsSync(record.entry as string)) fail('entry', 'an existing file', record.entry)
-  for (const name of ['timeoutMs', 'memoryMb', 'workers', 'concurrency', 'initTimeoutMs'])
-    requirePositiveInteger(record, name)
-  if (
-    record.shutdownGraceMs !== undefined &&
-    !(Number.isInteger(record.shutdownGraceMs) && (record.shutdownGraceMs as number) >= 0)
-  )
-    fail('shutdownGraceMs', 'a non-negative integer', record.shutdownGraceMs)
-  for (const name of ['exportName', 'functionName', 'region'])
-    if (record[name] !== undefined && (typeof record[name] !== 'string' || record[name] === ''))
-      fail(name, 'a non-empty string', record[name])
-  for (const name of ['freeze', 'echoOutput', 'prebuilt'])
-    if (record[name] !== undefined && typeof record[name] !== 'boolean') fail(name, 'a boolean', record[name])
-  if (record.env !== undefined) {
-    if (typeof record.env !== 'object' || record.env === null) fail('env', 'an object of strings', record.env)
-    for (const [key, value] of Object.entries(record.env as object))
-      if (typeof value !== 'string') fail(`env.${key}`, 'a string', value)
-  }
-  if (record.tmpDir !== undefined) {
-    const tmpDir = record.tmpDir
-    if (typeof tmpDir !== 'string' || !isAbsolute(tmpDir)) fail('tmpDir', 'an absolute path', tmpDir)
-    if (existsSync(tmpDir as string) && !statSync(tmpDir as string).isDirectory())
-      fail('tmpDir', 'a directory', tmpDir)
-  }
-  if (record.concurrency !== undefined && record.workers === undefined)
-    fail('concurrency', 'used together with "workers" (Managed-Instances mode)', record.concurrency)
-  if (record.prebuilt === true && record.build !== undefined)
-    fail('build', 'left out when "prebuilt" is true (a prebuilt bundle is not built again)', record.build)
-  if (record.build !== undefined && (typeof record.build !== 'object' || record.build === null))
-    fail('build', 'an object of esbuild options (conditions, external, minify)', record.build)
-  return record as unknown as EnvironmentOptions
-}
+/** @deprecated the name before 0.2: use lambdaSimValidateOptions. */
+export const validateEnvironmentOptions = lambdaSimValidateOptions

@@ -5,31 +5,36 @@ import { fixture } from './helpers.ts'
 describe('startEnvironment with bad input', () => {
   it('names a missing entry', async () => {
     await expect(startEnvironment({ entry: '/nowhere/handler.ts' })).rejects.toThrow(
-      'option "entry" must be an existing file; got "/nowhere/handler.ts"',
+      '@thaw/lambda-sim: option \'entry\' must be the path of an existing handler file, got the string "/nowhere/handler.ts"',
     )
   })
 
   it('names an unknown option', async () => {
     const options = { entry: fixture('counter'), timeout: 3 } as unknown as EnvironmentOptions
     await expect(startEnvironment(options)).rejects.toThrow(
-      /option "timeout" must be one of the known options/,
+      /unknown option 'timeout' \(expected one of entry, exportName, timeoutMs,/,
     )
   })
 
   it.each([
-    ['timeoutMs', 0, 'a positive integer'],
-    ['memoryMb', 1.5, 'a positive integer'],
-    ['workers', -1, 'a positive integer'],
-    ['tmpDir', 'relative/tmp', 'an absolute path'],
-    ['freeze', 'yes', 'a boolean'],
+    ['timeoutMs', 0, 'an integer from 1 to 900000 (milliseconds)'],
+    ['memoryMb', 1.5, 'an integer from 128 to 10240 (MB)'],
+    ['memoryMb', 64, 'an integer from 128 to 10240 (MB)'],
+    ['workers', -1, 'an integer from 1 to 64'],
+    ['tmpDir', 'relative/tmp', 'an absolute path of a directory'],
+    ['freeze', 'yes', 'true or false'],
+    ['initTimeoutMs', 2 ** 31, 'an integer from 1 to 2147483647 (milliseconds)'],
   ])('names option %s when it is %p', async (name, value, expected) => {
     const options = { entry: fixture('counter'), [name]: value } as unknown as EnvironmentOptions
-    await expect(startEnvironment(options)).rejects.toThrow(`option "${name}" must be ${expected}`)
+    const refusal = startEnvironment(options)
+    await expect(refusal).rejects.toThrow(`@thaw/lambda-sim: option '${name}' must be ${expected}, got `)
+    await expect(refusal).rejects.toMatchObject({ cause: { package: '@thaw/lambda-sim', option: name } })
+    await expect(refusal).rejects.toBeInstanceOf(TypeError)
   })
 
   it('names an export that is not a function, and leaves no process behind', async () => {
     await expect(startEnvironment({ entry: fixture('not-a-function') })).rejects.toThrow(
-      /the export "handler" is a string, not a function \(the bundle exports: handler, other\)/,
+      /Runtime\.HandlerNotFound: index\.handler is not a function \(the bundle exports: handler, other\)/,
     )
     expect(liveEnvironmentProcessCount()).toBe(0)
   })
@@ -63,6 +68,6 @@ describe('startEnvironment with a prebuilt bundle', () => {
   it('refuses build options for a prebuilt bundle, naming the option', async () => {
     await expect(
       startEnvironment({ entry: fixture('counter'), prebuilt: true, build: { minify: true } }),
-    ).rejects.toThrow(/option "build" must be left out when "prebuilt" is true/)
+    ).rejects.toThrow(/option 'build' must be left out when 'prebuilt' is true/)
   })
 })

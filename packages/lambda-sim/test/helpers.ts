@@ -1,31 +1,27 @@
-import { fileURLToPath } from 'node:url'
-import { type EnvironmentOptions, type LambdaEnvironment, startEnvironment } from '../src/index.ts'
+import { readFile } from 'node:fs/promises'
+import { fixturesOf, sleep, startedThings } from '@thaw/test-support'
+import { type LambdaEnvironment, type LambdaSimOptions, startEnvironment } from '../src/index.ts'
 
-export const fixture = (name: string): string =>
-  fileURLToPath(new URL(`./fixtures/${name}.ts`, import.meta.url))
-
-export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+export const fixture = fixturesOf(import.meta.url)
+export { sleep }
 
 // Environments started by a test file, shut down after it whatever happened.
-const startedEnvironments: LambdaEnvironment[] = []
+const started = startedThings()
 
 export const startTestEnvironment = async (
   name: string,
-  options: Omit<EnvironmentOptions, 'entry'> = {},
-): Promise<LambdaEnvironment> => {
-  const environment = await startEnvironment({ entry: fixture(name), ...options })
-  startedEnvironments.push(environment)
-  return environment
-}
+  options: Omit<LambdaSimOptions, 'entry'> = {},
+): Promise<LambdaEnvironment> => started.add(await startEnvironment({ entry: fixture(name), ...options }))
 
-export const shutdownStartedEnvironments = async () => {
-  await Promise.all(startedEnvironments.splice(0).map((environment) => environment.shutdown()))
-}
+export const shutdownStartedEnvironments = () => started.stopAll()
 
-const readProcessState = async (pid: number): Promise<string> => {
-  const { readFile } = await import('node:fs/promises')
-  const status = await readFile(`/proc/${pid}/status`, 'utf8')
-  return /^State:\s+(\S)/m.exec(status)?.[1] ?? '?'
+export const processState = async (pid: number): Promise<string> => {
+  try {
+    const status = await readFile(`/proc/${pid}/status`, 'utf8')
+    return /^State:\s+(\S)/m.exec(status)?.[1] ?? '?'
+  } catch {
+    return 'gone'
+  }
 }
 
 // The kernel delivers SIGSTOP asynchronously: on a loaded machine the state reads R for a moment
@@ -33,13 +29,13 @@ const readProcessState = async (pid: number): Promise<string> => {
 export const settledProcessState = async (
   pid: number,
   expected: string,
-  withinMs = 1_000,
+  withinMs = 2_000,
 ): Promise<string> => {
   const deadline = Date.now() + withinMs
-  let state = await readProcessState(pid)
+  let state = await processState(pid)
   while (state !== expected && Date.now() < deadline) {
     await sleep(5)
-    state = await readProcessState(pid)
+    state = await processState(pid)
   }
   return state
 }

@@ -130,6 +130,7 @@ describe('an execution environment', () => {
   it('runs SIGTERM listeners at shutdown and exits within the grace period', async () => {
     const environment = await startTestEnvironment('graceful', {
       tmpDir: join(await makeTemporaryDirectory(), 'tmp'),
+      noOpExtension: true,
     })
     await environment.invoke()
     const pid = environment.pid
@@ -139,7 +140,7 @@ describe('an execution environment', () => {
   })
 
   it('sends SIGKILL when the process outlives the grace period', async () => {
-    const environment = await startTestEnvironment('stubborn', { shutdownGraceMs: 200 })
+    const environment = await startTestEnvironment('stubborn', { shutdownGraceMs: 200, noOpExtension: true })
     await environment.invoke()
     expect(await environment.shutdown()).toEqual({ exitedWithinGracePeriod: false })
     expect(existsSync(environment.tmpDir)).toBe(false)

@@ -1,0 +1,149 @@
+// An environment's processes: the runtime leads a process group of its own (spawned detached), so a
+// freeze, a thaw or a kill reaches everything the handler started in it, as Lambda's freezer and
+// teardown reach the whole sandbox. A child that left the group (setsid, detached) is still found by
+// walking /proc from the runtime down, and killed with it. Linux only, as Lambda is.
+import type { ChildProcess } from 'node:child_process'
+import { readdirSync, readFileSync } from 'node:fs'
+
+const pageSize = 4096
+
+interface KnownProcess {
+  pid: number
+  // /proc/<pid>/stat field 22: tells a process from a later one that reuses its pid.
+  startTime: string
+}
+
+const startTimeOf = (pid: number): string | undefined => {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    // The command name (field 2) may hold spaces and parentheses: count fields after its last ')'.
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]
+  } catch {
+    return undefined
+  }
+}
+
+const childrenOf = (pid: number): number[] => {
+  const children: number[] = []
+  let threads: string[]
+  try {
+    threads = readdirSync(`/proc/${pid}/task`)
+  } catch {
+    return children
+  }
+  for (const thread of threads) {
+    try {
+      const text = readFileSync(`/proc/${pid}/task/${thread}/children`, 'utf8').trim()
+      if (text) for (const child of text.split(' ')) children.push(Number(child))
+    } catch {
+      // The thread ended while we read.
+    }
+  }
+  return children
+}
+
+// Every process under `pid` (not `pid` itself), depth first.
+export const descendantsOf = (pid: number): number[] => {
+  const found: number[] = []
+  const pending = childrenOf(pid)
+  while (pending.length > 0) {
+    const next = pending.pop() as number
+    found.push(next)
+    pending.push(...childrenOf(next))
+  }
+  return found
+}
+
+const residentBytesOf = (pid: number): number => {
+  try {
+    return Number(readFileSync(`/proc/${pid}/statm`, 'utf8').split(' ')[1]) * pageSize
+  } catch {
+    return 0
+  }
+}
+
+const signal = (pid: number, name: NodeJS.Signals): void => {
+  try {
+    process.kill(pid, name)
+  } catch {
+    // Gone already.
+  }
+}
+
+export class ProcessTree {
+  readonly child: ChildProcess
+  readonly pid: number
+  // Processes seen under the runtime, remembered so that they can be killed after the runtime died
+  // (they are re-parented to init then, out of reach of a walk from the runtime).
+  readonly #seen = new Map<number, KnownProcess>()
+
+  constructor(child: ChildProcess) {
+    this.child = child
+    this.pid = child.pid as number
+    trackedTrees.add(this)
+    child.once('exit', () => {
+      // What the handler started dies with the runtime, whichever way the runtime ended.
+      this.killAll()
+      trackedTrees.delete(this)
+    })
+  }
+
+  get hasExited(): boolean {
+    return this.child.exitCode !== null || this.child.signalCode !== null
+  }
+
+  // The resident memory of the runtime and everything under it, in bytes; remembers what it saw.
+  residentBytes(): number {
+    let total = residentBytesOf(this.pid)
+    for (const pid of descendantsOf(this.pid)) {
+      total += residentBytesOf(pid)
+      if (!this.#seen.has(pid)) {
+        const startTime = startTimeOf(pid)
+        if (startTime) this.#seen.set(pid, { pid, startTime })
+      }
+    }
+    return total
+  }
+
+  #processesOutsideTheGroup(): number[] {
+    const pids = new Set(descendantsOf(this.pid))
+    for (const known of this.#seen.values()) {
+      if (startTimeOf(known.pid) === known.startTime) pids.add(known.pid)
+      else this.#seen.delete(known.pid)
+    }
+    return [...pids]
+  }
+
+  // SIGSTOP to the group, and to anything seen to have left it.
+  freeze(): void {
+    signal(-this.pid, 'SIGSTOP')
+    if (this.#seen.size > 0) for (const pid of this.#processesOutsideTheGroup()) signal(pid, 'SIGSTOP')
+  }
+
+  thaw(): void {
+    if (this.#seen.size > 0) for (const pid of this.#processesOutsideTheGroup()) signal(pid, 'SIGCONT')
+    signal(-this.pid, 'SIGCONT')
+  }
+
+  // SIGTERM to the runtime alone, as Lambda sends it at shutdown.
+  terminate(): void {
+    signal(this.pid, 'SIGTERM')
+  }
+
+  killAll(): void {
+    const outside = this.#processesOutsideTheGroup()
+    signal(-this.pid, 'SIGKILL')
+    signal(this.pid, 'SIGKILL')
+    for (const pid of outside) signal(pid, 'SIGKILL')
+    this.#seen.clear()
+  }
+}
+
+// Every environment's processes die when the simulator's process exits, frozen or not, so that none
+// outlives a test run (a frozen one would otherwise wait for SIGCONT forever).
+const trackedTrees = new Set<ProcessTree>()
+process.once('exit', () => {
+  for (const tree of trackedTrees) tree.killAll()
+})
+
+export const liveEnvironmentProcessCount = (): number => trackedTrees.size

@@ -1,0 +1,176 @@
+// Issue 11: /tmp is shared with whatever else runs there. Every name the store uses is planted with
+// every kind of thing another program could put there (a symlink, a dangling symlink, a FIFO, a
+// directory with a file in it, a hard link to a file outside), and the store must: never block (each
+// script runs in a real execution environment whose invocation has a deadline, so a thread stuck in
+// an open() fails the test instead of hanging it), never touch anything outside its directory (a
+// canary directory outside is checked by checksum), answer every call with the right bytes or a miss
+// (never a raw errno), and serve the key again afterwards.
+
+import { execFileSync } from 'node:child_process'
+import { createHash } from 'node:crypto'
+import {
+  existsSync,
+  linkSync,
+  lstatSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs'
+import { join } from 'node:path'
+import { afterAll, describe, expect, it } from '@jest/globals'
+import type { LambdaEnvironment } from '@thaw/lambda-sim'
+import type { StepOutcome, StoreEvent } from './fixtures/store-handler.ts'
+import { cleanUp, run, scratchDir, startStoreEnvironment, storeDirOf } from './helpers.ts'
+
+afterAll(cleanUp)
+
+const hashOf = (key: string) => createHash('sha256').update(key, 'utf8').digest('hex')
+
+// Everything about a directory tree that a write, a create, a rename or a removal would change
+// (not atime: reading a file is not what the canary is for).
+const digestOf = (dir: string): string => {
+  const hash = createHash('sha256')
+  const walk = (path: string, name: string) => {
+    const stats = lstatSync(path)
+    hash.update(`${name}\0${stats.mode}\0${stats.size}\0${stats.mtimeMs}\0${stats.ino}\n`)
+    if (stats.isDirectory())
+      for (const child of readdirSync(path).sort()) walk(join(path, child), `${name}/${child}`)
+    else if (stats.isFile()) hash.update(readFileSync(path))
+  }
+  walk(dir, '.')
+  return hash.digest('hex')
+}
+
+interface Canary {
+  dir: string
+  file: string
+  /** Where dangling links point: must never come into existence. */
+  absent: string
+}
+
+const makeCanary = (): Canary => {
+  const dir = scratchDir('canary')
+  const file = join(dir, 'precious.txt')
+  writeFileSync(file, 'precious bytes outside the store')
+  mkdirSync(join(dir, 'subdir'))
+  return { dir, file, absent: join(dir, 'subdir', 'created-through-a-link') }
+}
+
+type Kind = 'symlink' | 'dangling symlink' | 'FIFO' | 'directory' | 'hard link'
+const kinds: Kind[] = ['symlink', 'dangling symlink', 'FIFO', 'directory', 'hard link']
+
+const plant = (kind: Kind, path: string, canary: Canary): void => {
+  switch (kind) {
+    case 'symlink':
+      return symlinkSync(canary.file, path)
+    case 'dangling symlink':
+      return symlinkSync(canary.absent, path)
+    case 'FIFO':
+      execFileSync('mkfifo', [path])
+      return
+    case 'directory':
+      mkdirSync(path)
+      writeFileSync(join(path, 'inside'), 'x')
+      return
+    case 'hard link':
+      return linkSync(canary.file, path)
+  }
+}
+
+// Every name the store opens, creates, renames or removes, for the key `key` where the name is a key's.
+const names: Array<{ label: string; name: (key: string) => string }> = [
+  { label: '<hash>.data', name: (key) => `${hashOf(key)}.data` },
+  { label: '<hash>.meta', name: (key) => `${hashOf(key)}.meta` },
+  { label: '<hash>.lock', name: (key) => `${hashOf(key)}.lock` },
+  { label: '.budget', name: () => '.budget' },
+  { label: '.budget.lock', name: () => '.budget.lock' },
+  { label: "a dead writer's partial", name: (key) => `${hashOf(key)}.999999-0-abc.data-partial` },
+  { label: 'a stale lock moved aside', name: (key) => `${hashOf(key)}.lock.stale-abc` },
+]
+
+const size = 1_000
+
+// What a handler does with the key after the plant: every call answers (a miss or the right bytes),
+// the key is fetched again, and then served.
+const scriptFor = (key: string): StoreEvent => ({
+  op: 'script',
+  steps: [
+    { op: 'get', key },
+    { op: 'has', key },
+    { op: 'path', key },
+    { op: 'getOrFetch', key, size },
+    { op: 'get', key },
+    { op: 'put', key, size: size + 1 },
+    { op: 'get', key },
+    { op: 'put', key: `${key}/other`, size: 10 },
+    { op: 'get', key: `${key}/other` },
+    { op: 'stats' },
+    { op: 'reopen', key },
+    { op: 'delete', key },
+    { op: 'getOrFetch', key, size },
+    { op: 'get', key },
+  ],
+})
+
+const runScript = async (environment: LambdaEnvironment, key: string): Promise<StepOutcome[]> => {
+  const outcome = await environment.invoke<StepOutcome[]>(scriptFor(key))
+  // A blocked open() shows here as Lambda's timeout (Sandbox.Timedout), never as a hung test.
+  if (!outcome.ok) throw new Error(`the script failed: ${outcome.error.name}: ${outcome.error.message}`)
+  return outcome.result
+}
+
+describe('a hostile /tmp: things planted under every name the store uses', () => {
+  for (const kind of kinds) {
+    it(`${kind}: no block, nothing outside touched, the right bytes or a miss, the key usable again`, async () => {
+      const canary = makeCanary()
+      const before = digestOf(canary.dir)
+      const environment = await startStoreEnvironment({ timeoutMs: 10_000 })
+      const storeDir = storeDirOf(environment.tmpDir)
+      for (const [index, { label, name }] of names.entries()) {
+        const key = `victim/${index}`
+        // The entry exists and this thread has checked it (the fast path is the one a plant must not fool).
+        await run(environment, { op: 'put', key, size })
+        expect(await run(environment, { op: 'get', key })).toEqual({ found: true, intact: true, size })
+        const planted = join(storeDir, name(key))
+        // The plant replaces what is there (the store's own file, for .data, .meta and .budget).
+        rmSync(planted, { force: true })
+        plant(kind, planted, canary)
+        const outcomes = await runScript(environment, key)
+        const context = `${kind} as ${label}`
+        // Every call answered without an error: a damaged entry is a miss, then fetched again.
+        expect({ context, failed: outcomes.filter((outcome) => !outcome.ok) }).toEqual({
+          context,
+          failed: [],
+        })
+        const [get, has, path, fetched, afterFetch, put, afterPut, , other, , reopened, , refetched, last] =
+          outcomes.map((outcome) => outcome.result as Record<string, unknown>)
+        // Before the fetch: the right bytes (a plant that did not damage this entry) or nothing.
+        if (get?.found)
+          expect({ context, get }).toEqual({ context, get: { found: true, intact: true, size } })
+        expect({ context, has: has?.has }).toEqual({ context, has: Boolean(get?.found) })
+        expect({ context, path: path?.path === null }).toEqual({ context, path: !get?.found })
+        expect(fetched).toMatchObject({ size })
+        expect({ context, afterFetch }).toEqual({ context, afterFetch: { found: true, intact: true, size } })
+        expect(put).toMatchObject({ size: size + 1 })
+        expect(afterPut).toEqual({ found: true, intact: true, size: size + 1 })
+        expect(other).toEqual({ found: true, intact: true, size: 10 })
+        expect(reopened).toEqual({ found: true, intact: true, size: size + 1 })
+        expect(refetched).toMatchObject({ hit: false, size })
+        expect(last).toEqual({ found: true, intact: true, size })
+        // Nothing outside the directory was read through, written, created, renamed or removed.
+        expect({ context, canary: digestOf(canary.dir) }).toEqual({ context, canary: before })
+        expect(existsSync(canary.absent)).toBe(false)
+        expect(readFileSync(canary.file, 'utf8')).toBe('precious bytes outside the store')
+      }
+      // And the directory holds no link, FIFO or hard link the store would follow or serve.
+      for (const name of readdirSync(storeDir)) {
+        const stats = lstatSync(join(storeDir, name))
+        if (/\.(data|meta)$/.test(name))
+          expect({ name, own: stats.isFile() && stats.nlink === 1 }).toEqual({ name, own: true })
+      }
+    })
+  }
+})

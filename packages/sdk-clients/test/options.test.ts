@@ -4,7 +4,7 @@ import fc from 'fast-check'
 import sdkClients, { getClient, sdkClientsDefaults, sdkClientsValidateOptions } from '../src/index.ts'
 
 // Bad options throw at construction, naming the option. The calls go through `unknown` because
-// most of these are type errors too (see types.test.ts).
+// most of these are type errors too (see typetests/sdk-clients.tst.ts).
 const construct = (options: unknown) => () => sdkClients(options as Parameters<typeof sdkClients>[0])
 
 describe('bad options', () => {

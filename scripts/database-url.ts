@@ -1,9 +1,10 @@
 // The MySQL-compatible server the tests, the demo and the benchmarks use.
 import { connect } from 'node:net'
 
-export const defaultDatabaseUrl = 'mysql://root@127.0.0.1:3306/test'
+import { databaseUrl } from '@thaw/test-support'
 
-export const databaseUrl = (): string => process.env.DATABASE_URL ?? defaultDatabaseUrl
+// One definition of the database, in @thaw/test-support; re-exported for the scripts that import it here.
+export { databaseUrl }
 
 // Fails fast with a clear message instead of letting every test hang on a connect timeout.
 export const assertDatabaseAnswers = async (url = databaseUrl(), timeoutMs = 3_000): Promise<void> => {

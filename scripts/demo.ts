@@ -13,8 +13,10 @@ import { type EnvironmentOptions, type LambdaEnvironment, startEnvironment } fro
 import {
   type S3Peer,
   type SecretsManagerPeer,
+  sleep,
   startS3Peer,
   startSecretsManagerPeer,
+  waitFor,
 } from '@thaw/test-support'
 import mysql from 'mysql2/promise'
 import { buildExample } from './build-examples.ts'
@@ -36,7 +38,6 @@ try {
   process.exit(1)
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 const here = (file: string) => new URL(file, import.meta.url).pathname
 const server = new URL(databaseUrl())
 const database = 'thaw_demo'
@@ -254,7 +255,12 @@ for (const pattern of reportPatterns) {
   const environment = await start({ ...pattern.options, env: reportEnvironment, memoryMb: 512 })
   // The first download is cut short: Lambda kills the environment (a timeout, an out-of-memory).
   const interrupted = environment.invoke({})
-  while (bytesUnder(environment.tmpDir) < 2 * 1024 * 1024) await sleep(1)
+  // Every wait has a deadline: a download that never starts stops the demo with a message, not a hang.
+  await waitFor(() => (bytesUnder(environment.tmpDir) >= 2 * 1024 * 1024 ? true : undefined), {
+    what: `${pattern.name}: the first 2 MiB of the download in /tmp`,
+    withinMs: 60_000,
+    everyMs: 1,
+  })
   await environment.crash()
   // The killed invocation fails alike for every pattern; the table counts what happens after it.
   await interrupted

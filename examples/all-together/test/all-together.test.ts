@@ -3,6 +3,7 @@ import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3'
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
 import { type LambdaEnvironment, startEnvironment } from '@thaw/lambda-sim'
 import {
+  databaseUrl,
   type S3Peer,
   type SecretsManagerPeer,
   startS3Peer,
@@ -10,7 +11,6 @@ import {
 } from '@thaw/test-support'
 import mysql from 'mysql2/promise'
 import { buildExample, type ExampleBundle } from '../../../scripts/build-examples.ts'
-import { databaseUrl } from '../../../scripts/database-url.ts'
 import type { Quote, QuoteEvent } from '../src/handler.ts'
 
 const database = 'thaw_example_all_together'

@@ -1,11 +1,10 @@
 import { readFileSync } from 'node:fs'
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
 import { type LambdaEnvironment, startEnvironment } from '@thaw/lambda-sim'
-import { type SecretsManagerPeer, startSecretsManagerPeer } from '@thaw/test-support'
+import { databaseUrl, type SecretsManagerPeer, startSecretsManagerPeer } from '@thaw/test-support'
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda'
 import mysql from 'mysql2/promise'
 import { buildExample } from '../../../scripts/build-examples.ts'
-import { databaseUrl } from '../../../scripts/database-url.ts'
 
 const database = 'thaw_example_orders'
 const user = 'thaw_example_orders'

@@ -18,7 +18,7 @@ import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3
 import S3rver from 's3rver'
 import { TmpStore } from '../src/index.ts'
 
-const rounds = 7
+const rounds = 11
 const root = mkdtempSync(join(tmpdir(), 'thaw-tmp-store-bench-'))
 
 const median = (values: number[]) =>

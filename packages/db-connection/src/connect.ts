@@ -102,6 +102,9 @@ export const openOrWait = async (invocation: Invocation): Promise<CoreConnection
   const started = Date.now()
   const deadline = invocationDeadline(invocation)
   let rotated = false
+  // The last refusal for too many connections: if the attempt after it times out (its connectTimeout is
+  // capped by the deadline, and on a busy machine it may run out), the caller still learns why.
+  let refusedFull: ServerError | undefined
   for (let retries = 0; ; ) {
     const prepared = await prepareNewConnection(pool, poolOptions, source, request, deadline)
     if (prepared) entry.applied = prepared.credentials
@@ -127,7 +130,13 @@ export const openOrWait = async (invocation: Invocation): Promise<CoreConnection
           continue
         }
       }
-      if (errno === undefined || !tooManyConnections.has(errno)) throw error
+      if (errno === undefined || !tooManyConnections.has(errno)) {
+        if (refusedFull && (error as ServerError).code === 'ETIMEDOUT') {
+          throw new DbConnectionLimitError(refusedFull, retries, Date.now() - started)
+        }
+        throw error
+      }
+      refusedFull = error as ServerError
       // Full jitter: concurrent environments refused at once do not come back at once.
       const delay = Math.floor(Math.random() * Math.min(maxDelayMs, baseDelayMs * 2 ** retries))
       if (Date.now() + delay >= deadline) {

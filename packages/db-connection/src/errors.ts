@@ -15,6 +15,8 @@ export const dbConnectionErrorCodes = {
   noHealthyConnection: 'THAW_NO_HEALTHY_CONNECTION',
   // Credentials could not be read (Secrets Manager, request.internal, the IAM token source).
   credentials: 'THAW_CREDENTIALS',
+  // getConnection() inside a transaction() callback: it would wait for the transaction it runs in.
+  nestedLease: 'THAW_NESTED_LEASE',
   // A callback passed where mysql2/promise takes values.
   callbackRefused: 'THAW_CALLBACK_REFUSED',
 } as const

@@ -6,7 +6,7 @@ import { credentialSource } from './credentials.ts'
 import { connectAtInit } from './lease.ts'
 import { type DbConnectionOptions, dbConnectionValidateOptions } from './options.ts'
 import { acquirePool } from './registry.ts'
-import { DbSession } from './session.ts'
+import { DbSession, finishOverdueSessions } from './session.ts'
 import type { DbConnectionMiddleware } from './types.ts'
 
 export const dbConnection = <TKey extends string = 'db'>(
@@ -18,11 +18,22 @@ export const dbConnection = <TKey extends string = 'db'>(
   const contextKey = settings.contextKey
   // Per middleware instance: two of them on one handler (two databases) keep their sessions apart.
   const sessionKey = Symbol(contextKey)
+  // Lambda Managed Instances run concurrent invocations in one process and say so in
+  // AWS_LAMBDA_MAX_CONCURRENCY; classic Lambda runs one at a time.
+  const classic = Number(process.env.AWS_LAMBDA_MAX_CONCURRENCY ?? 1) <= 1
 
-  const dbConnectionMiddlewareBefore = (request: Request) => {
-    const session = new DbSession(entry, settings, request)
+  const start = (request: Request) => {
+    const session = new DbSession(entry, settings, request, classic)
     ;(request as unknown as Record<symbol, DbSession>)[sessionKey] = session
     ;(request.context as unknown as Record<string, unknown>)[contextKey] = session
+  }
+
+  // A session whose after/onError was skipped (a middleware after this one returned early) is
+  // finished here at the latest, before this invocation can want its connection.
+  const dbConnectionMiddlewareBefore = (request: Request) => {
+    const overdue = finishOverdueSessions(classic)
+    if (overdue) return overdue.then(() => start(request))
+    start(request)
   }
 
   const dbConnectionMiddlewareAfter = (request: Request) =>

@@ -6,6 +6,7 @@ import {
   configurationKey,
   defaultsOf,
   isPlainObject,
+  maxTimerMs,
   type OptionRule,
   type OptionsOf,
   type OptionTable,
@@ -139,6 +140,13 @@ const checkPoolOptions = (options: Record<string, unknown>): void => {
   }
   positive('connectionLimit')
   positive('connectTimeout')
+  // A timer longer than 2^31-1 ms fires after 1 ms (Node 24.21): a connect would time out at once.
+  if (typeof options.connectTimeout === 'number' && options.connectTimeout > maxTimerMs) {
+    fail(
+      'config.connectTimeout',
+      `option 'config.connectTimeout' must be an integer from 1 to ${maxTimerMs} (milliseconds), got ${options.connectTimeout}`,
+    )
+  }
   const { port } = options
   if (port !== undefined && !isPort(port)) {
     fail('config.port', `option 'config.port' must be a TCP port (1-65535), got ${JSON.stringify(port)}`)
@@ -253,6 +261,26 @@ const iamTable = {
   ),
 }
 
+// The Lambda context's own members (@types/aws-lambda 8.10 Context; Middy's lambdaContext).
+const reservedContextKeys: ReadonlySet<string> = new Set([
+  'callbackWaitsForEmptyEventLoop',
+  'functionName',
+  'functionVersion',
+  'invokedFunctionArn',
+  'memoryLimitInMB',
+  'awsRequestId',
+  'logGroupName',
+  'logStreamName',
+  'identity',
+  'clientContext',
+  'tenantId',
+  'getRemainingTimeInMillis',
+  'done',
+  'fail',
+  'succeed',
+  'lambdaContext',
+])
+
 const connectRetryTable = {
   baseDelayMs: option.duration(1, 50),
   maxDelayMs: option.duration(1, 1_000),
@@ -264,7 +292,18 @@ export const dbConnectionOptionTable = {
   // A DSN (mysql://user:password@host:port/database?option=value) or mysql2 PoolOptions; required
   // unless `secret` or `internalData` gives the credentials.
   config: configRule,
-  contextKey: option.string('a non-empty string', 'db'),
+  // Where context.db goes: never over the Lambda context's own members (context.getRemainingTimeInMillis
+  // replaced by context.db breaks Middy's timeout) nor Object.prototype's ('__proto__' would replace the
+  // context's prototype).
+  contextKey: option.custom<string, 'db'>(
+    "a non-empty string that is not a member of the Lambda context or of Object.prototype (such as 'db')",
+    (value) =>
+      typeof value === 'string' &&
+      value.length > 0 &&
+      !reservedContextKeys.has(value) &&
+      !(value in Object.prototype),
+    'db',
+  ),
   // 'first-use': a handshake started at init can be frozen in flight (provisioned concurrency freezes
   // the environment right after init, for minutes or hours) and INIT is billed; see the README.
   connect: option.oneOf(['init', 'first-use'] as const, 'first-use'),

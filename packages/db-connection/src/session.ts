@@ -1,6 +1,7 @@
 // One invocation's view of the pool (context.db): it leases at most one connection, at its first
 // statement, keeps it for all its statements, lets getConnection()/transaction() hold it
 // exclusively, and hands it to release.ts when the invocation ends.
+import { AsyncLocalStorage } from 'node:async_hooks'
 import type { Request } from '@middy/core'
 import type { Invocation } from './connect.ts'
 import { DbConnectionError, dbConnectionErrorCodes } from './errors.ts'
@@ -33,6 +34,38 @@ const endedError = () =>
 
 const noop = () => {}
 
+// The transaction() callback an async step runs in, if any: context.db statements there run on the
+// transaction's connection, a nested transaction() becomes a savepoint, and getConnection() fails at
+// once, where each would otherwise wait for the very transaction that awaits it. Entered only by
+// transaction(); the statement hot path never reads it.
+interface TransactionScope {
+  session: DbSession
+  connection: DbLeasedConnection
+  depth: number
+}
+const transactionScope = new AsyncLocalStorage<TransactionScope>()
+
+// Sessions holding a connection, so that one whose after/onError never ran (another middleware's
+// early response skipped them) is finished at the latest by the next invocation's before (classic
+// mode: invocations never overlap in a process) or at its deadline (Managed Instances).
+const leasedSessions = new Set<DbSession>()
+
+// Finishes the sessions whose invocation is certainly over: all of them in classic mode (a new
+// invocation has begun), those past their deadline with Managed Instances. Returns the cleanup to
+// await, or undefined when there was none (the warm path: the set is empty).
+export const finishOverdueSessions = (classic: boolean): Promise<unknown> | undefined => {
+  if (leasedSessions.size === 0) return undefined
+  const now = Date.now()
+  const cleanups: Promise<void>[] = []
+  for (const session of leasedSessions) {
+    if (classic || session.deadline <= now) {
+      const cleanup = session.finish()
+      if (cleanup) cleanups.push(cleanup)
+    }
+  }
+  return cleanups.length > 0 ? Promise.all(cleanups) : undefined
+}
+
 export class DbSession {
   #invocation: Invocation
   #connection: CoreConnection | undefined
@@ -43,9 +76,14 @@ export class DbSession {
   #ended = false
   // Set while getConnection()/transaction() holds the connection exclusively.
   #exclusive: Promise<void> | undefined
+  #classic: boolean
+  #deadlineTimer: NodeJS.Timeout | undefined
+  // When the invocation ends at the latest (epoch ms), known once a connection is leased.
+  deadline = Number.POSITIVE_INFINITY
 
-  constructor(entry: PoolEntry, settings: DbConnectionSettings, request?: Request) {
+  constructor(entry: PoolEntry, settings: DbConnectionSettings, request?: Request, classic = true) {
     this.#invocation = { entry, settings, request }
+    this.#classic = classic
   }
 
   query(sql: Statement, values?: unknown) {
@@ -65,6 +103,12 @@ export class DbSession {
   }
 
   async getConnection(): Promise<DbLeasedConnection> {
+    if (transactionScope.getStore()?.session === this) {
+      throw new DbConnectionError(
+        dbConnectionErrorCodes.nestedLease,
+        'getConnection() inside a transaction() callback would wait for that transaction: use the connection the callback received, or context.db, which run in the transaction',
+      )
+    }
     while (this.#exclusive) await this.#exclusive
     if (this.#ended) throw endedError()
     let unlock = () => {}
@@ -86,12 +130,14 @@ export class DbSession {
   }
 
   async transaction<T>(fn: (connection: DbLeasedConnection) => Promise<T>): Promise<T> {
+    const scope = transactionScope.getStore()
+    if (scope?.session === this) return this.#savepoint(scope, fn)
     const connection = await this.getConnection()
     try {
       await connection.beginTransaction()
       let result: T
       try {
-        result = await fn(connection)
+        result = await transactionScope.run({ session: this, connection, depth: 0 }, () => fn(connection))
       } catch (error) {
         // The rollback's own failure (a dead connection) must not hide the handler's error; the
         // server rolls back a transaction whose connection died, and after/onError reset or discard.
@@ -105,6 +151,27 @@ export class DbSession {
     }
   }
 
+  // A transaction() inside a transaction() callback: a savepoint on the same connection, released
+  // when fn resolves, rolled back to when it throws (the outer transaction goes on either way).
+  async #savepoint<T>(
+    scope: TransactionScope,
+    fn: (connection: DbLeasedConnection) => Promise<T>,
+  ): Promise<T> {
+    const depth = scope.depth + 1
+    const name = `thaw_savepoint_${depth}`
+    const { connection } = scope
+    await connection.query(`SAVEPOINT ${name}`)
+    let result: T
+    try {
+      result = await transactionScope.run({ session: this, connection, depth }, () => fn(connection))
+    } catch (error) {
+      await connection.query(`ROLLBACK TO SAVEPOINT ${name}`).catch(noop)
+      throw error
+    }
+    await connection.query(`RELEASE SAVEPOINT ${name}`)
+    return result
+  }
+
   // The hot path: a leased, healthy connection runs the statement with no extra step.
   #shared(method: Method, sql: Statement, values: unknown) {
     if (this.#connection && !this.#exclusive) return this.#run(this.#connection, method, sql, values)
@@ -112,6 +179,17 @@ export class DbSession {
   }
 
   async #sharedSlow(method: Method, sql: Statement, values: unknown) {
+    // Inside this session's transaction() callback: the statement belongs to the transaction.
+    if (this.#exclusive) {
+      const scope = transactionScope.getStore()
+      if (scope?.session === this) {
+        const run = scope.connection[method] as (
+          sql: Statement,
+          values?: unknown,
+        ) => Promise<[unknown, unknown]>
+        return run(sql, values)
+      }
+    }
     while (this.#exclusive) await this.#exclusive
     if (this.#ended) throw endedError()
     const connection = this.#connection ?? (await this.#lease())
@@ -189,6 +267,7 @@ export class DbSession {
             throw endedError()
           }
           this.#connection = connection
+          this.#track()
           return connection
         },
         (error) => {
@@ -200,9 +279,25 @@ export class DbSession {
     return this.#leasing
   }
 
+  // Known to the sweep of finishOverdueSessions; with Managed Instances, also finished by a timer at the
+  // invocation's deadline (unref'd: it never keeps the process alive).
+  #track() {
+    const remaining = this.#invocation.request?.context?.getRemainingTimeInMillis?.()
+    if (typeof remaining === 'number') this.deadline = Date.now() + remaining
+    leasedSessions.add(this)
+    if (!this.#classic && typeof remaining === 'number') {
+      this.#deadlineTimer = setTimeout(() => this.finish(), Math.max(0, remaining)).unref()
+    }
+  }
+
   // after/onError: nothing stays leased, no transaction stays open, no lock stays held.
   finish(): Promise<void> | undefined {
     this.#ended = true
+    if (this.#deadlineTimer !== undefined) {
+      clearTimeout(this.#deadlineTimer)
+      this.#deadlineTimer = undefined
+    }
+    leasedSessions.delete(this)
     const connection = this.#connection
     if (!connection) return this.#leasing ? this.#leasing.then(noop, noop) : undefined
     this.#connection = undefined

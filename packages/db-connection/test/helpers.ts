@@ -25,6 +25,10 @@ export const startHandler = async (
     build: { conditions: ['@thaw/source'] },
     ...environmentOptions,
     env: {
+      // Managed Instances say so in AWS_LAMBDA_MAX_CONCURRENCY (as the new lambda-sim also sets it).
+      ...((environmentOptions.concurrency ?? 1) > 1
+        ? { AWS_LAMBDA_MAX_CONCURRENCY: String(environmentOptions.concurrency) }
+        : {}),
       DATABASE_URL: options.databaseUrl,
       DBC_OPTIONS: JSON.stringify(options.dbOptions ?? {}),
       DBC_TIMEOUT_EARLY: String(options.timeoutEarlyInMillis ?? 5),

@@ -44,6 +44,37 @@ describe('options', () => {
     ],
     ['an empty contextKey', { config: dsn, contextKey: '' }, /option 'contextKey'/],
     [
+      'a contextKey that is a Lambda context member',
+      { config: dsn, contextKey: 'getRemainingTimeInMillis' },
+      /option 'contextKey' must be a non-empty string that is not a member of the Lambda context/,
+    ],
+    ['a contextKey of __proto__', { config: dsn, contextKey: '__proto__' }, /option 'contextKey' must be/],
+    [
+      'a contextKey of constructor',
+      { config: dsn, contextKey: 'constructor' },
+      /option 'contextKey' must be/,
+    ],
+    [
+      'a validateTimeoutMs above the timer limit',
+      { config: dsn, validateTimeoutMs: 2 ** 31 },
+      /option 'validateTimeoutMs' must be an integer from 1 to 2147483647/,
+    ],
+    [
+      'a connectRetry.maxWaitMs above the timer limit',
+      { config: dsn, connectRetry: { maxWaitMs: 2 ** 31 } },
+      /option 'connectRetry.maxWaitMs' must be an integer from 1 to 2147483647/,
+    ],
+    [
+      'a connectTimeout above the timer limit in the DSN',
+      { config: `${dsn}?connectTimeout=2147483648` },
+      /option 'config.connectTimeout' must be an integer from 1 to 2147483647/,
+    ],
+    [
+      'a connectTimeout above the timer limit in PoolOptions',
+      { config: { host: 'db', connectTimeout: 2 ** 31 } },
+      /option 'config.connectTimeout' must be an integer from 1 to 2147483647/,
+    ],
+    [
       'a logger that is not a function',
       { config: dsn, logger: 'console' },
       /option 'logger' must be a function/,

@@ -6,6 +6,7 @@ import {
   databaseUrl,
   type S3Peer,
   type SecretsManagerPeer,
+  samMemorySize,
   startS3Peer,
   startSecretsManagerPeer,
 } from '@thaw/test-support'
@@ -62,6 +63,8 @@ beforeAll(async () => {
     entry: bundle.file,
     prebuilt: true,
     workers: 2,
+    // As deployed: lambda-sim kills an environment above its memory, as Lambda does.
+    memoryMb: samMemorySize(new URL('../template.yaml', import.meta.url)),
     concurrency: 4,
     timeoutMs: 10_000,
     env: {

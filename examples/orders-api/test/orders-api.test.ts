@@ -1,7 +1,12 @@
 import { readFileSync } from 'node:fs'
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
 import { type LambdaEnvironment, startEnvironment } from '@thaw/lambda-sim'
-import { databaseUrl, type SecretsManagerPeer, startSecretsManagerPeer } from '@thaw/test-support'
+import {
+  databaseUrl,
+  type SecretsManagerPeer,
+  samMemorySize,
+  startSecretsManagerPeer,
+} from '@thaw/test-support'
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda'
 import mysql from 'mysql2/promise'
 import { buildExample } from '../../../scripts/build-examples.ts'
@@ -34,6 +39,8 @@ beforeAll(async () => {
     entry: bundle.file,
     prebuilt: true,
     timeoutMs: 10_000,
+    // As deployed: lambda-sim kills an environment above its memory, as Lambda does.
+    memoryMb: samMemorySize(new URL('../template.yaml', import.meta.url)),
     env: {
       DATABASE_URL: `mysql://${server.host}/${database}`,
       DB_SECRET_ID: secretId,

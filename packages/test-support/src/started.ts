@@ -14,8 +14,10 @@ export interface StartedThings {
   stopAll: () => Promise<void>
 }
 
-const stopOne = (thing: Stoppable): Promise<unknown> =>
-  Promise.resolve(thing.shutdown?.() ?? thing.stop?.() ?? thing.close?.())
+// Async, so that a stop that throws at once is a rejection like any other, not an exception that
+// skips the things still to stop.
+const stopOne = async (thing: Stoppable): Promise<unknown> =>
+  thing.shutdown?.() ?? thing.stop?.() ?? thing.close?.()
 
 export const startedThings = (): StartedThings => {
   const things: Stoppable[] = []
@@ -24,12 +26,14 @@ export const startedThings = (): StartedThings => {
       things.push(thing)
       return thing
     },
-    // In reverse order of starting: an environment stops before the peer it talks to.
+    // One at a time, in reverse order of starting: an environment has stopped before the peer it
+    // talks to stops. Every thing is stopped even when one fails; the first failure is thrown after.
     stopAll: async () => {
-      const stopping = things.splice(0).reverse()
-      const outcomes = await Promise.allSettled(stopping.map(stopOne))
-      const failed = outcomes.find((outcome) => outcome.status === 'rejected')
-      if (failed) throw (failed as PromiseRejectedResult).reason
+      const failures: unknown[] = []
+      for (const thing of things.splice(0).reverse()) {
+        await stopOne(thing).catch((error: unknown) => failures.push(error))
+      }
+      if (failures.length > 0) throw failures[0]
     },
   }
 }

@@ -68,7 +68,12 @@ export class TmpStore implements TmpStoreResource {
   constructor(options: Omit<TmpStoreOptions<string>, 'contextKey'> | TmpStoreSettings = {}) {
     const { contextKey: _contextKey, ...given } = settingsOf(options)
     const dir = openDirectory(given.dir)
-    const scanned = scanDirectory(dir, given.lockStaleMs)
+    let scanned: ReturnType<typeof scanDirectory>
+    try {
+      scanned = scanDirectory(dir, given.lockStaleMs)
+    } catch (error) {
+      throw fileSystemError(error, 'read the directory', { path: dir })
+    }
     this.#index.replaceAll(
       scanned.entries.map(([hash, { size, mtimeMs }]) => [
         hash,
@@ -128,12 +133,12 @@ export class TmpStore implements TmpStoreResource {
   }
 
   async has(key: string): Promise<boolean> {
-    return (await findEntry(this.#parts, hashKey(key), key)) !== undefined
+    return (await this.#find(hashKey(key), key)) !== undefined
   }
 
   async path(key: string): Promise<string | undefined> {
     const hash = hashKey(key)
-    if (!(await findEntry(this.#parts, hash, key))) return undefined
+    if (!(await this.#find(hash, key))) return undefined
     useEntry(this.#parts, hash)
     return dataFile(this.dir, hash)
   }
@@ -195,12 +200,21 @@ export class TmpStore implements TmpStoreResource {
     }
   }
 
+  async #find(hash: string, key: string): Promise<StoredMeta | undefined> {
+    try {
+      return await findEntry(this.#parts, hash, key)
+    } catch (error) {
+      throw fileSystemError(error, 'look up the entry', { key, path: dataFile(this.dir, hash) })
+    }
+  }
+
+  // The user's validate() throws what it throws: only the store's own file-system work is wrapped.
   async #findUsable(
     hash: string,
     key: string,
     options: TmpGetOrFetchOptions,
   ): Promise<StoredMeta | undefined> {
-    const meta = await findEntry(this.#parts, hash, key)
+    const meta = await this.#find(hash, key)
     if (!meta || !options.validate) return meta
     return (await options.validate(entryInfo(this.dir, hash, meta))) ? meta : undefined
   }

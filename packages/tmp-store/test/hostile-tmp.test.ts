@@ -63,20 +63,13 @@ type Kind = 'symlink' | 'dangling symlink' | 'FIFO' | 'directory' | 'hard link'
 const kinds: Kind[] = ['symlink', 'dangling symlink', 'FIFO', 'directory', 'hard link']
 
 const plant = (kind: Kind, path: string, canary: Canary): void => {
-  switch (kind) {
-    case 'symlink':
-      return symlinkSync(canary.file, path)
-    case 'dangling symlink':
-      return symlinkSync(canary.absent, path)
-    case 'FIFO':
-      execFileSync('mkfifo', [path])
-      return
-    case 'directory':
-      mkdirSync(path)
-      writeFileSync(join(path, 'inside'), 'x')
-      return
-    case 'hard link':
-      return linkSync(canary.file, path)
+  if (kind === 'symlink') symlinkSync(canary.file, path)
+  else if (kind === 'dangling symlink') symlinkSync(canary.absent, path)
+  else if (kind === 'FIFO') execFileSync('mkfifo', [path])
+  else if (kind === 'hard link') linkSync(canary.file, path)
+  else {
+    mkdirSync(path)
+    writeFileSync(join(path, 'inside'), 'x')
   }
 }
 
@@ -164,6 +157,33 @@ describe('a hostile /tmp: things planted under every name the store uses', () =>
         expect({ context, canary: digestOf(canary.dir) }).toEqual({ context, canary: before })
         expect(existsSync(canary.absent)).toBe(false)
         expect(readFileSync(canary.file, 'utf8')).toBe('precious bytes outside the store')
+
+        // The same plant met first by a new store's constructor (the next init's rebuild), then put.
+        rmSync(planted, { force: true, recursive: true })
+        plant(kind, planted, canary)
+        const initOutcome = await environment.invoke<StepOutcome[]>({
+          op: 'script',
+          steps: [
+            { op: 'reopen', key },
+            { op: 'put', key, size: size + 2 },
+            { op: 'get', key },
+          ],
+        })
+        if (!initOutcome.ok)
+          throw new Error(`${context} at init: ${initOutcome.error.name}: ${initOutcome.error.message}`)
+        const [atInit, putAfterInit, getAfterInit] = initOutcome.result
+        expect({ context, atInit: atInit?.ok, put: putAfterInit?.ok }).toEqual({
+          context,
+          atInit: true,
+          put: true,
+        })
+        const seen = atInit?.result as Record<string, unknown>
+        // A plant on the entry's own files makes it a miss; elsewhere the entry is served whole.
+        if (seen.found)
+          expect({ context, seen }).toEqual({ context, seen: { found: true, intact: true, size } })
+        expect(getAfterInit?.result).toEqual({ found: true, intact: true, size: size + 2 })
+        expect({ context, canary: digestOf(canary.dir) }).toEqual({ context, canary: before })
+        expect(existsSync(canary.absent)).toBe(false)
       }
       // And the directory holds no link, FIFO or hard link the store would follow or serve.
       for (const name of readdirSync(storeDir)) {

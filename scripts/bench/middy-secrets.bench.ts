@@ -7,7 +7,7 @@ import middy from '@middy/core'
 import secretsManager from '@middy/secrets-manager'
 import { getInternal } from '@middy/util'
 import dbConnection from '@thaw/db-connection'
-import { startSecretsManagerPeer } from '@thaw/test-support'
+import { sleep, startSecretsManagerPeer } from '@thaw/test-support'
 import type { Context } from 'aws-lambda'
 import mysql from 'mysql2/promise'
 import { databaseUrl } from '../database-url.ts'
@@ -114,7 +114,7 @@ for (const name of names) {
   for (let index = 0; index < 100; index++) {
     if (index % 10 === 0) {
       await killConnectionsOfUser()
-      await new Promise((resolve) => setTimeout(resolve, 5))
+      await sleep(5)
     }
     await (variants[name] as Invoke)({}, context).catch(() => failed++)
   }

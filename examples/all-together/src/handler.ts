@@ -55,7 +55,12 @@ export const handler = middy<QuoteEvent>()
   .use(
     dbConnection({
       config: databaseUrl.toString(),
-      secret: { secretId: process.env.DB_SECRET_ID ?? 'quotes/db' },
+      secret: {
+        secretId: process.env.DB_SECRET_ID ?? 'quotes/db',
+        // The Secrets Manager client goes into the bundle (a pinned SDK version, tree-shaken); leave
+        // `sdk` out to take the copy the Lambda runtime ships.
+        sdk: () => import('@aws-sdk/client-secrets-manager'),
+      },
     }),
   )
   .use(sdkClients({ clients: { s3: { client: S3Client, config: { forcePathStyle: true } } } }))

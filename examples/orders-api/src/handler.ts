@@ -21,7 +21,12 @@ export const handler = middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredRe
   .use(
     dbConnection({
       config: process.env.DATABASE_URL ?? 'mysql://127.0.0.1:3306/orders',
-      secret: { secretId: process.env.DB_SECRET_ID ?? 'orders-api/db' },
+      secret: {
+        secretId: process.env.DB_SECRET_ID ?? 'orders-api/db',
+        // The Secrets Manager client goes into the bundle (a pinned SDK version, tree-shaken); leave
+        // `sdk` out to take the copy the Lambda runtime ships.
+        sdk: () => import('@aws-sdk/client-secrets-manager'),
+      },
     }),
   )
   // A GET has no body: requests that are not JSON pass through unparsed, and POST refuses them below.

@@ -7,6 +7,7 @@ import { clearCache, getCache, getInternal, processCache } from '@middy/util'
 import { getClient } from '@thaw/sdk-clients'
 import type { PoolOptions } from 'mysql2'
 import { DbConnectionError, dbConnectionErrorCodes, packageName } from './errors.ts'
+import { loadOptionalPeer } from './optional-peer.ts'
 import type {
   AuthTokenParams,
   CredentialSettings,
@@ -59,7 +60,12 @@ export const parseRdsSecret = (secretId: string, text: string | undefined): Cred
 
 const fetchSecret = async (secret: SecretOptions): Promise<Credentials> => {
   // Loaded on first use: the Secrets Manager client is an optional peer, needed only with `secret`.
-  const { SecretsManagerClient, GetSecretValueCommand } = await import('@aws-sdk/client-secrets-manager')
+  const { SecretsManagerClient, GetSecretValueCommand } = secret.sdk
+    ? await secret.sdk()
+    : loadOptionalPeer<typeof import('@aws-sdk/client-secrets-manager')>(
+        '@aws-sdk/client-secrets-manager',
+        'secret',
+      )
   const client = getClient(SecretsManagerClient, secret.clientConfig ?? {})
   counters.secretFetches++
   let output: { SecretString?: string }
@@ -139,7 +145,11 @@ const iamSource = (iam: IamOptions, configured: PoolOptions): CredentialSource =
       ? Promise.resolve(getAuthToken)
       : // Loaded on first use: the RDS signer is an optional peer, needed only with `iam`. Signing is
         // local (SigV4 presigning with the role's credentials): no network call.
-        import('@aws-sdk/rds-signer').then(({ Signer }) => {
+        Promise.resolve(
+          iam.sdk
+            ? iam.sdk()
+            : loadOptionalPeer<typeof import('@aws-sdk/rds-signer')>('@aws-sdk/rds-signer', 'iam'),
+        ).then(({ Signer }) => {
           const instance = new Signer({
             hostname: params.hostname,
             port: params.port,

@@ -238,6 +238,12 @@ const secretTable = {
     'a SecretsManagerClient configuration object',
     (value) => value !== null && typeof value === 'object' && !Array.isArray(value),
   ),
+  // Where the Secrets Manager client comes from: `() => import('@aws-sdk/client-secrets-manager')`
+  // puts it in your bundle (your bundler follows the import in your code); left out, it is required at
+  // run time from node_modules or the AWS SDK the Lambda runtime ships (see optional-peer.ts).
+  sdk: option.function<() => Promise<typeof import('@aws-sdk/client-secrets-manager')>>(
+    "a function returning the module, such as () => import('@aws-sdk/client-secrets-manager')",
+  ),
 }
 
 const internalDataTable = {
@@ -258,6 +264,11 @@ const iamTable = {
   // Replaces @aws-sdk/rds-signer (tests, a custom signer): returns the token for one new connection.
   getAuthToken: option.function<(params: AuthTokenParams) => string | Promise<string>>(
     'a function returning the token',
+  ),
+  // Where the RDS signer comes from: `() => import('@aws-sdk/rds-signer')` puts it in your bundle;
+  // left out, it is required at run time (see optional-peer.ts).
+  sdk: option.function<() => Promise<typeof import('@aws-sdk/rds-signer')>>(
+    "a function returning the module, such as () => import('@aws-sdk/rds-signer')",
   ),
 }
 
@@ -316,7 +327,7 @@ export const dbConnectionOptionTable = {
   closeOnShutdown: option.boolean(false),
   logger: option.function<DbConnectionLogger>(),
   // A Secrets Manager secret in the RDS JSON shape: username, password (host, port, dbname).
-  secret: optionalNested(secretTable, 'an object { secretId, versionStage?, clientConfig? }'),
+  secret: optionalNested(secretTable, 'an object { secretId, versionStage?, clientConfig?, sdk? }'),
   // Connection option → request.internal key (dotted paths allowed), as @middy/rds's internalData.
   internalData: optionalNested(
     internalDataTable,
@@ -389,6 +400,7 @@ export type DbConnectionSettings = Omit<SettingsOf<Table>, CredentialNames> & {
 const poolDefaults: PoolOptions = { connectionLimit: 1 }
 
 // Values keyed by an HMAC in the registry key, never by value.
+const keyIgnoredNames: ReadonlySet<string> = new Set(['sdk'])
 const secretNames: ReadonlySet<string> = new Set([
   'password',
   'password1',
@@ -485,7 +497,9 @@ export const dbConnectionValidateOptions = (options: DbConnectionOptions<string>
     ...rest,
     credentials,
     poolOptions,
-    key: configurationKey({ credentials, poolOptions }, secretNames),
+    // Where an SDK module comes from (`sdk`) does not make another configuration: two middlewares
+    // with the same secret share one pool whatever function loads the client.
+    key: configurationKey({ credentials, poolOptions }, secretNames, keyIgnoredNames),
     label: credentials.secret
       ? `${poolLabel(poolOptions)} (secret ${credentials.secret.secretId})`
       : poolLabel(poolOptions),

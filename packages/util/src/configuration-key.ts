@@ -46,6 +46,7 @@ const isPlain = (value: object): boolean => {
 interface Walk {
   path: Set<object>
   secretNames: ReadonlySet<string>
+  ignoredNames: ReadonlySet<string>
 }
 
 const encode = (value: unknown, walk: Walk): string => {
@@ -80,7 +81,7 @@ const encode = (value: unknown, walk: Walk): string => {
   } else {
     const record = object as Record<string, unknown>
     const keys = Object.keys(record)
-      .filter((key) => record[key] !== undefined)
+      .filter((key) => record[key] !== undefined && !walk.ignoredNames.has(key))
       .sort()
     text = `{${keys
       .map((key) => {
@@ -93,7 +94,12 @@ const encode = (value: unknown, walk: Walk): string => {
   return text
 }
 
-const noSecrets: ReadonlySet<string> = new Set()
+const noNames: ReadonlySet<string> = new Set()
 
-export const configurationKey = (value: unknown, secretNames: ReadonlySet<string> = noSecrets): string =>
-  encode(value, { path: new Set(), secretNames })
+// `secretNames` are keyed by digest; `ignoredNames` (how a thing is loaded rather than what it is)
+// are left out of the key.
+export const configurationKey = (
+  value: unknown,
+  secretNames: ReadonlySet<string> = noNames,
+  ignoredNames: ReadonlySet<string> = noNames,
+): string => encode(value, { path: new Set(), secretNames, ignoredNames })

@@ -63,6 +63,16 @@ describe('configurationKey', () => {
     )
   })
 
+  test('ignored names are left out of the key', () => {
+    const ignored = new Set(['sdk'])
+    expect(configurationKey({ secretId: 'a', sdk: () => 1 }, undefined, ignored)).toBe(
+      configurationKey({ secretId: 'a', sdk: () => 2 }, undefined, ignored),
+    )
+    expect(configurationKey({ secretId: 'a', sdk: () => 1 })).not.toBe(
+      configurationKey({ secretId: 'a', sdk: () => 2 }),
+    )
+  })
+
   test('a cycle does not recurse forever', () => {
     const value: Record<string, unknown> = { a: 1 }
     value.self = value

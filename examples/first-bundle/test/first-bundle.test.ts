@@ -1,0 +1,211 @@
+// The first bundle a user makes, made the way they make it: the packages packed as they are published
+// (`pnpm pack`: dist/ only, workspace fields rewritten), installed with npm into a folder outside this
+// workspace, bundled with esbuild for Lambda (ESM with the require banner, and CJS), then run.
+// A handler with `config` alone must bundle and run with none of db-connection's optional peers
+// installed, and carry none of their code; `secret` needs only @aws-sdk/client-secrets-manager, `iam`
+// only @aws-sdk/rds-signer.
+import { execFile, execFileSync } from 'node:child_process'
+import { cpSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { afterAll, beforeAll, describe, expect, jest, test } from '@jest/globals'
+import { startEnvironment } from '@thaw/lambda-sim'
+import { databaseUrl, type SecretsManagerPeer, startSecretsManagerPeer } from '@thaw/test-support'
+import { build } from 'esbuild'
+import mysql from 'mysql2/promise'
+
+// Building, packing and an npm install from the registry take a minute on a busy two-core machine.
+jest.setTimeout(300_000)
+
+const workspace = fileURLToPath(new URL('../../../', import.meta.url))
+const sources = fileURLToPath(new URL('../src/', import.meta.url))
+const packed = ['util', 'sdk-clients', 'db-connection']
+const esmBanner =
+  "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);"
+
+let scratch: string
+let app: string
+const tarballs: Record<string, string> = {}
+
+const run = (command: string, args: string[], cwd: string): string =>
+  execFileSync(command, args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 240_000 })
+
+const npm = (args: string[]) => run('npm', [...args, '--no-audit', '--no-fund', '--prefer-offline'], app)
+
+const installed = (name: string) => existsSync(join(app, 'node_modules', ...name.split('/')))
+
+// Bundles one of ./src's handlers from inside the app, as the user's esbuild would; returns the
+// file and the package paths esbuild took in.
+const bundle = async (name: string, format: 'esm' | 'cjs') => {
+  const outfile = join(app, 'dist', `${name}.${format === 'esm' ? 'mjs' : 'cjs'}`)
+  const result = await build({
+    absWorkingDir: app,
+    entryPoints: [join(app, 'src', `${name}.ts`)],
+    outfile,
+    bundle: true,
+    platform: 'node',
+    target: 'node22',
+    format,
+    metafile: true,
+    logLevel: 'silent',
+    ...(format === 'esm' ? { banner: { js: esmBanner } } : {}),
+  })
+  return { outfile, inputs: Object.keys(result.metafile.inputs) }
+}
+
+// Runs a bundle's handler in a plain Node process, with a Lambda-like context. Asynchronously: the
+// Secrets Manager peer it may call answers from this very process.
+const runBundle = async (file: string, env: Record<string, string> = {}) => {
+  const script = `
+    const load = ${JSON.stringify(file)}.endsWith('.cjs') ? Promise.resolve(require(${JSON.stringify(file)})) : import(${JSON.stringify(file)})
+    load.then(({ handler }) => handler({}, { getRemainingTimeInMillis: () => 10_000, functionName: 'first-bundle', awsRequestId: 'r1' }))
+      .then((result) => { console.log(JSON.stringify({ ok: true, result })); process.exit(0) },
+            (error) => { console.log(JSON.stringify({ ok: false, code: error.code, message: error.message })); process.exit(0) })`
+  const { stdout, stderr } = await new Promise<{ stdout: string; stderr: string }>((resolve) => {
+    execFile(
+      process.execPath,
+      ['-e', script],
+      { cwd: app, encoding: 'utf8', timeout: 30_000, env: { ...process.env, ...env } },
+      (_error, out, err) => resolve({ stdout: out, stderr: err }),
+    )
+  })
+  const line = stdout.trim().split('\n').pop() ?? ''
+  if (!line.startsWith('{')) throw new Error(`the bundle did not answer: ${stderr}`)
+  return JSON.parse(line) as { ok: boolean; result?: unknown; code?: string; message?: string }
+}
+
+const peerPaths = ['@aws-sdk/client-secrets-manager', '@aws-sdk/rds-signer']
+const carried = (inputs: string[]) =>
+  peerPaths.filter((peer) => inputs.some((input) => input.includes(`node_modules/${peer}/`)))
+
+beforeAll(() => {
+  scratch = mkdtempSync(join(tmpdir(), 'thaw-first-bundle-'))
+  for (const name of packed) {
+    const directory = join(workspace, 'packages', name)
+    run(process.execPath, [join(workspace, 'scripts', 'build-package.ts')], directory)
+    const output = run('npx', ['-y', 'pnpm@12.4.2', 'pack', '--pack-destination', scratch], directory)
+    const tarball = readdirSync(scratch).find((file) => file.startsWith(`thaw-${name}-`))
+    if (!tarball) throw new Error(`pnpm pack made no tarball for ${name}: ${output}`)
+    tarballs[name] = join(scratch, tarball)
+  }
+  app = join(scratch, 'app')
+  cpSync(sources, join(app, 'src'), { recursive: true })
+  writeFileSync(
+    join(app, 'package.json'),
+    JSON.stringify({
+      name: 'first-bundle-app',
+      private: true,
+      type: 'module',
+      dependencies: {
+        '@middy/core': '7.9.2',
+        ...Object.fromEntries(packed.map((name) => [`@thaw/${name}`, `file:${tarballs[name]}`])),
+      },
+    }),
+  )
+  npm(['install'])
+})
+
+afterAll(() => {
+  if (scratch) rmSync(scratch, { recursive: true, force: true })
+})
+
+describe('a handler with config alone', () => {
+  test('installs without any optional peer', () => {
+    expect(installed('@thaw/db-connection')).toBe(true)
+    for (const peer of peerPaths) expect(installed(peer)).toBe(false)
+  })
+
+  test.each(['esm', 'cjs'] as const)(
+    'bundles as %s with no peer code, and answers from MariaDB',
+    async (format) => {
+      const { outfile, inputs } = await bundle('config-only', format)
+      expect(inputs.some((input) => input.includes('node_modules/@thaw/db-connection/dist/'))).toBe(true)
+      expect(carried(inputs)).toEqual([])
+      expect(await runBundle(outfile, { DATABASE_URL: databaseUrl() })).toEqual({
+        ok: true,
+        result: [{ two: 2 }],
+      })
+    },
+  )
+
+  test('lambda-sim bundles it the same way and runs it', async () => {
+    const environment = await startEnvironment({
+      entry: join(app, 'src', 'config-only.ts'),
+      env: { DATABASE_URL: databaseUrl() },
+    })
+    try {
+      const outcome = await environment.invoke({})
+      expect(outcome.ok ? outcome.result : outcome.error).toEqual([{ two: 2 }])
+    } finally {
+      await environment.shutdown()
+    }
+  })
+})
+
+describe('a handler with secret', () => {
+  let peer: SecretsManagerPeer
+  let admin: mysql.Connection
+  const user = 'thaw_first_bundle'
+
+  beforeAll(async () => {
+    npm(['install', '@aws-sdk/client-secrets-manager@3.1164.0'])
+    peer = await startSecretsManagerPeer()
+    admin = await mysql.createConnection(databaseUrl())
+    await admin.query(`DROP USER IF EXISTS '${user}'@'%'`)
+    await admin.query(`CREATE USER '${user}'@'%' IDENTIFIED BY 'bundle-password'`)
+    peer.setSecret('app/db', { username: user, password: 'bundle-password' })
+  })
+
+  afterAll(async () => {
+    await admin?.query(`DROP USER IF EXISTS '${user}'@'%'`)
+    await admin?.end()
+    await peer?.close()
+  })
+
+  test.each(['esm', 'cjs'] as const)(
+    'bundles as %s without IAM code, and logs in with the secret',
+    async (format) => {
+      expect(installed('@aws-sdk/rds-signer')).toBe(false)
+      const { outfile, inputs } = await bundle('with-secret', format)
+      expect(carried(inputs)).not.toContain('@aws-sdk/rds-signer')
+      const server = new URL(databaseUrl())
+      const outcome = await runBundle(outfile, {
+        DATABASE_URL: `mysql://${server.host}/`,
+        DB_SECRET_ID: 'app/db',
+        AWS_ENDPOINT_URL_SECRETS_MANAGER: peer.endpoint,
+        AWS_REGION: 'us-east-1',
+        AWS_ACCESS_KEY_ID: 'AKIDFIRSTBUNDLE',
+        AWS_SECRET_ACCESS_KEY: 'first-bundle-secret',
+      })
+      expect(outcome).toEqual({ ok: true, result: [{ user: `${user}@%` }] })
+    },
+  )
+})
+
+describe('a handler with iam', () => {
+  beforeAll(() => {
+    npm(['uninstall', '@aws-sdk/client-secrets-manager'])
+    npm(['install', '@aws-sdk/rds-signer@3.1175.0'])
+  })
+
+  test.each(['esm', 'cjs'] as const)(
+    'bundles as %s without Secrets Manager code, and signs a token',
+    async (format) => {
+      expect(installed('@aws-sdk/client-secrets-manager')).toBe(false)
+      const { outfile, inputs } = await bundle('with-iam', format)
+      expect(carried(inputs)).not.toContain('@aws-sdk/client-secrets-manager')
+      // Nothing listens on port 1: the token is signed (locally) first, then the connect is refused. A
+      // missing signer would fail before any connect, with THAW_CREDENTIALS.
+      const outcome = await runBundle(outfile, {
+        DB_HOST: '127.0.0.1',
+        DB_PORT: '1',
+        AWS_REGION: 'eu-west-1',
+        AWS_ACCESS_KEY_ID: 'AKIDFIRSTBUNDLE',
+        AWS_SECRET_ACCESS_KEY: 'first-bundle-secret',
+      })
+      expect(outcome.ok).toBe(false)
+      expect(outcome.code).toBe('ECONNREFUSED')
+    },
+  )
+})

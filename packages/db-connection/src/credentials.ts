@@ -86,21 +86,34 @@ const fetchSecret = async (secret: SecretOptions): Promise<Credentials> => {
   return parseRdsSecret(secret.secretId, output.SecretString)
 }
 
-// Cached with @middy/util's processCache for the life of the environment. The promise is cached as
-// soon as the fetch starts, so concurrent invocations (Managed Instances) share one GetSecretValue; a
-// failed fetch leaves the cache so the next invocation tries again.
+// Cached with @middy/util's processCache for the life of the environment, or until `maxAgeMs` has
+// passed since the fetch. The promise is cached as soon as the fetch starts, so concurrent invocations
+// (Managed Instances) share one GetSecretValue; a failed fetch leaves the cache so the next invocation
+// tries again. Credentials matter only when a connection is opened, so the age is checked there and
+// never on a warm invocation that reuses its connection.
 const secretSource = (secret: SecretOptions, cacheKey: string): CredentialSource => {
   const cacheOptions = { cacheKey, cacheExpiry: -1 }
+  const fetchedAt = new WeakMap<Promise<Credentials>, number>()
   const load = (): Promise<Credentials> => {
     const { value } = processCache(cacheOptions, () => fetchSecret(secret)) as { value: Promise<Credentials> }
+    if (!fetchedAt.has(value)) fetchedAt.set(value, Date.now())
     value.catch(() => {
       if ((getCache(cacheKey) as { value?: unknown }).value === value) clearCache(cacheKey)
     })
     return value
   }
+  const isStale = (value: unknown): boolean => {
+    if (secret.maxAgeMs === undefined) return false
+    const at = fetchedAt.get(value as Promise<Credentials>)
+    return at !== undefined && Date.now() - at > secret.maxAgeMs
+  }
   return {
     kind: 'secret',
-    get: load,
+    get() {
+      const cached = (getCache(cacheKey) as { value?: unknown }).value
+      if (isStale(cached)) clearCache(cacheKey)
+      return load()
+    },
     refresh(refused) {
       // Only the first invocation to see the refused version fetches anew; the others join it.
       if ((getCache(cacheKey) as { value?: unknown }).value === refused) clearCache(cacheKey)

@@ -244,6 +244,10 @@ const secretTable = {
   sdk: option.function<() => Promise<typeof import('@aws-sdk/client-secrets-manager')>>(
     "a function returning the module, such as () => import('@aws-sdk/client-secrets-manager')",
   ),
+  // The longest a fetched secret is used for new connections: older, it is read again before the next
+  // connect (lazily, no timer: a frozen environment runs none). Left out: for the life of the
+  // environment, re-read only when the database refuses it (single-user rotation).
+  maxAgeMs: option.duration(1),
 }
 
 const internalDataTable = {
@@ -327,7 +331,10 @@ export const dbConnectionOptionTable = {
   closeOnShutdown: option.boolean(false),
   logger: option.function<DbConnectionLogger>(),
   // A Secrets Manager secret in the RDS JSON shape: username, password (host, port, dbname).
-  secret: optionalNested(secretTable, 'an object { secretId, versionStage?, clientConfig?, sdk? }'),
+  secret: optionalNested(
+    secretTable,
+    'an object { secretId, versionStage?, clientConfig?, sdk?, maxAgeMs? }',
+  ),
   // Connection option → request.internal key (dotted paths allowed), as @middy/rds's internalData.
   internalData: optionalNested(
     internalDataTable,

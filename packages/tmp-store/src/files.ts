@@ -13,10 +13,15 @@
 //   truncated or written in place, and nothing is removed recursively.
 import { randomBytes } from 'node:crypto'
 import {
+  close,
   closeSync,
   constants,
+  fstat,
   fstatSync,
+  futimes,
+  open as openFd,
   openSync,
+  read,
   readSync,
   renameSync,
   rmdirSync,
@@ -96,6 +101,49 @@ export const openRegular = async (path: string): Promise<Opened<FileHandle>> => 
     return 'damaged'
   }
   return { fd: handle, stats }
+}
+
+// The hit path's calls, as plain callbacks wrapped once: no FileHandle (whose creation and tracking
+// cost about 5 % of a 4 KiB read here, Node 24.21), so a hit costs what fs.readFile costs.
+const settle =
+  <T>(resolve: (value: T) => void, reject: (error: unknown) => void) =>
+  (error: NodeJS.ErrnoException | null, value: T) =>
+    error ? reject(error) : resolve(value)
+
+export const closeFd = (fd: number): Promise<void> =>
+  new Promise((resolve, reject) => close(fd, (error) => (error ? reject(error) : resolve())))
+
+export const readFd = (fd: number, buffer: Buffer, offset: number, length: number, position: number) =>
+  new Promise<number>((resolve, reject) =>
+    read(fd, buffer, offset, length, position, settle(resolve, reject)),
+  )
+
+export const futimesFd = (fd: number, time: Date): Promise<void> =>
+  new Promise((resolve, reject) => futimes(fd, time, time, (error) => (error ? reject(error) : resolve())))
+
+/** openRegularSync without blocking the thread, as a descriptor (the hit path). */
+export const openRegularFd = async (path: string): Promise<Opened<number>> => {
+  let fd: number
+  try {
+    fd = await new Promise<number>((resolve, reject) => openFd(path, readFlags, settle(resolve, reject)))
+  } catch (error) {
+    const code = errorCode(error)
+    if (code === 'ENOENT') return 'missing'
+    if (code !== undefined && damagedCodes.has(code)) return 'damaged'
+    throw error
+  }
+  let stats: Stats
+  try {
+    stats = await new Promise<Stats>((resolve, reject) => fstat(fd, settle(resolve, reject)))
+  } catch (error) {
+    await closeFd(fd)
+    throw error
+  }
+  if (!isOwnFile(stats)) {
+    await closeFd(fd)
+    return 'damaged'
+  }
+  return { fd, stats }
 }
 
 /** The text of a small file the store wrote (a lock's owner, the ledger), or why there is none. */

@@ -5,8 +5,8 @@
 // version per thread), and it has not expired. A damaged entry is removed by whoever can take its
 // key's lock, and never served; another key's entry under the same name is left alone.
 import { createHash } from 'node:crypto'
-import type { Stats } from 'node:fs'
-import { type FileHandle, lstat } from 'node:fs/promises'
+import { createReadStream, type Stats } from 'node:fs'
+import { lstat } from 'node:fs/promises'
 import { pipeline } from 'node:stream/promises'
 import {
   type EntryIndex,
@@ -17,7 +17,7 @@ import {
   touchEntry,
   versionOf,
 } from './entries.ts'
-import { isOwnFile, openRegular } from './files.ts'
+import { closeFd, futimesFd, isOwnFile, openRegular, openRegularFd, readFd } from './files.ts'
 import { tryAcquireLock } from './lock.ts'
 import { dataFile, lockFile, metaFile } from './names.ts'
 import type { TmpEntryInfo } from './types.ts'
@@ -51,9 +51,9 @@ const readMeta = async (dir: string, hash: string): Promise<StoredMeta | undefin
   }
 }
 
-const sha256Of = async (handle: FileHandle): Promise<string> => {
+const sha256Of = async (fd: number): Promise<string> => {
   const hash = createHash('sha256')
-  await pipeline(handle.createReadStream({ start: 0, autoClose: false }), hash)
+  await pipeline(createReadStream('', { fd, start: 0, autoClose: false }), hash)
   return hash.digest('hex')
 }
 
@@ -66,7 +66,7 @@ const check = async (
   hash: string,
   key: string,
   stats: Stats,
-  handle?: FileHandle,
+  fd?: number,
 ): Promise<StoredMeta | Refusal> => {
   if (!isOwnFile(stats)) return 'damaged'
   let entry = parts.index.get(hash)
@@ -77,14 +77,13 @@ const check = async (
   if (!meta || meta.size !== stats.size) return 'damaged'
   if (meta.key !== key) return 'other-key'
   if (parts.settings.checksum && meta.sha256 !== undefined) {
-    const opened = handle ? undefined : await openRegular(dataFile(parts.dir, hash))
+    const opened = fd === undefined ? await openRegularFd(dataFile(parts.dir, hash)) : undefined
     if (typeof opened === 'string') return 'damaged'
-    const reader = handle ?? (opened?.fd as FileHandle)
     try {
       if (opened && !sameVersion(opened.stats, stats)) return 'damaged'
-      if ((await sha256Of(reader)) !== meta.sha256) return 'damaged'
+      if ((await sha256Of(fd ?? (opened?.fd as number))) !== meta.sha256) return 'damaged'
     } finally {
-      if (opened) await opened.fd.close()
+      if (opened) await closeFd(opened.fd)
     }
   }
   entry = parts.index.get(hash)
@@ -140,11 +139,11 @@ export const findEntry = async (
 }
 
 // Reads exactly `size` bytes from the start (fewer if the file is shorter).
-const readBytes = async (handle: FileHandle, size: number): Promise<Buffer> => {
+const readBytes = async (fd: number, size: number): Promise<Buffer> => {
   const buffer = Buffer.allocUnsafe(size)
-  let length = 0
+  let length = size === 0 ? 0 : await readFd(fd, buffer, 0, size, 0)
   while (length < size) {
-    const { bytesRead } = await handle.read(buffer, length, size - length, length)
+    const bytesRead = await readFd(fd, buffer, length, size - length, length)
     if (bytesRead === 0) break
     length += bytesRead
   }
@@ -156,27 +155,31 @@ const readBytes = async (handle: FileHandle, size: number): Promise<Buffer> => {
  * close, as fs.readFile does; for a version this thread has checked, the rest is in memory.
  */
 export const readEntry = async (parts: ReadParts, hash: string, key: string): Promise<Buffer | undefined> => {
-  const opened = await openRegular(dataFile(parts.dir, hash))
+  const opened = await openRegularFd(dataFile(parts.dir, hash))
   if (opened === 'missing') return undefined
   if (opened === 'damaged') {
     dropDamaged(parts, hash)
     return undefined
   }
-  const { fd: handle, stats } = opened
+  const { fd, stats } = opened
   try {
-    const meta = await check(parts, hash, key, stats, handle)
+    // A version this thread has checked is decided here, in memory, without a call more.
+    const verified = parts.index.get(hash)?.verified
+    const meta =
+      verified && sameVersion(verified.version, stats)
+        ? verified.meta.key === key
+          ? verified.meta
+          : 'other-key'
+        : await check(parts, hash, key, stats, fd)
     if (meta === 'damaged') dropDamaged(parts, hash)
     if (typeof meta === 'string' || isExpired(meta)) return undefined
-    const bytes = await readBytes(handle, meta.size)
+    const bytes = await readBytes(fd, meta.size)
     if (bytes.length !== meta.size) return undefined
-    if (parts.index.use(hash)) {
-      const now = new Date()
-      // futimes through the descriptor just read: the use is recorded on this very file.
-      await handle.utimes(now, now).catch(() => undefined)
-    }
+    // futimes through the descriptor just read: the use is recorded on this very file.
+    if (parts.index.use(hash)) await futimesFd(fd, new Date()).catch(() => undefined)
     return bytes
   } finally {
-    await handle.close()
+    await closeFd(fd)
   }
 }
 

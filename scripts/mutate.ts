@@ -1,0 +1,239 @@
+// `pnpm mutate <package>`: StrykerJS over the modules of one package that carry a guarantee, with that
+// package's jest project only (stryker.config.mjs holds what is shared, stryker.jest.config.ts picks
+// the project). Slow by nature (every mutant is a test run), so it is a script and not part of CI.
+//
+//   pnpm mutate util                  the scope below, concurrency 2
+//   pnpm mutate sdk-clients --concurrency 1 --incremental
+//
+// --incremental keeps Stryker's incremental file under reports/mutation/, so a second run tests only
+// the mutants whose code or covering tests changed. The HTML and JSON reports go to
+// reports/mutation/<package>.{html,json}; the summary printed at the end is what a README records.
+import { readFileSync } from 'node:fs'
+import { relative } from 'node:path'
+import { parseArgs } from 'node:util'
+import { Stryker } from '@stryker-mutator/core'
+import ts from 'typescript'
+
+// What each package guarantees, as the modules (or, in a large module, the functions) that keep the
+// guarantee. Paths are relative to the package. Everything else in src/ (exports, types, stats,
+// errors, options plumbing already proven by @thaw/util) is left out: a mutant there costs a test run
+// and says nothing about a guarantee.
+interface Scope {
+  // Whole modules.
+  modules: string[]
+  // Only these functions of a module (function declarations, arrow functions bound to a name,
+  // methods and accessors, private ones with their '#').
+  functions?: Record<string, string[]>
+  // 'perTest' unless the guarantee runs in child processes: Stryker sees no coverage from a child,
+  // so there every mutant must run every test of the package ('off'), which is far slower.
+  coverageAnalysis: 'perTest' | 'off'
+  // What the score means for this package.
+  note: string
+}
+
+const scopes: Record<string, Scope> = {
+  util: {
+    modules: ['src/options.ts', 'src/configuration-key.ts', 'src/describe.ts'],
+    coverageAnalysis: 'perTest',
+    note: 'the options table (every option checked, defaults, messages without secrets) and the configuration key',
+  },
+  'sdk-clients': {
+    modules: ['src/registry.ts', 'src/options.ts'],
+    coverageAnalysis: 'perTest',
+    note: 'the client registry (one client per configuration, safe destroy) and what goes into its key (options normalised, undefined values left out)',
+  },
+  'db-connection': {
+    modules: ['src/session.ts', 'src/lease.ts', 'src/credentials.ts', 'src/connect.ts'],
+    // The lifecycle tests run the middleware in lambda-sim children bundled from the package's
+    // (mutated) sources: the active mutant reaches them through the environment, their coverage
+    // does not come back.
+    coverageAnalysis: 'off',
+    note: 'session reset, lease and health, credentials, connect back-off',
+  },
+  'tmp-store': {
+    modules: ['src/read.ts', 'src/write.ts', 'src/budget.ts', 'src/lock.ts'],
+    // Lifecycle and cross-process tests run stores in children too (see db-connection).
+    coverageAnalysis: 'off',
+    note: 'read, write, budget, locks',
+  },
+  'lambda-sim': {
+    modules: ['src/process-tree.ts'],
+    functions: {
+      'src/environment.ts': [
+        '#ensureRunning',
+        '#freeze',
+        '#thaw',
+        '#discard',
+        '#becomeIdleIfDone',
+        '#dispatch',
+        '#onTimeout',
+        '#onExit',
+        'crash',
+      ],
+    },
+    // The simulator itself runs in the test process; only the handlers run in children.
+    coverageAnalysis: 'perTest',
+    note: 'freeze between invocations and reset after a timeout, an out-of-memory or a crash',
+  },
+}
+
+const root = new URL('..', import.meta.url).pathname
+
+// Stryker ranges (`file:first-last`, 1-based lines) of the named functions of a module, found in its
+// syntax tree so that the scope follows the code as it moves.
+const functionRanges = (file: string, names: readonly string[]): string[] => {
+  const source = ts.createSourceFile(file, readFileSync(file, 'utf8'), ts.ScriptTarget.Latest, true)
+  const found = new Map<string, string>()
+  const nameOf = (node: ts.Node): string | undefined => {
+    if (
+      (ts.isFunctionDeclaration(node) ||
+        ts.isMethodDeclaration(node) ||
+        ts.isGetAccessorDeclaration(node) ||
+        ts.isSetAccessorDeclaration(node)) &&
+      node.name
+    )
+      return node.name.getText(source)
+    if (
+      (ts.isVariableDeclaration(node) || ts.isPropertyDeclaration(node)) &&
+      node.initializer &&
+      (ts.isArrowFunction(node.initializer) || ts.isFunctionExpression(node.initializer))
+    )
+      return node.name.getText(source)
+    return undefined
+  }
+  const visit = (node: ts.Node): void => {
+    const name = nameOf(node)
+    if (name !== undefined && names.includes(name) && !found.has(name)) {
+      const line = (position: number) => source.getLineAndCharacterOfPosition(position).line + 1
+      found.set(name, `${relative(root, file)}:${line(node.getStart(source))}-${line(node.getEnd())}`)
+    }
+    ts.forEachChild(node, visit)
+  }
+  visit(source)
+  const missing = names.filter((name) => !found.has(name))
+  if (missing.length > 0)
+    throw new Error(`scripts/mutate.ts: no function ${missing.join(', ')} in ${relative(root, file)}`)
+  return [...found.values()]
+}
+
+// What Stryker reports for a mutant (mutation-testing-report-schema's statuses).
+interface MutantOutcome {
+  fileName: string
+  status: string
+  mutatorName: string
+  replacement?: string
+  location: { start: { line: number; column: number } }
+}
+
+const detected = new Set(['Killed', 'Timeout'])
+const undetected = new Set(['Survived', 'NoCoverage'])
+
+// Score as Stryker computes it: detected over detected plus undetected (compile and run-time errors,
+// ignored mutants left out).
+const summarise = (outcomes: readonly MutantOutcome[]) => {
+  const count = (statuses: ReadonlySet<string>) => outcomes.filter((each) => statuses.has(each.status)).length
+  const killed = count(detected)
+  const survived = count(undetected)
+  const score = killed + survived === 0 ? Number.NaN : (100 * killed) / (killed + survived)
+  return {
+    killed,
+    survived,
+    compileErrors: outcomes.filter((each) => each.status === 'CompileError').length,
+    score,
+  }
+}
+
+const main = async (): Promise<number> => {
+  const { values, positionals } = parseArgs({
+    allowPositionals: true,
+    options: {
+      concurrency: { type: 'string' },
+      incremental: { type: 'boolean', default: false },
+    },
+  })
+  const name = positionals[0]?.replace(/^@thaw\//, '')
+  const scope = name === undefined ? undefined : scopes[name]
+  if (name === undefined || scope === undefined || positionals.length !== 1) {
+    console.error('usage: pnpm mutate <package> [--concurrency N] [--incremental]\n')
+    for (const [each, { modules, functions, note }] of Object.entries(scopes)) {
+      const parts = [...modules, ...Object.entries(functions ?? {}).map(([m, f]) => `${m} (${f.join(', ')})`)]
+      console.error(`  ${each.padEnd(14)} ${note}\n  ${''.padEnd(14)} ${parts.join(', ')}`)
+    }
+    return 2
+  }
+  const [major] = process.versions.node.split('.').map(Number)
+  if (major !== 24) {
+    console.error(`pnpm mutate runs on the project's Node 24 (through pnpm), not ${process.version}`)
+    return 2
+  }
+  const concurrency = values.concurrency === undefined ? undefined : Number(values.concurrency)
+  if (concurrency !== undefined && !(Number.isSafeInteger(concurrency) && concurrency >= 1)) {
+    console.error(`--concurrency must be a positive integer, got ${values.concurrency}`)
+    return 2
+  }
+
+  const packageDirectory = `packages/${name}`
+  const mutate = [
+    ...scope.modules.map((module) => `${packageDirectory}/${module}`),
+    ...Object.entries(scope.functions ?? {}).flatMap(([module, names]) =>
+      functionRanges(`${root}${packageDirectory}/${module}`, names),
+    ),
+  ]
+  // The jest project of the package, read by stryker.jest.config.ts in Stryker's workers.
+  process.env.THAW_MUTATE_PROJECT = name
+  process.chdir(root)
+  const started = performance.now()
+  const stryker = new Stryker({
+    configFile: 'stryker.config.mjs',
+    mutate,
+    coverageAnalysis: scope.coverageAnalysis,
+    // Only the package's tests reach a mutant: an import by package name (another workspace
+    // package, a lambda-sim fixture that names the package) loads the original through the
+    // node_modules links, so copying the other packages into the sandbox buys nothing.
+    ignorePatterns: ['/examples', '/packages/*', `!/packages/${name}`, '**/dist', '**/.build', '/reports'],
+    jest: {
+      projectType: 'custom',
+      configFile: 'stryker.jest.config.ts',
+      // A test that reaches a mutant only through a child process imports nothing from src/.
+      enableFindRelatedTests: scope.coverageAnalysis === 'perTest',
+    },
+    typescriptChecker: { prioritizePerformanceOverAccuracy: true },
+    tsconfigFile: `${packageDirectory}/tsconfig.build.json`,
+    htmlReporter: { fileName: `reports/mutation/${name}.html` },
+    jsonReporter: { fileName: `reports/mutation/${name}.json` },
+    ...(values.incremental
+      ? { incremental: true, incrementalFile: `reports/mutation/${name}.incremental.json` }
+      : {}),
+    ...(concurrency === undefined ? {} : { concurrency }),
+  })
+  const outcomes = (await stryker.runMutationTest()) as unknown as MutantOutcome[]
+  const minutes = (performance.now() - started) / 60_000
+
+  const files = [...new Set(outcomes.map((each) => each.fileName))].sort()
+  console.log(`\n@thaw/${name}: ${scope.note}`)
+  console.log('| module | detected | undetected | compile errors | score |')
+  console.log('| --- | ---: | ---: | ---: | ---: |')
+  for (const file of [...files, undefined]) {
+    const { killed, survived, compileErrors, score } = summarise(
+      file === undefined ? outcomes : outcomes.filter((each) => each.fileName === file),
+    )
+    const label = file === undefined ? '**all**' : relative(packageDirectory, relative(root, file))
+    console.log(`| ${label} | ${killed} | ${survived} | ${compileErrors} | ${score.toFixed(1)} % |`)
+  }
+  const survivors = outcomes.filter((each) => undetected.has(each.status))
+  if (survivors.length > 0) {
+    console.log('\nundetected:')
+    for (const each of survivors) {
+      const where = `${relative(root, each.fileName)}:${each.location.start.line}:${each.location.start.column}`
+      console.log(
+        `  ${each.status} ${where} ${each.mutatorName}: ${(each.replacement ?? '').replace(/\s+/g, ' ')}`,
+      )
+    }
+  }
+  console.log(
+    `\n${outcomes.length} mutants in ${minutes.toFixed(1)} min (concurrency ${concurrency ?? 2}, Node ${process.version})`,
+  )
+  return 0
+}
+
+process.exitCode = await main()

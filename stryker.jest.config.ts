@@ -1,0 +1,45 @@
+// The jest configuration Stryker runs (`pnpm mutate`, StrykerJS 10 with `projectType: 'custom'`): one
+// package's project out of jest.config.ts, so that a mutant runs only the tests of the package it
+// lives in. scripts/mutate.ts names the package in THAW_MUTATE_PROJECT. Nothing is redefined here:
+// the transform, the export conditions and the timeouts are the root configuration's.
+import { createRequire } from 'node:module'
+import { fileURLToPath } from 'node:url'
+import type { Config } from 'jest'
+import rootConfig from './jest.config.ts'
+
+type ProjectConfig = Exclude<NonNullable<Config['projects']>[number], string>
+
+const root = fileURLToPath(new URL('.', import.meta.url))
+const name = process.env.THAW_MUTATE_PROJECT
+const project = rootConfig.projects?.find(
+  (each): each is ProjectConfig => typeof each === 'object' && each.displayName === name,
+)
+if (!project) {
+  throw new Error(
+    `stryker.jest.config.ts: THAW_MUTATE_PROJECT must name a jest project of jest.config.ts, got ${JSON.stringify(name)} (run it through \`pnpm mutate <package>\`)`,
+  )
+}
+
+// A project's paths start with <rootDir>, the root's directory; here the package is the rootDir.
+const fromRoot = (path: string): string => path.replace('<rootDir>/', root)
+const { projects: _, globalSetup, ...shared } = rootConfig
+
+// Stryker's per-test coverage wraps the test environment and loads it by name from the working
+// directory; under pnpm's layout 'jest-environment-node' is only reachable from jest's own
+// dependencies (jest → @jest/core → jest-config), so the wrapper is handed its path.
+const resolvedEnvironment = (name: string | undefined): string | undefined => {
+  if (name !== 'node') return name
+  let require = createRequire(import.meta.url)
+  for (const step of ['jest', '@jest/core', 'jest-config']) require = createRequire(require.resolve(step))
+  return require.resolve('jest-environment-node')
+}
+
+const config: Config = {
+  ...shared,
+  ...project,
+  rootDir: fromRoot(project.rootDir ?? root),
+  testEnvironment: resolvedEnvironment(project.testEnvironment),
+  ...(globalSetup ? { globalSetup: fromRoot(globalSetup) } : {}),
+}
+
+export default config

@@ -145,7 +145,9 @@ const tryCreate = (file: string, staleMs: number): FileLock | undefined => {
 
 // Takes a stale lock out of the way by renaming it (only one of several contenders can rename the
 // same file); if what was renamed turns out to be a fresh lock that replaced the stale one in the
-// meantime, it is put back where it was (link fails if yet another lock is there by then).
+// meantime, it is put back where it was (link fails if yet another lock is there by then). While it
+// is linked back it has two names for a moment, and a contender that looks then sees a damaged lock
+// and may take it: the writes it protects still land atomically, at worst a fetch runs twice.
 const removeStaleLock = (file: string, observed: LockState): void => {
   const aside = `${file}.stale-${randomBytes(6).toString('hex')}`
   try {

@@ -98,6 +98,20 @@ const check = async (
   return meta
 }
 
+// The hit path: a version this thread has checked is decided in memory, without an await; the key
+// is compared here too. Undefined: not checked yet, see check().
+const checkedInMemory = (
+  parts: ReadParts,
+  hash: string,
+  key: string,
+  stats: Stats,
+): StoredMeta | Refusal | undefined => {
+  if (!isOwnFile(stats)) return 'damaged'
+  const verified = parts.index.get(hash)?.verified
+  if (!verified || !sameVersion(verified.version, stats)) return undefined
+  return verified.meta.key === key ? verified.meta : 'other-key'
+}
+
 const isExpired = (meta: StoredMeta): boolean => meta.expiresAt !== undefined && meta.expiresAt <= Date.now()
 
 // A damaged entry is removed only by whoever holds its key's lock (a writer may be between its two
@@ -132,7 +146,7 @@ export const findEntry = async (
   } catch {
     return undefined
   }
-  const meta = await check(parts, hash, key, stats)
+  const meta = checkedInMemory(parts, hash, key, stats) ?? (await check(parts, hash, key, stats))
   if (meta === 'damaged') dropDamaged(parts, hash)
   if (typeof meta === 'string' || isExpired(meta)) return undefined
   return meta
@@ -163,14 +177,7 @@ export const readEntry = async (parts: ReadParts, hash: string, key: string): Pr
   }
   const { fd, stats } = opened
   try {
-    // A version this thread has checked is decided here, in memory, without a call more.
-    const verified = parts.index.get(hash)?.verified
-    const meta =
-      verified && sameVersion(verified.version, stats)
-        ? verified.meta.key === key
-          ? verified.meta
-          : 'other-key'
-        : await check(parts, hash, key, stats, fd)
+    const meta = checkedInMemory(parts, hash, key, stats) ?? (await check(parts, hash, key, stats, fd))
     if (meta === 'damaged') dropDamaged(parts, hash)
     if (typeof meta === 'string' || isExpired(meta)) return undefined
     const bytes = await readBytes(fd, meta.size)

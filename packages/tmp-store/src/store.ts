@@ -214,7 +214,12 @@ export class TmpStore implements TmpStoreResource {
     key: string,
     options: TmpGetOrFetchOptions,
   ): Promise<StoredMeta | undefined> {
-    const meta = await this.#find(hash, key)
+    let meta: StoredMeta | undefined
+    try {
+      meta = await findEntry(this.#parts, hash, key)
+    } catch (error) {
+      throw fileSystemError(error, 'look up the entry', { key, path: dataFile(this.dir, hash) })
+    }
     if (!meta || !options.validate) return meta
     return (await options.validate(entryInfo(this.dir, hash, meta))) ? meta : undefined
   }

@@ -42,7 +42,8 @@ export const lambdaSimOptionTable = {
   timeoutMs: option.integer({ minimum: 1, maximum: 900_000, unit: 'milliseconds' }, 3_000),
   /**
    * The function's memory: AWS_LAMBDA_FUNCTION_MEMORY_SIZE, the V8 heap limit (90 %) and the limit on the
-   * whole process's resident memory. Lambda allows 128 MB to 10,240 MB (Lambda quotas page).
+   * whole process's resident memory. Lambda allows 128 MB to 10,240 MB (Lambda quotas page). Default: 128, or
+   * 2,048 with `workers`.
    */
   memoryMb: option.integer({ minimum: 128, maximum: 10_240, unit: 'MB' }, 128),
   /** Extra environment variables for the function, on top of the ones Lambda sets. */
@@ -84,7 +85,7 @@ export const lambdaSimOptionTable = {
    * when an extension is registered (Extensions API page, shutdown phase).
    */
   noOpExtension: option.boolean(false),
-  /** Log lines kept per invocation, in bytes of message; past it lines are counted, not kept. */
+  /** Log lines kept per invocation, in bytes of the runtime's JSON lines; past it lines are counted, not kept. */
   maxLogBytesPerInvocation: option.integer(
     { minimum: 1_024, maximum: 256 * 1024 * 1024, unit: 'bytes' },
     1024 * 1024,
@@ -106,6 +107,7 @@ export const lambdaSimDefaults = defaultsOf(lambdaSimOptionTable)
 export const environmentDefaults = lambdaSimDefaults
 
 const fail = optionFailure(packageName)
+const managedInstancesDefaultMemoryMb = 2_048
 
 export const lambdaSimValidateOptions = (options: unknown): LambdaSimSettings => {
   const settings = validateOptionTable(packageName, lambdaSimOptionTable, options)
@@ -114,6 +116,11 @@ export const lambdaSimValidateOptions = (options: unknown): LambdaSimSettings =>
     fail('concurrency', "used together with 'workers' (Managed-Instances mode)", given.concurrency)
   if (settings.prebuilt && given.build !== undefined)
     fail('build', "left out when 'prebuilt' is true (a prebuilt bundle is not built again)", given.build)
+  // A Managed Instance's execution environment has at least 2 GiB (ExecutionEnvironmentMemoryGiBPerVCpu
+  // is 2.0 to 8.0 per vCPU, Lambda API reference, LambdaManagedInstancesCapacityProviderConfig): each
+  // worker thread holds its own copy of the handler's modules.
+  if (settings.workers !== undefined && given.memoryMb === undefined)
+    return { ...settings, memoryMb: managedInstancesDefaultMemoryMb }
   return settings
 }
 /** @deprecated the name before 0.2: use lambdaSimValidateOptions. */

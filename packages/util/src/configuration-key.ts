@@ -1,10 +1,11 @@
 // A stable text key for a configuration, so that two middlewares (or a middleware and a handler)
 // asking for the same thing share one resource (a pool, a client): plain objects and arrays by value
 // with sorted keys, undefined values dropped (`{ region: undefined }` asks for what `{}` asks for),
-// bytes (a CA certificate) by value, and anything with an identity of its own (functions such as
-// credential providers, class instances such as a request handler, an Agent or a logger) by that
-// identity. Values under a secret name (a password) are keyed by an HMAC with a per-process random
-// key, so the key tells passwords apart without being a guessable digest of one.
+// numbers, bytes (a CA certificate), dates and URLs by value and by type (1 is not '1', NaN is not
+// null), and anything with an identity of its own (functions such as credential providers, class
+// instances such as a request handler, an Agent or a logger) by that identity. Values under a secret
+// name (a password) are keyed by an HMAC with a per-process random key, so the key tells passwords
+// apart without being a guessable digest of one.
 //
 // @middy/util 7.9 has a stableStringify, but it is private to its module and skips functions, which
 // would give one client to two different credential providers.
@@ -52,9 +53,13 @@ interface Walk {
 const encode = (value: unknown, walk: Walk): string => {
   switch (typeof value) {
     case 'string':
-    case 'number':
     case 'boolean':
       return JSON.stringify(value)
+    case 'number':
+      // JSON.stringify says null for NaN and both infinities: `{ timeoutMs: Infinity }` shared the
+      // resource of `{ timeoutMs: null }` (found in issue 16's mutation testing). Finite numbers read
+      // as JSON does (-0 is 0).
+      return Number.isFinite(value) ? JSON.stringify(value) : `#number${value}`
     case 'bigint':
       return `${value}n`
     case 'undefined':

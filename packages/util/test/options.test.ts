@@ -1,8 +1,10 @@
+import { runInNewContext } from 'node:vm'
 import { describe, expect, test } from '@jest/globals'
 import fc from 'fast-check'
 import {
   defaultsOf,
   maxTimerMs,
+  type OptionFailure,
   type OptionsOf,
   option,
   type SettingsOf,
@@ -66,6 +68,82 @@ describe('validateOptionTable', () => {
     })()
     expect(error).toBeInstanceOf(TypeError)
     expect(error?.cause).toEqual({ package: '@thaw/example', option: 'retry.baseDelayMs' })
+  })
+
+  test('options that are not a plain object are refused with what they are', () => {
+    for (const [options, got] of [
+      [undefined, 'undefined'],
+      ['db', 'the string "db"'],
+      [42, 'number 42'],
+      [[], 'an array'],
+      [() => ({}), 'the function (anonymous)'],
+      [new Map(), 'an instance of Map'],
+      [new Date(0), 'an instance of Date'],
+    ] as const) {
+      expect(() => validate(options)).toThrow(`@thaw/example: option 'options' must be an object, got ${got}`)
+      expect(() => validate({ retry: options === undefined ? 'soon' : options })).toThrow(
+        "@thaw/example: option 'retry' must be an object",
+      )
+    }
+  })
+
+  test('a plain object from anywhere is accepted: a literal, no prototype, another realm', () => {
+    const bare = Object.assign(Object.create(null), { mode: 'never' })
+    expect(validate(bare).mode).toBe('never')
+    expect(validate(runInNewContext('({ mode: "always", retry: { maxWaitMs: 7 } })'))).toMatchObject({
+      mode: 'always',
+      retry: { maxWaitMs: 7 },
+    })
+    expect(validate(JSON.parse('{"timeoutMs": 9}')).timeoutMs).toBe(9)
+  })
+
+  test('an unknown option names itself in the cause too, nested ones with their path', () => {
+    const causeOf = (options: unknown) => {
+      try {
+        validate(options)
+      } catch (caught) {
+        return (caught as TypeError).cause
+      }
+      return undefined
+    }
+    expect(causeOf({ colour: 'red' })).toEqual({ package: '@thaw/example', option: 'colour' })
+    expect(causeOf({ retry: { colour: 'red' } })).toEqual({
+      package: '@thaw/example',
+      option: 'retry.colour',
+    })
+    expect(() => validate({ retry: { colour: 'red' } })).toThrow(
+      "@thaw/example: unknown option 'retry.colour' (expected one of baseDelayMs, maxWaitMs)",
+    )
+  })
+
+  test("a rule used with a failure function of one's own still refuses an unknown option, as @thaw", () => {
+    const ownFailure: OptionFailure = (path, expected) => {
+      throw new TypeError(`${path}: ${expected}`)
+    }
+    expect(() => table.retry.normalise({ colour: 'red' }, 'retry', ownFailure)).toThrow(
+      /^@thaw: unknown option 'retry\.colour'/,
+    )
+    expect(() => table.retry.normalise({ maxWaitMs: 0 }, 'retry', ownFailure)).toThrow(
+      'retry.maxWaitMs: an integer from 1 to 2147483647 (milliseconds)',
+    )
+  })
+
+  test('an integer or a duration takes both its bounds and nothing beyond them', () => {
+    const bounded = {
+      count: option.integer({ minimum: 3, maximum: 9, unit: 'items' }),
+      waitMs: option.duration(5),
+    }
+    const check = (options: unknown) => validateOptionTable('@thaw/example', bounded, options)
+    expect(check({ count: 3, waitMs: 5 })).toEqual({ count: 3, waitMs: 5 })
+    expect(check({ count: 9, waitMs: maxTimerMs })).toEqual({ count: 9, waitMs: maxTimerMs })
+    expect(() => check({ count: 2 })).toThrow(
+      "option 'count' must be an integer from 3 to 9 (items), got number 2",
+    )
+    expect(() => check({ count: 10 })).toThrow(
+      "option 'count' must be an integer from 3 to 9 (items), got number 10",
+    )
+    expect(() => check({ waitMs: 4 })).toThrow("option 'waitMs' must be an integer from 5 to 2147483647")
+    expect(() => check({ waitMs: maxTimerMs + 1 })).toThrow("option 'waitMs' must be an integer from 5")
   })
 
   test('refuses every duration a Node timer cannot wait, and accepts every one it can', () => {

@@ -3,6 +3,7 @@
 // (release, roll back, reset) without ever closing the pool.
 import type { Request } from '@middy/core'
 import { credentialSource } from './credentials.ts'
+import { watchFleet } from './fleet-hygiene.ts'
 import { connectAtInit } from './lease.ts'
 import { type DbConnectionOptions, dbConnectionValidateOptions } from './options.ts'
 import { acquirePool } from './registry.ts'
@@ -14,6 +15,7 @@ export const dbConnection = <TKey extends string = 'db'>(
 ): DbConnectionMiddleware<TKey> => {
   const settings = dbConnectionValidateOptions(opts)
   const entry = acquirePool(settings, credentialSource(settings))
+  watchFleet(entry, settings)
   if (settings.connect === 'init') connectAtInit(entry, settings)
   const contextKey = settings.contextKey
   // Per middleware instance: two of them on one handler (two databases) keep their sessions apart.

@@ -31,6 +31,7 @@ interface ConnectionInternals {
   lastActiveTime: number
   stream: Socket
   reset(callback: (error: Error | null) => void): void
+  _removeFromPool(): void
 }
 
 export type CorePool = Pool & PoolInternals
@@ -60,6 +61,7 @@ const connectionFields: Record<string, (connection: CoreConnection) => boolean> 
   lastActiveTime: (connection) => typeof connection.lastActiveTime === 'number',
   stream: (connection) => typeof connection.stream?.destroyed === 'boolean',
   reset: (connection) => typeof connection.reset === 'function',
+  _removeFromPool: (connection) => typeof connection._removeFromPool === 'function',
 }
 
 // The private fields this file relies on that a pool and one of its leased connections lack, as
@@ -216,3 +218,30 @@ export const pingWithin = (connection: CoreConnection, timeoutMs: number): Promi
 // It keeps the default database chosen with USE.
 export const resetWithin = (connection: CoreConnection, timeoutMs: number): Promise<boolean> =>
   commandWithin((callback) => connection.reset(callback), timeoutMs)
+
+// Gives a pooled connection back to the server: out of the pool first (no lease can take it), then
+// COM_QUIT, so the server ends the session at once and counts no aborted client. In mysql2 3.24.6
+// PoolConnection.end() only releases (with a deprecation warning) unless gracefulEnd is set: the base
+// Connection's end() is the one that quits.
+export const quitConnection = (connection: CoreConnection): void => {
+  connection._removeFromPool()
+  const base = Object.getPrototypeOf(Object.getPrototypeOf(connection)) as { end(callback: () => void): void }
+  base.end.call(connection, () => {})
+}
+
+// Runs `after` once each COM_RESET_CONNECTION on this connection has succeeded, before the caller
+// hears of it: what a reset puts back to the server's default on purpose-set state (a session
+// wait_timeout) is queued again before anything the caller sends next.
+export const afterEachReset = (
+  connection: CoreConnection,
+  after: (connection: CoreConnection) => void,
+): void => {
+  type Reset = (callback: (error: Error | null) => void) => void
+  const internals = connection as unknown as { reset: Reset }
+  const reset = internals.reset
+  internals.reset = (callback) =>
+    reset.call(connection, (error) => {
+      if (!error) after(connection)
+      callback(error)
+    })
+}

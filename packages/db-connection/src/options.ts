@@ -303,6 +303,18 @@ const connectRetryTable = {
   maxWaitMs: option.duration(1, 10_000),
 }
 
+// Sharing one server with a fleet of environments (fleet-hygiene.ts; defaults from `pnpm fleet`, see
+// the README): the session idle limit thaw sets on its own connections (0: the server's own), and how
+// full the server may be at connect for a connection to be kept through the freeze (false: always kept).
+const fleetTable = {
+  idleTimeoutMs: option.duration(0, 15_000),
+  giveBackAbove: option.custom<number | false, number | false>(
+    'a fraction of max_connections above 0 and at most 1, or false',
+    (value) => value === false || (typeof value === 'number' && value > 0 && value <= 1),
+    0.5,
+  ),
+}
+
 export const dbConnectionOptionTable = {
   // A DSN (mysql://user:password@host:port/database?option=value) or mysql2 PoolOptions; required
   // unless `secret` or `internalData` gives the credentials.
@@ -353,6 +365,7 @@ export const dbConnectionOptionTable = {
     connectRetryTable,
     'an object { baseDelayMs?, maxDelayMs?, deadlineMarginMs?, maxWaitMs? }',
   ),
+  fleet: option.nested(fleetTable, 'an object { idleTimeoutMs?, giveBackAbove? }'),
 }
 
 type Table = typeof dbConnectionOptionTable

@@ -1,0 +1,243 @@
+import { randomUUID } from 'node:crypto'
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
+import middy from '@middy/core'
+import { type PrivateMariadb, sleep, startPrivateMariadb, waitFor } from '@thaw/test-support'
+import fc from 'fast-check'
+import mysql from 'mysql2/promise'
+import dbConnection, { closePools, dbConnectionValidateOptions } from '../src/index.ts'
+
+// Issue 13: thaw gives back server slots it cannot use and never takes what is not its own, proven
+// against a private MariaDB 10.11 with a small max_connections (the shared server's limit is not
+// ours to change). Each "environment" here is a middleware with a pool of its own (one connection,
+// as in a classic Lambda environment); between invocations its connection sits idle in the pool,
+// which is what the server sees of a frozen environment.
+
+const maxConnections = 12
+let server: PrivateMariadb
+let root: mysql.Connection
+let appUrl: string
+const appUser = 'fleet_test'
+
+beforeAll(async () => {
+  server = await startPrivateMariadb({ variables: { max_connections: maxConnections } })
+  root = await mysql.createConnection(server.rootUrl)
+  await root.query('CREATE DATABASE fleet')
+  await root.query('CREATE USER ?@? IDENTIFIED BY ?', [appUser, '%', 'fleet-pw'])
+  await root.query('GRANT ALL ON fleet.* TO ?@?', [appUser, '%'])
+  appUrl = `mysql://${appUser}:fleet-pw@127.0.0.1:${server.port}/fleet`
+}, 60_000)
+
+afterAll(async () => {
+  await closePools()
+  await root?.end()
+  await server?.stop()
+})
+
+const kills = async () => {
+  const [rows] = await root.query("SHOW GLOBAL STATUS LIKE 'Com_kill'")
+  return Number((rows as { Value: string }[])[0]?.Value)
+}
+
+const appSessions = async () => {
+  const [rows] = await root.query('SELECT ID AS id FROM information_schema.PROCESSLIST WHERE USER = ?', [
+    appUser,
+  ])
+  return new Set((rows as { id: number }[]).map((row) => row.id))
+}
+
+// Another application of the same user, holding idle sessions.
+const bystander = async (sessions: number) => {
+  const connections = await Promise.all(
+    Array.from({ length: sessions }, () => mysql.createConnection(appUrl)),
+  )
+  let ended = 0
+  for (const connection of connections) {
+    connection.on('error', () => ended++)
+    connection.on('end', () => ended++)
+  }
+  return {
+    ids: connections.map((connection) => connection.threadId as number),
+    ended: () => ended,
+    stop: () => Promise.all(connections.map((connection) => connection.end().catch(() => {}))),
+  }
+}
+
+let environmentCount = 0
+// One environment: its own pool (a connect attribute of its own makes another configuration).
+const environment = (fleet?: Record<string, unknown>, timeoutMs = 4_000) => {
+  const name = `env-${++environmentCount}`
+  const handler = middy<{ sql?: string; workMs?: number }>()
+    .use(
+      dbConnection({
+        config: { ...parse(appUrl), connectAttributes: { fleet_environment: name } },
+        ...(fleet ? { fleet } : {}),
+      }),
+    )
+    .handler(async (event: { sql?: string; workMs?: number }, context) => {
+      const [rows] = await context.db.query(
+        event.sql ?? 'SELECT CONNECTION_ID() AS id, @@session.wait_timeout AS waitTimeout, SLEEP(?) AS slept',
+        [(event.workMs ?? 0) / 1000],
+      )
+      return (rows as { id: number; waitTimeout: number }[])[0]
+    })
+  const invoke = (event: { sql?: string; workMs?: number } = {}) => {
+    const deadline = Date.now() + timeoutMs
+    return handler(event, {
+      getRemainingTimeInMillis: () => deadline - Date.now(),
+      functionName: 'fleet-test',
+      awsRequestId: randomUUID(),
+    } as never) as Promise<{ id: number; waitTimeout: number }>
+  }
+  return { name, invoke }
+}
+
+const parse = (url: string) => {
+  const parsed = new URL(url)
+  return {
+    host: parsed.hostname,
+    port: Number(parsed.port),
+    user: decodeURIComponent(parsed.username),
+    password: decodeURIComponent(parsed.password),
+    database: parsed.pathname.slice(1),
+  }
+}
+
+describe('fleet: the idle limit on thaw’s own sessions', () => {
+  it('sets wait_timeout on each new session, and the server closes a session idle past it; the next invocation gets a new one unseen', async () => {
+    const env = environment({ idleTimeoutMs: 2_000, giveBackAbove: false })
+    const first = await env.invoke()
+    expect(first.waitTimeout).toBe(2)
+    expect(await appSessions()).toContain(first.id)
+    // The server, not thaw, ends it: nothing in this process runs while it is idle.
+    await waitFor(async () => ((await appSessions()).has(first.id) ? undefined : true), {
+      what: 'the idle session closed by the server',
+      withinMs: 15_000,
+      everyMs: 200,
+    })
+    const second = await env.invoke()
+    expect(second.id).not.toBe(first.id)
+    expect(second.waitTimeout).toBe(2)
+  }, 30_000)
+
+  it('sets it again after a COM_RESET_CONNECTION, which puts session variables back to the server’s', async () => {
+    const env = environment({ idleTimeoutMs: 3_000, giveBackAbove: false })
+    const first = await env.invoke({
+      sql: 'SELECT CONNECTION_ID() AS id, @@session.wait_timeout AS waitTimeout, @leak := ? AS x',
+    })
+    expect(first.waitTimeout).toBe(3)
+    // The user variable made the session dirty: the invocation's end reset it.
+    const second = await env.invoke()
+    expect(second.id).toBe(first.id)
+    expect(second.waitTimeout).toBe(3)
+  }, 30_000)
+
+  it('never lengthens a limit the server already has, and leaves it alone when turned off (idleTimeoutMs: 0)', async () => {
+    await root.query('SET GLOBAL wait_timeout = 7')
+    try {
+      expect((await environment({ idleTimeoutMs: 60_000, giveBackAbove: false }).invoke()).waitTimeout).toBe(
+        7,
+      )
+      expect((await environment({ idleTimeoutMs: 0, giveBackAbove: false }).invoke()).waitTimeout).toBe(7)
+      expect((await environment({ idleTimeoutMs: 4_000, giveBackAbove: false }).invoke()).waitTimeout).toBe(4)
+    } finally {
+      await root.query('SET GLOBAL wait_timeout = 28800')
+    }
+  }, 30_000)
+})
+
+describe('fleet: giving back while the server is crowded', () => {
+  it('closes a connection opened above giveBackAbove when its invocation ends, and keeps one opened below it', async () => {
+    // The earlier tests' environments leave: the server's count is then root, the bystander and us.
+    await closePools()
+    await waitFor(async () => ((await appSessions()).size === 0 ? true : undefined), {
+      what: 'the earlier sessions gone',
+      withinMs: 10_000,
+    })
+    const others = await bystander(6)
+    try {
+      // 1 root + 6 bystander + itself = 8 of 12: above 0.5, below 0.9.
+      const crowded = environment({ idleTimeoutMs: 0, giveBackAbove: 0.5 })
+      const first = await crowded.invoke()
+      await waitFor(async () => ((await appSessions()).has(first.id) ? undefined : true), {
+        what: 'the crowded connection given back',
+        withinMs: 5_000,
+      })
+      expect((await crowded.invoke()).id).not.toBe(first.id)
+
+      const roomy = environment({ idleTimeoutMs: 0, giveBackAbove: 0.9 })
+      const kept = await roomy.invoke()
+      await sleep(300)
+      expect(await appSessions()).toContain(kept.id)
+      expect((await roomy.invoke()).id).toBe(kept.id)
+      expect(others.ended()).toBe(0)
+    } finally {
+      await others.stop()
+      await closePools()
+    }
+  }, 30_000)
+
+  it('a burst of three times the server’s limit succeeds when the invocations running at once fit; with the fleet settings off, the same burst fails with the server’s code', async () => {
+    const others = await bystander(2)
+    const killsBefore = await kills()
+    try {
+      const burst = async (fleet: Record<string, unknown> | undefined) => {
+        const envs = Array.from({ length: 3 * maxConnections }, () => environment(fleet, 4_000))
+        // Every environment invoked at once, twice over: as many at a time as the machine runs.
+        const outcomes = []
+        for (let wave = 0; wave < 2; wave++) {
+          outcomes.push(
+            ...(await Promise.allSettled(envs.map((env) => env.invoke({ workMs: 20 })))).map((outcome) =>
+              outcome.status === 'fulfilled' ? 'ok' : (outcome.reason as { code?: string }).code,
+            ),
+          )
+        }
+        return outcomes
+      }
+      const off = await burst({ idleTimeoutMs: 0, giveBackAbove: false })
+      await closePools()
+      await waitFor(async () => ((await appSessions()).size <= others.ids.length ? true : undefined), {
+        what: 'the first burst’s sessions gone',
+        withinMs: 10_000,
+      })
+      const on = await burst(undefined)
+      expect(on.filter((outcome) => outcome !== 'ok')).toEqual([])
+      // Without giving back, the environments that connected first keep every slot while idle.
+      const failed = off.filter((outcome) => outcome !== 'ok')
+      expect(failed.length).toBeGreaterThan(0)
+      expect(new Set(failed)).toEqual(new Set(['ER_CON_COUNT_ERROR']))
+      expect(await kills()).toBe(killsBefore)
+      expect(others.ended()).toBe(0)
+    } finally {
+      await others.stop()
+      await closePools()
+    }
+  }, 90_000)
+})
+
+describe('fleet options', () => {
+  it('accepts giveBackAbove as false or a fraction in (0, 1], and refuses anything else naming fleet.giveBackAbove', () => {
+    fc.assert(
+      fc.property(
+        fc.oneof(fc.double(), fc.integer(), fc.string(), fc.boolean(), fc.constant(null)),
+        (value) => {
+          const valid = value === false || (typeof value === 'number' && value > 0 && value <= 1)
+          const attempt = () =>
+            dbConnectionValidateOptions({
+              config: appUrl ?? 'mysql://h/db',
+              fleet: { giveBackAbove: value as never },
+            })
+          if (valid) expect(attempt().fleet.giveBackAbove).toBe(value)
+          else expect(attempt).toThrow(/option 'fleet\.giveBackAbove' must be a fraction of max_connections/)
+        },
+      ),
+    )
+  })
+
+  it('refuses an idle limit that is not a whole number of milliseconds a timer can hold', () => {
+    for (const value of [-1, 1.5, 2 ** 31, '15000']) {
+      expect(() =>
+        dbConnectionValidateOptions({ config: 'mysql://h/db', fleet: { idleTimeoutMs: value as never } }),
+      ).toThrow(/option 'fleet\.idleTimeoutMs' must be an integer from 0 to 2147483647/)
+    }
+  })
+})

@@ -3,8 +3,24 @@
 // (invoke() to outcome, with the thaw before and the freeze after). The handler does nothing but
 // count and log one line, so what is measured is the host, not the handler.
 //   node --conditions=@thaw/source bench/lambda-sim.bench.ts [rounds] [warm invocations per round]
+import { existsSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { bundleHandler, startEnvironment } from '@thaw/lambda-sim'
+
+// The home-made host this package ran before aws-lambda-ric (commit c9ad01b), when its sources are
+// checked out beside this file (bench/old-host-src, not committed): both then run interleaved, so a
+// busy machine weighs on both alike.
+type Start = (options: { entry: string; prebuilt: boolean; freeze: boolean }) => Promise<{
+  invoke: (event: unknown) => Promise<{ ok: boolean; error?: { message: string } }>
+  shutdown: () => Promise<unknown>
+}>
+const oldHostFile = fileURLToPath(new URL('./old-host-src/index.ts', import.meta.url))
+const hosts: Array<[string, Start]> = [['aws-lambda-ric', startEnvironment as unknown as Start]]
+if (existsSync(oldHostFile))
+  hosts.push([
+    'home-made (before)',
+    ((await import(oldHostFile)) as { startEnvironment: Start }).startEnvironment,
+  ])
 
 const rounds = Number(process.argv[2] ?? 6)
 const warmPerRound = Number(process.argv[3] ?? 200)
@@ -28,30 +44,30 @@ interface Samples {
   shutdownMs: number[]
 }
 
-const variants: Array<[string, { freeze: boolean }]> = [
-  ['classic, frozen between invocations', { freeze: true }],
-  ['classic, not frozen', { freeze: false }],
-]
+const variants: Array<[string, { freeze: boolean }, Start]> = hosts.flatMap(([host, start]) => [
+  [`${host}, frozen between invocations`, { freeze: true }, start] as [string, { freeze: boolean }, Start],
+  [`${host}, not frozen`, { freeze: false }, start] as [string, { freeze: boolean }, Start],
+])
 const samples = new Map<string, Samples>(
   variants.map(([name]) => [name, { startMs: [], firstInvokeMs: [], warmInvokeMs: [], shutdownMs: [] }]),
 )
 
 // Interleaved: each round runs every variant once, so a busy moment of the machine lands on all.
 for (let round = 0; round < rounds; round++) {
-  for (const [name, options] of variants) {
+  for (const [name, options, start_] of variants) {
     const into = samples.get(name) as Samples
     let start = performance.now()
-    const environment = await startEnvironment({ entry: bundle.file, prebuilt: true, ...options })
+    const environment = await start_({ entry: bundle.file, prebuilt: true, ...options })
     into.startMs.push(performance.now() - start)
     start = performance.now()
     const first = await environment.invoke({ echo: 0 })
     into.firstInvokeMs.push(performance.now() - start)
-    if (!first.ok) throw new Error(`first invocation failed: ${first.error.message}`)
+    if (!first.ok) throw new Error(`first invocation failed: ${first.error?.message}`)
     for (let index = 0; index < warmPerRound; index++) {
       start = performance.now()
       const outcome = await environment.invoke({ echo: index })
       into.warmInvokeMs.push(performance.now() - start)
-      if (!outcome.ok) throw new Error(`warm invocation failed: ${outcome.error.message}`)
+      if (!outcome.ok) throw new Error(`warm invocation failed: ${outcome.error?.message}`)
     }
     start = performance.now()
     await environment.shutdown()

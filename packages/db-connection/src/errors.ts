@@ -17,6 +17,9 @@ export const dbConnectionErrorCodes = {
   credentials: 'THAW_CREDENTIALS',
   // getConnection() inside a transaction() callback: it would wait for the transaction it runs in.
   nestedLease: 'THAW_NESTED_LEASE',
+  // A statement still running statementMarginMs before the invocation's deadline: stopped on the
+  // server (its session KILLed), or refused when sent after that point.
+  statementDeadline: 'THAW_STATEMENT_DEADLINE',
   // A callback passed where mysql2/promise takes values.
   callbackRefused: 'THAW_CALLBACK_REFUSED',
 } as const

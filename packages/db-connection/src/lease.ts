@@ -14,12 +14,30 @@ import {
 } from './mysql2-adapter.ts'
 import type { DbConnectionSettings } from './options.ts'
 import { countReplacement, type PoolEntry } from './registry.ts'
+import { startTracking, trackingOf } from './session-tracking.ts'
 
 // Counted here, read by stats.ts. `errors`: leases that failed, pings that failed.
 const counters = { reusedInvocations: 0, validations: 0, errors: 0 }
 export const leaseCounters = (): Readonly<typeof counters> => counters
 
 const pollOnce = () => new Promise<void>((resolve) => setImmediate(resolve))
+
+// Asks a connection's server to report session changes (session-tracking.ts), once per connection.
+// False: it did not answer within validateTimeoutMs and was discarded; the caller takes another.
+const readyToTrack = async ({ entry, settings }: Invocation, connection: CoreConnection) => {
+  if ((await startTracking(connection, entry.pool, settings.validateTimeoutMs)) !== 'discarded') return true
+  counters.errors++
+  logEvent(
+    settings.logger,
+    entry.label,
+    'warn',
+    'tracking-timeout',
+    'the server did not answer the session-tracking SET in time: connection discarded, and its next connections are not asked (the reset falls back to anything but plain reads)',
+    undefined,
+    connection.threadId,
+  )
+  return false
+}
 
 export const acquireConnection = async (invocation: Invocation): Promise<CoreConnection> => {
   const { entry, settings } = invocation
@@ -52,7 +70,8 @@ export const acquireConnection = async (invocation: Invocation): Promise<CoreCon
     if (fresh.has(connection)) {
       fresh.delete(connection)
       logEvent(log, label, 'debug', 'connected', 'opened a connection', undefined, connection.threadId)
-      return connection
+      if (await readyToTrack(invocation, connection)) return connection
+      continue
     }
     if (isConnectionDead(connection)) {
       countReplacement(entry, connection)
@@ -86,6 +105,9 @@ export const acquireConnection = async (invocation: Invocation): Promise<CoreCon
         continue
       }
     }
+    // A connection that has not been asked to report session changes yet (the one a KILL was sent
+    // from, connect: 'init''s when its setup failed): once, here.
+    if (trackingOf(connection) === undefined && !(await readyToTrack(invocation, connection))) continue
     counters.reusedInvocations++
     return connection
   }
@@ -100,6 +122,10 @@ export const acquireConnection = async (invocation: Invocation): Promise<CoreCon
 export const connectAtInit = (entry: PoolEntry, settings: DbConnectionSettings): void => {
   prepareNewConnection(entry.pool, entry.poolOptions, entry.source, undefined, undefined)
     .then(() => leaseFromPool(entry.pool))
+    .then(async (connection) => {
+      await startTracking(connection, entry.pool, settings.validateTimeoutMs)
+      return connection
+    })
     .then(
       (connection) => {
         // Its first use is validated like any idle connection: init may be followed by a long freeze.

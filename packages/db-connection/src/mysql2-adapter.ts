@@ -31,6 +31,7 @@ interface ConnectionInternals {
   lastActiveTime: number
   stream: Socket
   reset(callback: (error: Error | null) => void): void
+  _handshakePacket: { capabilityFlags: number } | null
   _removeFromPool(): void
 }
 
@@ -61,6 +62,10 @@ const connectionFields: Record<string, (connection: CoreConnection) => boolean> 
   lastActiveTime: (connection) => typeof connection.lastActiveTime === 'number',
   stream: (connection) => typeof connection.stream?.destroyed === 'boolean',
   reset: (connection) => typeof connection.reset === 'function',
+  '_handshakePacket.capabilityFlags': (connection) =>
+    typeof connection._handshakePacket?.capabilityFlags === 'number',
+  'config.clientFlags': (connection) =>
+    typeof (connection.config as { clientFlags?: unknown }).clientFlags === 'number',
   _removeFromPool: (connection) => typeof connection._removeFromPool === 'function',
 }
 
@@ -177,6 +182,16 @@ export const isConnectionDead = (connection: CoreConnection): boolean => {
     stream.writableEnded
   )
 }
+
+// The server's handshake offered CLIENT_SESSION_TRACK (0x00800000): it can report session changes in
+// OK packets. mysql2 asks for it by default and parses by the server's flags (ResultSetHeader).
+export const serverCanTrackSession = (connection: CoreConnection): boolean =>
+  ((connection._handshakePacket?.capabilityFlags ?? 0) & 0x00800000) !== 0
+
+// mysql2 connected with CLIENT_IGNORE_SPACE (0x100, on unless config.flags says '-IGNORE_SPACE'), which
+// the server turns into IGNORE_SPACE in the new session's sql_mode.
+export const clientAskedForIgnoreSpace = (connection: CoreConnection): boolean =>
+  (((connection.config as { clientFlags?: number }).clientFlags ?? 0) & 0x100) !== 0
 
 // Calls `onDeath` once when the connection's socket ends or closes.
 export const onConnectionEnd = (connection: CoreConnection, onDeath: () => void): void => {

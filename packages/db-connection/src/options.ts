@@ -338,6 +338,12 @@ export const dbConnectionOptionTable = {
   // load balancer may have dropped it without a FIN, and a statement on it would hang.
   validateAfterIdleMs: option.duration(0, 60_000),
   validateTimeoutMs: option.duration(1, 1_000),
+  // A statement never outlives its invocation on the server: one still running this long before the
+  // invocation's deadline (context.getRemainingTimeInMillis()) is stopped (its session KILLed from
+  // another connection) and the handler's await fails with THAW_STATEMENT_DEADLINE; one sent later is
+  // refused. Room for the KILL's connect and round trip, the handler's error and the cleanup before
+  // Middy's early timeout (5 ms by default) or Lambda's own. 0: only Middy's early timeout ends them.
+  statementMarginMs: option.duration(0, 250),
   // 'auto': COM_RESET_CONNECTION only after an invocation that may have left session state behind.
   resetSession: option.oneOf(['auto', 'always', 'never'] as const, 'auto'),
   closeOnShutdown: option.boolean(false),

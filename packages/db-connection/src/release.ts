@@ -3,6 +3,7 @@
 import { logEvent } from './log.ts'
 import {
   type CoreConnection,
+  connectionTemplate,
   discardConnection,
   isConnectionDead,
   leaseFromPool,
@@ -10,6 +11,7 @@ import {
 } from './mysql2-adapter.ts'
 import type { DbConnectionSettings } from './options.ts'
 import type { PoolEntry } from './registry.ts'
+import { restoreAfterReset, restoreDatabase } from './session-tracking.ts'
 import { statementOn } from './statement.ts'
 
 // Counted here, read by stats.ts. `errors`: failed resets and rollbacks.
@@ -24,6 +26,8 @@ export interface SessionState {
   stateLeaked: boolean
   // The last OK packet said a transaction is open.
   inTransaction: boolean
+  // The server reported another default database (USE, also inside a procedure or a comment).
+  schemaChanged: boolean
 }
 
 const noop = () => {}
@@ -35,15 +39,19 @@ export const releaseAfterInvocation = (
   connection: CoreConnection,
   state: SessionState,
 ): Promise<void> | undefined => {
-  if (state.inFlight > 0) return abandon(entry, settings, connection)
+  if (state.inFlight > 0) return abandonConnection(entry, settings, connection)
   if (isConnectionDead(connection)) {
     discardConnection(connection)
     return undefined
   }
   const policy = settings.resetSession
   const dirty = state.stateLeaked || state.inTransaction
-  if (policy === 'always' || (policy === 'auto' && dirty)) return resetAndRelease(entry, settings, connection)
-  if (policy === 'never' && state.inTransaction) return rollbackAndRelease(connection)
+  if (policy === 'always' || (policy === 'auto' && dirty)) {
+    return resetAndRelease(entry, settings, connection, state.schemaChanged)
+  }
+  if (policy === 'never' && (state.inTransaction || state.schemaChanged)) {
+    return rollbackAndRelease(settings, connection, state)
+  }
   connection.release()
   return undefined
 }
@@ -52,10 +60,19 @@ const resetAndRelease = async (
   entry: PoolEntry,
   settings: DbConnectionSettings,
   connection: CoreConnection,
+  schemaChanged: boolean,
 ) => {
   counters.resets++
-  if (await resetWithin(connection, settings.validateTimeoutMs)) {
-    connection.release()
+  const timeoutMs = settings.validateTimeoutMs
+  if (await resetWithin(connection, timeoutMs)) {
+    // A reset keeps the database chosen with USE, switches the server's session tracking off and
+    // drops mysql2's IGNORE_SPACE: all put back before anyone else gets the connection.
+    if (await restoreAfterReset(connection, schemaChanged, timeoutMs)) {
+      connection.release()
+      return
+    }
+    counters.errors++
+    discardConnection(connection)
     return
   }
   counters.errors++
@@ -71,9 +88,18 @@ const resetAndRelease = async (
   discardConnection(connection)
 }
 
-const rollbackAndRelease = async (connection: CoreConnection) => {
+// resetSession 'never': only what would break the next invocation outright is undone: a transaction
+// left open, another default database.
+const rollbackAndRelease = async (
+  settings: DbConnectionSettings,
+  connection: CoreConnection,
+  state: SessionState,
+) => {
   try {
-    await statementOn(connection, 'ROLLBACK')
+    if (state.inTransaction) await statementOn(connection, 'ROLLBACK')
+    if (state.schemaChanged && !(await restoreDatabase(connection, settings.validateTimeoutMs))) {
+      throw new Error('the configured database could not be chosen again')
+    }
     connection.release()
   } catch {
     counters.errors++
@@ -81,11 +107,18 @@ const rollbackAndRelease = async (connection: CoreConnection) => {
   }
 }
 
-// A statement is still running (Middy's early timeout fired mid-query, or the handler did not
-// await it): the connection cannot be handed to anyone. Close it, and end its server-side session
-// with KILL so the statement stops and its transaction and locks go now, not when the server
-// notices the closed socket.
-const abandon = async (entry: PoolEntry, settings: DbConnectionSettings, connection: CoreConnection) => {
+// A statement is still running (the invocation's deadline is near, Middy's early timeout fired
+// mid-query, or the handler did not await it): the connection cannot be handed to anyone. Close it, and
+// end its server-side session with KILL so the statement stops and its transaction and locks go now,
+// not when the server notices the closed socket (it never does while the statement runs). The KILL goes
+// through a new pool connection, which then stays in the pool for the next invocation. Settles once the
+// KILL has been answered or validateTimeoutMs has passed: the caller awaits it before the invocation
+// ends, since a frozen environment sends nothing.
+export const abandonConnection = async (
+  entry: PoolEntry,
+  settings: DbConnectionSettings,
+  connection: CoreConnection,
+): Promise<void> => {
   counters.abandoned++
   const threadId = connection.threadId
   logEvent(
@@ -102,15 +135,20 @@ const abandon = async (entry: PoolEntry, settings: DbConnectionSettings, connect
   const { pool } = entry
   const deadline = settings.validateTimeoutMs
   let timedOut = false
+  // The template's connectTimeout was capped by some earlier invocation's deadline: this connect has
+  // its own. (Credentials stay those of the last connect, which the abandoned connection used.)
+  connectionTemplate(pool).connectTimeout = deadline
   const killer = leaseFromPool(pool)
-  const timer = new Promise<undefined>((resolve) =>
-    setTimeout(() => {
+  let clock: NodeJS.Timeout | undefined
+  const timer = new Promise<undefined>((resolve) => {
+    clock = setTimeout(() => {
       timedOut = true
       resolve(undefined)
-    }, deadline),
-  )
+    }, deadline)
+  })
   const other = await Promise.race([killer.catch(() => undefined), timer])
   if (!other) {
+    clearTimeout(clock)
     // Too late or refused: when it comes, it goes straight back to the pool.
     killer.then((late) => late.release(), noop)
     return
@@ -124,5 +162,7 @@ const abandon = async (entry: PoolEntry, settings: DbConnectionSettings, connect
     // ER_NO_SUCH_THREAD: it is already gone, which is what was wanted.
     if ((error as { errno?: number }).errno === 1094) other.release()
     else discardConnection(other)
+  } finally {
+    clearTimeout(clock)
   }
 }

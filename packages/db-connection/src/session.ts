@@ -9,22 +9,28 @@ import { acquireConnection } from './lease.ts'
 import { type CoreConnection, discardConnection, isConnectionDead } from './mysql2-adapter.ts'
 import type { DbConnectionSettings } from './options.ts'
 import type { PoolEntry } from './registry.ts'
-import { releaseAfterInvocation } from './release.ts'
+import { abandonConnection, releaseAfterInvocation } from './release.ts'
+import { trackingOf } from './session-tracking.ts'
 import {
-  leavesSessionState,
+  leavesState,
   type Method,
+  plainRead,
   refuseCallback,
   rejectWithCallerStack,
   type Statement,
   sendStatement,
+  statementKind,
 } from './statement.ts'
 import type { DbLeasedConnection } from './types.ts'
 
-// Counted here, read by stats.ts: statements that failed fatally (their connection is discarded).
-const counters = { errors: 0 }
+// Counted here, read by stats.ts: statements that failed fatally (their connection is discarded);
+// sessions whose running statement was stopped at the invocation's deadline.
+const counters = { errors: 0, deadlineStops: 0 }
 export const sessionCounters = (): Readonly<typeof counters> => counters
 
 const SERVER_STATUS_IN_TRANS = 1
+// The OK packet carries the server's report of a session change (session-tracking.ts).
+const SERVER_SESSION_STATE_CHANGED = 0x4000
 
 const endedError = () =>
   new DbConnectionError(
@@ -32,12 +38,37 @@ const endedError = () =>
     `the invocation has ended (after, onError or Middy's early timeout); context.db can no longer be used`,
   )
 
+// Statements still running when the invocation ended (Middy's early timeout, an un-awaited query):
+// their awaits settle with this, since the connection they ran on is closed without a word from mysql2.
+const endedInFlightError = () =>
+  new DbConnectionError(
+    dbConnectionErrorCodes.invocationEnded,
+    `the invocation ended (Middy's early timeout, or after/onError) while this statement was still running; its session was ended on the server (KILL)`,
+  )
+
+const deadlineError = (marginMs: number, sent: boolean) =>
+  new DbConnectionError(
+    dbConnectionErrorCodes.statementDeadline,
+    sent
+      ? `the statement was stopped at the invocation's deadline: it was still running ${marginMs} ms before the function's timeout (statementMarginMs), so its session was ended on the server (KILL) and its transaction and locks are gone`
+      : `the statement was not sent: the invocation's deadline is less than ${marginMs} ms away (statementMarginMs)`,
+  )
+
 const noop = () => {}
+
+type Settle = (value: Promise<never> | [unknown, unknown]) => void
+
+const stopAtDeadline = (session: DbSession) => session.stopAtDeadline()
 
 // The transaction() callback an async step runs in, if any: context.db statements there run on the
 // transaction's connection, a nested transaction() becomes a savepoint, and getConnection() fails at
 // once, where each would otherwise wait for the very transaction that awaits it. Entered only by
 // transaction(); the statement hot path never reads it.
+interface OkPacket {
+  serverStatus?: number
+  stateChanges?: { schema?: string | null }
+}
+
 interface TransactionScope {
   session: DbSession
   connection: DbLeasedConnection
@@ -70,10 +101,22 @@ export class DbSession {
   #invocation: Invocation
   #connection: CoreConnection | undefined
   #leasing: Promise<CoreConnection> | undefined
-  #inFlight = 0
+  // The statements sent and not answered yet, by the function that settles each one's promise.
+  #pending = new Set<Settle>()
   #stateLeaked = false
   #inTransaction = false
+  #schemaChanged = false
+  // The connection's server reports session changes (session-tracking.ts); if not, anything but a
+  // plain read counts as a change.
+  #tracked = false
+  // Multi-statement results: several OK packets, each with its own status.
+  #multi = false
   #ended = false
+  // Past deadline - statementMarginMs: nothing more is sent.
+  #pastDeadline = false
+  #stopTimer: NodeJS.Timeout | undefined
+  // The KILL of a session stopped at the deadline, awaited by finish().
+  #stopping: Promise<void> | undefined
   // Set while getConnection()/transaction() holds the connection exclusively.
   #exclusive: Promise<void> | undefined
   #classic: boolean
@@ -198,12 +241,20 @@ export class DbSession {
 
   #run(connection: CoreConnection, method: Method, sql: Statement, values: unknown) {
     if (this.#ended) return Promise.reject(endedError())
+    if (this.#pastDeadline) {
+      return Promise.reject(deadlineError(this.#invocation.settings.statementMarginMs, false))
+    }
     refuseCallback(values)
-    if (!this.#stateLeaked && leavesSessionState(sql)) this.#stateLeaked = true
-    this.#inFlight++
+    if (!this.#stateLeaked) {
+      const kind = statementKind(sql)
+      if (kind === leavesState || (kind !== plainRead && !this.#tracked)) this.#stateLeaked = true
+    }
+    const pending = this.#pending
     return new Promise<[unknown, unknown]>((resolve) => {
+      pending.add(resolve)
       sendStatement(connection, method, sql, values, (error, rows, fields) => {
-        this.#inFlight--
+        // Already settled: stopped at the deadline, or the invocation ended while it ran.
+        if (!pending.delete(resolve)) return
         if (error) {
           // Never re-run: the error reaches the handler as mysql2 made it (code, errno, sqlState,
           // fatal); a dead connection is discarded so the next invocation gets a new one.
@@ -214,13 +265,36 @@ export class DbSession {
           rejectWithCallerStack(resolve, error)
           return
         }
-        const header = rows as { serverStatus?: number } | undefined
-        if (header && typeof header.serverStatus === 'number') {
-          this.#inTransaction = (header.serverStatus & SERVER_STATUS_IN_TRANS) !== 0
+        const header = rows as OkPacket | undefined
+        if (header && typeof header.serverStatus === 'number') this.#readOk(header)
+        else if (this.#multi && Array.isArray(rows)) {
+          for (const result of rows as OkPacket[]) {
+            if (typeof result?.serverStatus === 'number') this.#readOk(result)
+          }
         }
         resolve([rows, fields])
       })
     })
+  }
+
+  // What an OK packet says about the session: a transaction open or not, and, from the server's
+  // session tracking, whether the statement changed the session whatever its text looked like
+  // (comments, versioned comments, a procedure, a prepared statement).
+  #readOk(header: OkPacket) {
+    const status = header.serverStatus as number
+    this.#inTransaction = (status & SERVER_STATUS_IN_TRANS) !== 0
+    if ((status & SERVER_SESSION_STATE_CHANGED) !== 0) {
+      this.#stateLeaked = true
+      if (header.stateChanges?.schema) this.#schemaChanged = true
+    }
+  }
+
+  // Settles every statement still waiting for an answer with `error` (their connection is being
+  // closed: mysql2 3.24.6 never calls back a command of a connection it was told to destroy).
+  #settlePending(error: () => Error) {
+    const pending = [...this.#pending]
+    this.#pending.clear()
+    for (const resolve of pending) rejectWithCallerStack(resolve, error())
   }
 
   #drop(connection: CoreConnection) {
@@ -267,6 +341,8 @@ export class DbSession {
             throw endedError()
           }
           this.#connection = connection
+          this.#tracked = trackingOf(connection) === true
+          this.#multi = (connection.config as { multipleStatements?: boolean }).multipleStatements === true
           this.#track()
           return connection
         },
@@ -281,13 +357,39 @@ export class DbSession {
 
   // Known to the sweep of finishOverdueSessions; with Managed Instances, also finished by a timer at the
   // invocation's deadline (unref'd: it never keeps the process alive).
+  // Also arms the statement deadline: one timer per invocation, no round trip (the KILL is sent only
+  // when a statement is still running at deadline - statementMarginMs).
   #track() {
     const remaining = this.#invocation.request?.context?.getRemainingTimeInMillis?.()
-    if (typeof remaining === 'number') this.deadline = Date.now() + remaining
+    if (typeof remaining === 'number') {
+      this.deadline = Date.now() + remaining
+      const margin = this.#invocation.settings.statementMarginMs
+      if (margin > 0) {
+        this.#stopTimer = setTimeout(stopAtDeadline, Math.max(0, remaining - margin), this).unref()
+      }
+    }
     leasedSessions.add(this)
     if (!this.#classic && typeof remaining === 'number') {
       this.#deadlineTimer = setTimeout(() => this.finish(), Math.max(0, remaining)).unref()
     }
+  }
+
+  // deadline - statementMarginMs (internal: called by the session's timer). From now on nothing is
+  // sent; a statement still running is stopped on the server (the session is KILLed from another
+  // connection) and its await fails with THAW_STATEMENT_DEADLINE at once, so the handler ends before
+  // Middy's early timeout or Lambda's own, and the invocation's end (finish) waits for the KILL.
+  stopAtDeadline(): void {
+    this.#stopTimer = undefined
+    if (this.#ended) return
+    this.#pastDeadline = true
+    const connection = this.#connection
+    if (!connection || this.#pending.size === 0) return
+    this.#connection = undefined
+    counters.deadlineStops++
+    const margin = this.#invocation.settings.statementMarginMs
+    this.#settlePending(() => deadlineError(margin, true))
+    const { entry, settings } = this.#invocation
+    this.#stopping = abandonConnection(entry, settings, connection).then(noop, noop)
   }
 
   // after/onError: nothing stays leased, no transaction stays open, no lock stays held.
@@ -297,15 +399,25 @@ export class DbSession {
       clearTimeout(this.#deadlineTimer)
       this.#deadlineTimer = undefined
     }
+    if (this.#stopTimer !== undefined) {
+      clearTimeout(this.#stopTimer)
+      this.#stopTimer = undefined
+    }
     leasedSessions.delete(this)
     const connection = this.#connection
-    if (!connection) return this.#leasing ? this.#leasing.then(noop, noop) : undefined
+    if (!connection) {
+      if (this.#stopping) return this.#stopping
+      return this.#leasing ? this.#leasing.then(noop, noop) : undefined
+    }
     this.#connection = undefined
+    const inFlight = this.#pending.size
+    if (inFlight > 0) this.#settlePending(endedInFlightError)
     const { entry, settings } = this.#invocation
     return releaseAfterInvocation(entry, settings, connection, {
-      inFlight: this.#inFlight,
+      inFlight,
       stateLeaked: this.#stateLeaked,
       inTransaction: this.#inTransaction,
+      schemaChanged: this.#schemaChanged,
     })
   }
 }

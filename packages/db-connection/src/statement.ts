@@ -7,30 +7,48 @@ export type Method = 'query' | 'execute'
 export type Statement = string | { sql: string }
 type Done = (error: Error | null, rows?: unknown, fields?: unknown) => void
 
-// Statements that may leave session state behind for the next invocation: session variables,
-// user variables, temporary tables, named locks, table locks, prepared statements, a changed
-// default database, procedures (which can do any of these). Transactions are tracked from the
-// server's status flags instead, so a committed transaction costs no reset.
+// What a statement's text says, beside what the server reports (session-tracking.ts). Statements that
+// may leave session state behind that no server reports, or that a server which cannot report would
+// hide: named locks (GET_LOCK), table locks, user variables (also assigned inside a SELECT), session
+// variables, temporary tables, prepared statements, a changed default database, procedures (which can
+// do any of these). Transactions are followed through the server's status flags instead, so a committed
+// transaction costs no reset.
 const sessionStatePattern =
-  /(?:^|;)\s*(?:SET|XA|LOCK|PREPARE|USE|CALL|HANDLER|DECLARE)\b|GET_LOCK|TEMPORARY|(?<![@\w])@(?!@)/i
+  /(?:^|;)\s*(?:SET|XA|LOCK|PREPARE|USE|CALL|HANDLER|DECLARE)\b|GET_LOCK|LOCK\s+TABLES?\b|TEMPORARY|(?<![@\w])@(?!@)/i
+
+// A plain read: one SELECT (or SHOW, EXPLAIN, DESCRIBE, a WITH … SELECT), nothing in front of it, no
+// second statement. When the server cannot report session changes, anything else may have changed the
+// session (a comment can hide a SET, a procedure can do anything): the connection is reset.
+const plainReadPattern = /^\s*(?:SELECT|SHOW|EXPLAIN|DESCRIBE|DESC|WITH)\b[^;]*$/i
+
+// The kinds statementKind() returns.
+export const plainRead = 0
+export const otherStatement = 1
+export const leavesState = 2
 
 // Handlers repeat the same few statements, and a regular expression over a long statement costs
 // microseconds: remember the answer per text. Bounded, so generated SQL (values inlined) cannot
 // grow it without limit; when full it starts over, which costs one scan per statement again.
 const decisionCacheSize = 256
-const decisions = new Map<string, boolean>()
+const decisions = new Map<string, number>()
 
-export const leavesSessionState = (sql: Statement): boolean => {
+export const statementKind = (sql: Statement): number => {
   const text = typeof sql === 'string' ? sql : sql?.sql
-  if (typeof text !== 'string') return false
-  let leaves = decisions.get(text)
-  if (leaves === undefined) {
-    leaves = sessionStatePattern.test(text)
+  if (typeof text !== 'string') return otherStatement
+  let kind = decisions.get(text)
+  if (kind === undefined) {
+    kind = sessionStatePattern.test(text)
+      ? leavesState
+      : plainReadPattern.test(text)
+        ? plainRead
+        : otherStatement
     if (decisions.size >= decisionCacheSize) decisions.clear()
-    decisions.set(text, leaves)
+    decisions.set(text, kind)
   }
-  return leaves
+  return kind
 }
+
+export const leavesSessionState = (sql: Statement): boolean => statementKind(sql) === leavesState
 
 // Sends the statement through mysql2's callback API, as mysql2/promise's query/execute do, with the
 // same arguments and the same [rows, fields] answer, but without their per-statement stack capture

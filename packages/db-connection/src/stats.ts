@@ -22,6 +22,7 @@ export const dbConnectionStats = (): DbConnectionStats => {
     validations: lease.validations,
     resets: release.resets,
     abandoned: release.abandoned,
+    deadlineStops: sessionCounters().deadlineStops,
     errors: registry.errors + lease.errors + release.errors + sessionCounters().errors,
     secretFetches: credentials.secretFetches,
     rotationRetries: connect.rotationRetries,

@@ -69,6 +69,9 @@ export interface DbConnectionStats {
   resets: number
   // Connections given up because a statement was still running when the invocation ended.
   abandoned: number
+  // Invocations whose running statement was stopped at deadline - statementMarginMs (counted in
+  // abandoned too: the connection goes the same way).
+  deadlineStops: number
   // Errors seen: failed connects, fatal statement errors, failed validations or resets.
   errors: number
   // GetSecretValue calls made (first use, and once per rotation).

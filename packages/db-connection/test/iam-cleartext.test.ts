@@ -27,6 +27,7 @@ const ServerConnection = require(join(mysql2Lib, 'connection.js'))
 const ConnectionConfig = require(join(mysql2Lib, 'connection_config.js'))
 const CharsetToEncoding = require(join(mysql2Lib, 'constants/charset_encodings.js'))
 const CLIENT_SSL = 0x800
+const CLIENT_SESSION_TRACK = 0x800000
 
 interface FakeRds {
   port: number
@@ -94,7 +95,14 @@ const readSslRequest = (socket: Socket, wire: Buffer[]) =>
 
 // Accepts a connection only over TLS, and only when the client answers the switch to
 // mysql_clear_password with `token`.
-const startFakeRds = async (token: string, certificate: Certificate): Promise<FakeRds> => {
+// `sessionTrack`: whether the greeting offers CLIENT_SESSION_TRACK. mysql2's server code cannot report
+// session changes and never answers a SET (it hands SETs to a 'stmt_prepare' listener, 3.24.6), so by
+// default the fake does not offer it, as a server without session tracking would not.
+const startFakeRds = async (
+  token: string,
+  certificate: Certificate,
+  { sessionTrack = false }: { sessionTrack?: boolean } = {},
+): Promise<FakeRds> => {
   const received: string[] = []
   const users: string[] = []
   const tlsVersions: string[] = []
@@ -108,7 +116,7 @@ const startFakeRds = async (token: string, certificate: Certificate): Promise<Fa
     characterSet: 8,
     // CLIENT_SSL on; without CLIENT_CONNECT_ATTRS: mysql2's server-side parser trips over some
     // attribute lists.
-    capabilityFlags: 0xe7ffff,
+    capabilityFlags: sessionTrack ? 0xe7ffff : 0xe7ffff & ~CLIENT_SESSION_TRACK,
   }
   const sockets = new Set<Socket>()
   const server = createServer(async (socket) => {
@@ -259,5 +267,36 @@ describe('iam: the token as a cleartext password', () => {
     expect(fake.received).toEqual([])
     // Over TLS as well: the refusal is the plugin's, not the transport's.
     expect(fake.tlsVersions).toHaveLength(1)
+  })
+
+  it('a server that offers session tracking but never answers the SET costs one connection and validateTimeoutMs, once', async () => {
+    const fake = await startFakeRds('dbc5-iam-token', certificate, { sessionTrack: true })
+    servers.push(fake)
+    const handler = middy()
+      .use(
+        dbConnection({
+          config: {
+            host: '127.0.0.1',
+            port: fake.port,
+            user: 'iam_user_silent',
+            database: 'app',
+            ssl: { ca: certificate.cert },
+          },
+          validateTimeoutMs: 300,
+          iam: { getAuthToken: () => 'dbc5-iam-token' },
+        }),
+      )
+      .handler(async (_event: unknown, context) => {
+        const [rows] = await context.db.query('SELECT 1 AS ok')
+        return rows
+      })
+    const started = Date.now()
+    expect(await handler({}, lambdaContext())).toEqual([{ ok: 1 }])
+    // The SET's deadline, then one new connection that is not asked again.
+    expect(Date.now() - started).toBeGreaterThanOrEqual(300)
+    expect(fake.received).toHaveLength(2)
+    expect(await handler({}, lambdaContext())).toEqual([{ ok: 1 }])
+    expect(await handler({}, lambdaContext())).toEqual([{ ok: 1 }])
+    expect(fake.received).toHaveLength(2)
   })
 })

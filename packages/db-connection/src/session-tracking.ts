@@ -1,0 +1,126 @@
+// The server's own account of what a statement changed in the session (issue 10, item 1): thaw asks
+// each new connection's server to report session changes in every OK packet, so that state set behind
+// comments, versioned comments, multi-statements, procedures or prepared statements is seen, whatever
+// the statement's text looks like.
+//
+// Checked against MariaDB 10.11 and mysql2 3.24.6 (lib/packets/resultset_header.js). mysql2 always asks
+// for CLIENT_SESSION_TRACK and parses the report into ResultSetHeader.stateChanges when the server sets
+// SERVER_SESSION_STATE_CHANGED (0x4000). What the server reports is what its session_track_* variables
+// ask for; by default (MariaDB 10.6+ and MySQL 8) only the schema and five system variables, so a new
+// connection turns on the rest. With it on, MariaDB 10.11 flags: SET of any system variable (also inside
+// /*! */ and from procedures), SET @user variables, CREATE/DROP TEMPORARY TABLE, PREPARE/DEALLOCATE,
+// USE (with the new schema), LOCK TABLES. It does not flag: GET_LOCK (no tracker reports named locks),
+// user variables assigned inside a SELECT (`SELECT @x := 1`, `SELECT … INTO @x`): statement.ts's text
+// check keeps catching those. A result set ends with an EOF packet, whose status never carried the flag
+// in those checks, so only OK packets are read.
+import {
+  type CoreConnection,
+  clientAskedForIgnoreSpace,
+  discardConnection,
+  serverCanTrackSession,
+} from './mysql2-adapter.ts'
+import { statementOn } from './statement.ts'
+
+// Per connection: true when its server reports session changes now, false when it cannot (the
+// fallback applies), absent until startTracking has run on it. COM_RESET_CONNECTION puts
+// session_track_* back to the server's defaults: restoreAfterReset sends the SET again. One lookup per
+// lease, the only cost on a warm invocation.
+const tracking = new WeakMap<CoreConnection, boolean>()
+export const trackingOf = (connection: CoreConnection): boolean | undefined => tracking.get(connection)
+
+// session_track_transaction_info is left off: it would flag every statement of every transaction,
+// and a committed transaction must cost no reset (transactions are followed by SERVER_STATUS_IN_TRANS).
+const trackingAssignments =
+  "session_track_state_change = ON, session_track_schema = ON, session_track_system_variables = '*'"
+
+// mysql2 connects with CLIENT_IGNORE_SPACE, so a new session has IGNORE_SPACE in its sql_mode;
+// COM_RESET_CONNECTION gives the session the server's global sql_mode, without it (seen on MariaDB
+// 10.11). Decided: a reset connection must behave as a new one (a handler cannot tell which it got),
+// so IGNORE_SPACE goes back, in the same statement as the tracking: no extra round trip.
+const ignoreSpaceAssignment = "sql_mode = CONCAT_WS(',', NULLIF(@@SESSION.sql_mode, ''), 'IGNORE_SPACE')"
+
+// 'done': answered with OK; 'refused': answered with an error; 'discarded': no answer in time.
+type Answer = 'done' | 'refused' | 'discarded'
+
+// Runs `sql` with a deadline: a server (or a proxy, or a fake) that never answers must not hold the
+// invocation. On timeout the connection is discarded (a late answer would be read as the next
+// statement's).
+const setWithin = (connection: CoreConnection, sql: string, timeoutMs: number): Promise<Answer> =>
+  new Promise((resolve) => {
+    let settled = false
+    const timer = setTimeout(() => {
+      settled = true
+      discardConnection(connection)
+      resolve('discarded')
+    }, timeoutMs)
+    statementOn(connection, sql).then(
+      () => {
+        if (settled) return
+        clearTimeout(timer)
+        resolve('done')
+      },
+      () => {
+        if (settled) return
+        clearTimeout(timer)
+        resolve(connection.stream?.destroyed ? 'discarded' : 'refused')
+      },
+    )
+  })
+
+// Pools (by their mysql2 pool) whose server left the SET unanswered: their next connections are not
+// asked again, so one silent server costs one connection and validateTimeoutMs once per environment,
+// not on every connect. (mysql2's own server code, used by test/iam-cleartext.test.ts as a fake RDS,
+// hands a SET to a 'stmt_prepare' listener and, without one, never answers.)
+const silentServers = new WeakSet<object>()
+
+// A new connection: one SET, once per connection, before its first statement (mysql2 runs a
+// connection's commands one after another, so queued or awaited it is one round trip; never on a warm
+// invocation). Skipped when the server's handshake does not offer CLIENT_SESSION_TRACK: nothing would
+// be reported, and the caller falls back to resetting after anything but plain reads. A refused SET
+// (a proxy, an old server) falls back the same way. 'discarded': no answer within timeoutMs.
+export const startTracking = async (
+  connection: CoreConnection,
+  pool: object,
+  timeoutMs: number,
+): Promise<Answer> => {
+  if (!serverCanTrackSession(connection) || silentServers.has(pool)) {
+    tracking.set(connection, false)
+    return 'refused'
+  }
+  const answer = await setWithin(connection, `SET SESSION ${trackingAssignments}`, timeoutMs)
+  if (answer === 'discarded') silentServers.add(pool)
+  else tracking.set(connection, answer === 'done')
+  return answer
+}
+
+// Back to the configured default database. Without one, a session cannot go back to having none: false.
+const useConfiguredDatabase = async (connection: CoreConnection, timeoutMs: number): Promise<boolean> => {
+  const database = (connection.config as { database?: string }).database
+  if (!database) return false
+  return (await setWithin(connection, `USE ${connection.escapeId(database)}`, timeoutMs)) === 'done'
+}
+
+// After COM_RESET_CONNECTION: the session's tracking and mysql2's IGNORE_SPACE back in one statement,
+// and the configured default database back (a reset keeps the one chosen with USE) when the server said
+// it changed. Resolves false when the connection cannot be trusted any more (the caller discards it).
+export const restoreAfterReset = async (
+  connection: CoreConnection,
+  schemaChanged: boolean,
+  timeoutMs: number,
+): Promise<boolean> => {
+  tracking.set(connection, false)
+  if (schemaChanged && !(await useConfiguredDatabase(connection, timeoutMs))) return false
+  const parts: string[] = []
+  const canTrack = serverCanTrackSession(connection)
+  if (canTrack) parts.push(trackingAssignments)
+  if (clientAskedForIgnoreSpace(connection)) parts.push(ignoreSpaceAssignment)
+  if (parts.length === 0) return true
+  const answer = await setWithin(connection, `SET SESSION ${parts.join(', ')}`, timeoutMs)
+  if (answer === 'discarded') return false
+  if (answer === 'done' && canTrack) tracking.set(connection, true)
+  return true
+}
+
+// resetSession 'never' keeps the session as the handler left it, except what would break the next
+// invocation outright: another default database is put back (false: it cannot be; discard).
+export const restoreDatabase = useConfiguredDatabase

@@ -49,4 +49,35 @@ describe('Managed-Instances mode', () => {
     await environment.invoke({ holdMs: 1 })
     expect(environment.isFrozen).toBe(false)
   })
+
+  it('never has more invocations in flight than its concurrency (AWS_LAMBDA_MAX_CONCURRENCY), across its threads', async () => {
+    const environment = await startTestEnvironment('in-flight', {
+      workers: 3,
+      concurrency: 4,
+      timeoutMs: 10_000,
+    })
+    const outcomes = await Promise.all(
+      Array.from({ length: 24 }, () =>
+        environment.invoke<{ threadId: number; seen: number }>({ holdMs: 150 }),
+      ),
+    )
+    const results = outcomes.map((outcome) => {
+      if (!outcome.ok) throw new Error(outcome.error.message)
+      return outcome.result
+    })
+    const mostSeen = Math.max(...results.map((result) => result.seen))
+    expect(mostSeen).toBeLessThanOrEqual(4)
+    // Not vacuous: the slots were used at once, by more than one thread.
+    expect(mostSeen).toBeGreaterThan(1)
+    expect(new Set(results.map((result) => result.threadId)).size).toBeGreaterThan(1)
+    // The simulator's thread numbers follow the runtime's threads one to one.
+    const threadsBySimulatorId = new Map<number, Set<number>>()
+    outcomes.forEach((outcome, index) => {
+      const threads = threadsBySimulatorId.get(outcome.threadId as number) ?? new Set()
+      threads.add((results[index] as { threadId: number }).threadId)
+      threadsBySimulatorId.set(outcome.threadId as number, threads)
+    })
+    for (const threads of threadsBySimulatorId.values()) expect(threads.size).toBe(1)
+    expect(outcomes.filter((outcome) => outcome.coldStart)).toHaveLength(threadsBySimulatorId.size)
+  })
 })

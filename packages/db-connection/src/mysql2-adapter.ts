@@ -65,7 +65,7 @@ const connectionFields: Record<string, (connection: CoreConnection) => boolean> 
   '_handshakePacket.capabilityFlags': (connection) =>
     typeof connection._handshakePacket?.capabilityFlags === 'number',
   'config.clientFlags': (connection) =>
-    typeof (connection.config as { clientFlags?: unknown }).clientFlags === 'number',
+    typeof (connection.config as { clientFlags?: unknown } | undefined)?.clientFlags === 'number',
   _removeFromPool: (connection) => typeof connection._removeFromPool === 'function',
 }
 

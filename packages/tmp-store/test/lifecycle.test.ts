@@ -79,9 +79,14 @@ describe('entries across invocations, freezes and resets of one environment', ()
   })
 
   it("after Lambda's timeout mid-write (a reset), likewise", async () => {
-    const environment = await startStoreEnvironment({ timeoutMs: 400, env: { MIDDY_TIMEOUT_EARLY_MS: '0' } })
+    // Room for a loaded machine to start the download before Lambda's timeout (1.5 s), which comes
+    // long before the download's end (50 chunks, 60 ms apart: 3 s).
+    const environment = await startStoreEnvironment({
+      timeoutMs: 1_500,
+      env: { MIDDY_TIMEOUT_EARLY_MS: '0' },
+    })
     const storeDir = storeDirOf(environment.tmpDir)
-    const slow = { op: 'getOrFetch', key: 'slow', size: 100_000, chunks: 50, chunkDelayMs: 20 } as const
+    const slow = { op: 'getOrFetch', key: 'slow', size: 100_000, chunks: 50, chunkDelayMs: 60 } as const
     const timedOut = await environment.invoke(slow)
     expect(timedOut.ok ? 'ok' : timedOut.error.name).toBe('Sandbox.Timedout')
     expect(partialsIn(storeDir)).toHaveLength(1)
@@ -99,10 +104,12 @@ describe('entries across invocations, freezes and resets of one environment', ()
   })
 
   it("after Middy's early timeout, the next invocation joins the download still in flight", async () => {
-    // A wide margin: the simulator's timer and the handler's deadline start a few ms apart.
+    // A wide margin: the simulator's timer and the handler's deadline start a few ms apart, and on a
+    // loaded machine Middy's timer can fire late: it returns 1 s before Lambda's timeout. The handler
+    // has 500 ms, the download takes about 600 ms, so the next invocation joins its last 100 ms.
     const environment = await startStoreEnvironment({
-      timeoutMs: 400,
-      env: { MIDDY_TIMEOUT_EARLY_MS: '150' },
+      timeoutMs: 1_500,
+      env: { MIDDY_TIMEOUT_EARLY_MS: '1000' },
     })
     const countFile = join(scratchDir('early'), 'fetches')
     const slow = {
@@ -110,7 +117,7 @@ describe('entries across invocations, freezes and resets of one environment', ()
       key: 'slow',
       size: 100_000,
       chunks: 15,
-      chunkDelayMs: 20,
+      chunkDelayMs: 40,
       countFile,
     } as const
     const timedOut = await environment.invoke(slow)

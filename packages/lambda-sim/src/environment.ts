@@ -34,6 +34,18 @@ const runtimeShutdownBudgetMs = { external: 300, internal: 500 }
 
 const ricEntry = createRequire(import.meta.url).resolve('aws-lambda-ric')
 
+// What this process's environments did, for lambdaSimStats().
+const counts = {
+  inits: 0,
+  invocations: 0,
+  timeouts: 0,
+  outOfMemory: 0,
+  runtimeExits: 0,
+  eventsRefused: 0,
+  logLinesDropped: 0,
+}
+export const environmentCounts = (): Readonly<typeof counts> => ({ ...counts })
+
 interface Invocation {
   requestId: string
   eventJson: string
@@ -364,6 +376,7 @@ export class LambdaEnvironment {
       throw error
     })
     this.initCount++
+    counts.inits++
     running.initDurationMs = performance.now() - startedAt
     this.lastInitDurationMs = running.initDurationMs
     this.#running = running
@@ -561,6 +574,11 @@ export class LambdaEnvironment {
       outcome.logsDropped = { ...dropped }
     }
     invocation.settled = true
+    counts.invocations++
+    counts.logLinesDropped += dropped.lines
+    if (!outcome.ok && outcome.error.name === 'Sandbox.Timedout') counts.timeouts++
+    if (!outcome.ok && outcome.error.name === 'Runtime.OutOfMemory') counts.outOfMemory++
+    if (!outcome.ok && outcome.error.name === 'Runtime.ExitError') counts.runtimeExits++
     this.#byRequestId.delete(invocation.requestId)
     invocation.settle(outcome)
   }
@@ -682,23 +700,28 @@ export class LambdaEnvironment {
     try {
       eventJson = JSON.stringify(event)
     } catch (cause) {
+      counts.eventsRefused++
       throw new LambdaSimError(
         lambdaSimErrorCodes.eventRefused,
         `the event cannot be sent: JSON cannot serialise it (${(cause as Error).name}); Lambda events are JSON`,
         { cause },
       )
     }
-    if (eventJson === undefined)
+    if (eventJson === undefined) {
+      counts.eventsRefused++
       throw new LambdaSimError(
         lambdaSimErrorCodes.eventRefused,
         `the event cannot be sent: JSON has no text for a ${typeof event}`,
       )
+    }
     const eventBytes = Buffer.byteLength(eventJson)
-    if (eventBytes > maxEventBytes)
+    if (eventBytes > maxEventBytes) {
+      counts.eventsRefused++
       throw new LambdaSimError(
         lambdaSimErrorCodes.eventRefused,
         `the event is ${eventBytes} bytes: Lambda refuses a synchronous request over ${maxEventBytes} bytes (RequestTooLargeException)`,
       )
+    }
     const json = eventJson
     // A classic environment runs one invocation at a time; Managed Instances take several.
     if (this.isManagedInstances) return this.#invokeNow<Result>(json, options)

@@ -19,4 +19,5 @@ export {
 } from './options.ts'
 export { liveEnvironmentProcessCount } from './process-tree.ts'
 export { maxResponseBytes } from './runtime-api.ts'
+export { type LambdaSimStats, lambdaSimStats } from './stats.ts'
 export type { InvokeOptions, LogLine, SerializedError, ShutdownResult } from './types.ts'

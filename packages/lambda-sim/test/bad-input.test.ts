@@ -1,5 +1,12 @@
 import { describe, expect, it } from '@jest/globals'
-import { type EnvironmentOptions, liveEnvironmentProcessCount, startEnvironment } from '../src/index.ts'
+import fc from 'fast-check'
+import {
+  type EnvironmentOptions,
+  lambdaSimDefaults,
+  lambdaSimValidateOptions,
+  liveEnvironmentProcessCount,
+  startEnvironment,
+} from '../src/index.ts'
 import { fixture } from './helpers.ts'
 
 describe('startEnvironment with bad input', () => {
@@ -69,5 +76,61 @@ describe('startEnvironment with a prebuilt bundle', () => {
     await expect(
       startEnvironment({ entry: fixture('counter'), prebuilt: true, build: { minify: true } }),
     ).rejects.toThrow(/option 'build' must be left out when 'prebuilt' is true/)
+  })
+})
+
+describe('lambdaSimValidateOptions, for any value', () => {
+  const ranges = {
+    timeoutMs: [1, 900_000],
+    memoryMb: [128, 10_240],
+    workers: [1, 64],
+    initTimeoutMs: [1, 2 ** 31 - 1],
+    maxLogBytesPerInvocation: [1_024, 256 * 1024 * 1024],
+  } as const
+
+  it('accepts an integer option inside its range and refuses it outside, naming the option and never its value', () => {
+    const entry = fixture('counter')
+    fc.assert(
+      fc.property(
+        fc.constantFrom(...(Object.keys(ranges) as Array<keyof typeof ranges>)),
+        fc.oneof(fc.integer({ min: -(2 ** 40), max: 2 ** 40 }), fc.double(), fc.string(), fc.constant(null)),
+        (name, value) => {
+          const [minimum, maximum] = ranges[name]
+          const valid =
+            Number.isSafeInteger(value) && (value as number) >= minimum && (value as number) <= maximum
+          const options = { entry, [name]: value }
+          if (valid) expect(lambdaSimValidateOptions(options)[name]).toBe(value)
+          else {
+            let thrown: unknown
+            try {
+              lambdaSimValidateOptions(options)
+            } catch (error) {
+              thrown = error
+            }
+            expect(thrown).toBeInstanceOf(TypeError)
+            expect((thrown as TypeError).message).toMatch(
+              new RegExp(`^@thaw/lambda-sim: option '${name}' must be `),
+            )
+            expect((thrown as TypeError).cause).toEqual({ package: '@thaw/lambda-sim', option: name })
+            if (typeof value === 'string' && value.length > 40)
+              expect((thrown as TypeError).message).not.toContain(value)
+          }
+        },
+      ),
+      { numRuns: 300 },
+    )
+  })
+
+  it('gives Managed Instances 2 GiB unless told otherwise, and classic environments 128 MB', () => {
+    const entry = fixture('counter')
+    expect(lambdaSimValidateOptions({ entry }).memoryMb).toBe(128)
+    expect(lambdaSimValidateOptions({ entry, workers: 2 }).memoryMb).toBe(2_048)
+    expect(lambdaSimValidateOptions({ entry, workers: 2, memoryMb: 512 }).memoryMb).toBe(512)
+    expect(lambdaSimDefaults).toMatchObject({
+      memoryMb: 128,
+      timeoutMs: 3_000,
+      initTimeoutMs: 10_000,
+      concurrency: 16,
+    })
   })
 })

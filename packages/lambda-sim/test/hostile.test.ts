@@ -2,7 +2,7 @@
 // clear outcome of its own invocation, and the environment or the next one carries on.
 import { readFileSync } from 'node:fs'
 import { afterAll, describe, expect, it } from '@jest/globals'
-import { LambdaSimError, lambdaSimErrorCodes, maxResponseBytes } from '../src/index.ts'
+import { LambdaSimError, lambdaSimErrorCodes, lambdaSimStats, maxResponseBytes } from '../src/index.ts'
 import { shutdownStartedEnvironments, startTestEnvironment } from './helpers.ts'
 
 afterAll(shutdownStartedEnvironments)
@@ -24,6 +24,7 @@ describe('an event that JSON cannot carry', () => {
     const environment = await startTestEnvironment('counter')
     const first = await environment.invoke<{ invocationCount: number }>({})
     const pid = environment.pid
+    const before = lambdaSimStats()
     const refusal = environment.invoke(event)
     await expect(refusal).rejects.toBeInstanceOf(LambdaSimError)
     await expect(refusal).rejects.toMatchObject({ code: lambdaSimErrorCodes.eventRefused })
@@ -31,6 +32,7 @@ describe('an event that JSON cannot carry', () => {
     // The environment is as it was: same process, still frozen, and the next invocation is its second.
     expect(environment.pid).toBe(pid)
     expect(environment.isFrozen).toBe(true)
+    expect(lambdaSimStats()).toEqual({ ...before, eventsRefused: before.eventsRefused + 1 })
     const next = await environment.invoke<{ invocationCount: number }>({})
     expect(first.ok && first.result.invocationCount).toBe(1)
     expect(next).toMatchObject({ ok: true, coldStart: false, result: { invocationCount: 2 } })
@@ -157,6 +159,7 @@ describe("Lambda's limits", () => {
     const kept = outcome.logs.slice(0, -1)
     expect(kept.map((line) => line.message)).toEqual(kept.map((_, index) => `flood line ${index}`))
     expect(outcome.logsDropped?.lines).toBe(lines - kept.length)
+    expect(lambdaSimStats().logLinesDropped).toBeGreaterThanOrEqual(lines - kept.length)
     expect(outcome.logs.at(-1)).toEqual({
       level: 'WARN',
       message: `@thaw/lambda-sim: ${lines - kept.length} more log lines (${outcome.logsDropped?.bytes} bytes) were dropped: the capture keeps 65536 bytes per invocation (maxLogBytesPerInvocation)`,

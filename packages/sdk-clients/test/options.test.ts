@@ -67,6 +67,59 @@ describe('bad options', () => {
       { clients: { secrets: { client: SecretsManagerClient, assumeRole: 42 } } },
       /option 'clients\.secrets\.assumeRole' must be a role ARN or AssumeRole parameters with a RoleArn/,
     ],
+    // Issue 16 (mutation testing): each half of the class check, and the hint kept for instances.
+    [
+      {
+        clients: {
+          s3: class OnlyDestroy {
+            destroy() {}
+          },
+        },
+      },
+      /option 'clients\.s3' must be an AWS SDK v3 client class \(such as S3Client from @aws-sdk\/client-s3\), got the function OnlyDestroy$/,
+    ],
+    [
+      {
+        clients: {
+          s3: class OnlySend {
+            send() {}
+          },
+        },
+      },
+      /option 'clients\.s3' must be an AWS SDK v3 client class \(such as S3Client from @aws-sdk\/client-s3\), got the function OnlySend$/,
+    ],
+    [
+      { clients: { s3: () => SecretsManagerClient } },
+      /option 'clients\.s3' must be an AWS SDK v3 client class .*, got the function s3$/,
+    ],
+    [
+      { clients: { s3: Object.assign(function sender() {}, { send() {} }) } },
+      /option 'clients\.s3' must be an AWS SDK v3 client class .*, got the function sender$/,
+    ],
+    [
+      { clients: { s3: undefined } },
+      /option 'clients\.s3' must be a client class or \{ client, config\?, capture\?, assumeRole\? \}, got undefined/,
+    ],
+    [
+      { clients: { s3: { client: null } } },
+      /option 'clients\.s3\.client' must be an AWS SDK v3 client class .*, got null$/,
+    ],
+    [
+      { clients: { s3: { client: { region: 'eu-west-1' } } } },
+      /option 'clients\.s3\.client' must be an AWS SDK v3 client class .*, got an object$/,
+    ],
+    [
+      { clients: { s3: { client: { send() {} } } } },
+      /option 'clients\.s3\.client' must be an AWS SDK v3 client class .*, got an object: pass the class itself/,
+    ],
+    [
+      { clients: { secrets: SecretsManagerClient }, assumeRole: '' },
+      /option 'assumeRole' must be a role ARN or AssumeRole parameters with a RoleArn, got the string ""/,
+    ],
+    [
+      { clients: { secrets: SecretsManagerClient }, assumeRole: { RoleArn: '' } },
+      /option 'assumeRole' must be a role ARN or AssumeRole parameters with a RoleArn, got an object/,
+    ],
   ])('%j is refused', (options, message) => {
     expect(construct(options)).toThrow(TypeError)
     expect(construct(options)).toThrow(message)
@@ -79,6 +132,23 @@ describe('bad options', () => {
     )
     expect(() => getClient(SecretsManagerClient, 'us-east-1' as never)).toThrow(
       /option 'config' must be an object/,
+    )
+    // Issue 16 (mutation testing): every argument named, null too.
+    expect(() => getClient(null as never)).toThrow(
+      /^@thaw\/sdk-clients: option 'clientClass' must be an AWS SDK v3 client class .*, got null$/,
+    )
+    const config = { region: 'us-east-1' }
+    expect(() => getClient(SecretsManagerClient, config, 'x-ray' as never)).toThrow(
+      /^@thaw\/sdk-clients: option 'options' must be an object \(\{ capture\?, assumeRole\? \}\), got the string "x-ray"$/,
+    )
+    expect(() => getClient(SecretsManagerClient, config, null as never)).toThrow(
+      /option 'options' must be an object \(\{ capture\?, assumeRole\? \}\), got null$/,
+    )
+    expect(() => getClient(SecretsManagerClient, config, { capture: 'x-ray' as never })).toThrow(
+      /^@thaw\/sdk-clients: option 'capture' must be a function that takes a client and returns it, got the string "x-ray"$/,
+    )
+    expect(() => getClient(SecretsManagerClient, config, { assumeRole: '' })).toThrow(
+      /^@thaw\/sdk-clients: option 'assumeRole' must be a role ARN or AssumeRole parameters with a RoleArn, got the string ""$/,
     )
   })
 

@@ -321,6 +321,8 @@ export class LambdaEnvironment {
       },
     )
     if (child.pid === undefined) {
+      // The spawn failed: Node says so in an 'error' event, which must have a listener.
+      child.once('error', () => undefined)
       server.close()
       output.close()
       throw new EnvironmentStartError(`could not start the runtime (${process.execPath})`)
@@ -347,6 +349,12 @@ export class LambdaEnvironment {
       watchTimer: setInterval(() => this.#watch(running), watchEveryMs).unref(),
     }
     current = running
+    // A spawn that fails after the fact (the binary vanished) ends init with the reason, not a crash.
+    child.once('error', (error) =>
+      running.onInitDone?.(
+        new EnvironmentStartError(`could not start the runtime: ${error.message}`, { cause: error }),
+      ),
+    )
     child.once('exit', (code, signal) => {
       this.#onExit(running, code, signal)
       markExited()

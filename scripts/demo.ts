@@ -3,6 +3,10 @@
 // warm invocations with freezes, the server killing connections while frozen, a password rotation,
 // new environments starting at once. Act 2 is a report over a file from S3 kept in /tmp: a crash
 // mid-download, then warm invocations in the environment that inherits that /tmp.
+//
+// Whatever it changes (on the server: `SET GLOBAL userstat`, three users, a database; here: peers,
+// environments, a work directory) is undone when it ends, fails or is interrupted (demo/restore.ts),
+// and every wait has a deadline: a stuck step stops the demo with a message naming it, never a hang.
 import { readdirSync, readFileSync, rmSync, statSync } from 'node:fs'
 import { mkdtemp } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -17,6 +21,7 @@ import {
   startS3Peer,
   startSecretsManagerPeer,
   waitFor,
+  withDeadline,
 } from '@thaw/test-support'
 import mysql from 'mysql2/promise'
 import { buildExample } from './build-examples.ts'
@@ -29,6 +34,7 @@ import {
   printTable,
   record,
 } from './demo/measure.ts'
+import { createRestorer } from './demo/restore.ts'
 
 const demoStarted = performance.now()
 try {
@@ -46,25 +52,56 @@ const reportBucket = 'thaw-demo-reports'
 const reportKey = 'sales.sqlite'
 
 const progress = createProgress(2 + 3 * 4 + 3 * 2)
-const admin = await mysql.createConnection({ uri: databaseUrl(), multipleStatements: true })
+await using restorer = createRestorer()
+// Deadlines: a statement, a connect, an invocation (cold ones init first), a start or a build, a
+// shutdown.
+const statementMs = 15_000
+const connectMs = 5_000
+const invocationMs = 30_000
+const stepMs = 120_000
+const shutdownMs = 30_000
+const within = <T>(what: string, ms: number, promise: Promise<T>): Promise<T> =>
+  withDeadline(promise, ms, what)
+
+const connectAdmin = () =>
+  mysql.createConnection({ uri: databaseUrl(), multipleStatements: true, connectTimeout: connectMs })
+const admin = await connectAdmin()
+restorer.add('close the admin connection', async () => {
+  await admin.end().catch(() => admin.destroy())
+})
+// Every statement has the server's answer within its deadline (mysql2 closes the connection
+// otherwise, and the demo stops naming the statement).
+const query = (sql: string, values?: unknown[]) =>
+  restorer.guard(sql, () => admin.query({ sql, timeout: statementMs }, values))
+// An undo runs on a connection of its own: the admin connection may be what failed.
+const undoOnServer = (sql: string) => async () => {
+  const connection = await connectAdmin()
+  try {
+    await connection.query({ sql, timeout: statementMs })
+  } finally {
+    connection.destroy()
+  }
+}
+
 // Connections are counted per user by the server itself (MariaDB's user statistics, switched on for
-// the demo and back off after), so whatever else connects to the server meanwhile does not count.
-const [[userStatistics]] = (await admin.query('SELECT @@GLOBAL.userstat AS enabled')) as unknown as [
+// the demo and back to what it was after), so whatever else connects to the server meanwhile does
+// not count.
+const [[userStatistics]] = (await query('SELECT @@GLOBAL.userstat AS enabled')) as unknown as [
   [{ enabled: number }],
 ]
-await admin.query('SET GLOBAL userstat = ON')
+const userStatisticsBefore = `SET GLOBAL userstat = ${userStatistics.enabled ? 'ON' : 'OFF'}`
+restorer.add(userStatisticsBefore, undoOnServer(userStatisticsBefore))
+await query('SET GLOBAL userstat = ON')
 const connectionsOpenedBy = async (user: string) => {
-  const [rows] = await admin.query(
+  const [rows] = await query(
     'SELECT TOTAL_CONNECTIONS + DENIED_CONNECTIONS AS opened FROM information_schema.USER_STATISTICS WHERE USER = ?',
     [user],
   )
   return Number((rows as Array<{ opened: number }>)[0]?.opened ?? 0)
 }
 const killConnectionsOf = async (user: string) => {
-  const [rows] = await admin.query('SELECT ID AS id FROM information_schema.PROCESSLIST WHERE USER = ?', [
-    user,
-  ])
-  for (const { id } of rows as Array<{ id: number }>) await admin.query('KILL ?', [id]).catch(() => undefined)
+  const [rows] = await query('SELECT ID AS id FROM information_schema.PROCESSLIST WHERE USER = ?', [user])
+  for (const { id } of rows as Array<{ id: number }>) await query('KILL ?', [id]).catch(() => undefined)
 }
 const passwordFor = (user: string, generation: number) =>
   `${user}-pw-${generation}-${Math.random().toString(36).slice(2)}`
@@ -77,16 +114,25 @@ const dsn = (user: string, password: string) => {
 }
 
 // The stage: a database with a few orders, a user per pattern, the secret, and the S3 object.
-await admin.query(`DROP DATABASE IF EXISTS ${database}; CREATE DATABASE ${database}; USE ${database}`)
-await admin.query(readFileSync(here('../examples/orders-api/schema.sql'), 'utf8'))
-await admin.query('INSERT INTO orders (customer_id, total_cents) VALUES (1, 1000), (2, 2500), (3, 400)')
-const secretsPeer: SecretsManagerPeer = await startSecretsManagerPeer()
-const s3Peer: S3Peer = await startS3Peer({ buckets: [reportBucket] })
+restorer.add(`DROP DATABASE IF EXISTS ${database}`, undoOnServer(`DROP DATABASE IF EXISTS ${database}`))
+await query(`DROP DATABASE IF EXISTS ${database}; CREATE DATABASE ${database}; USE ${database}`)
+await query(readFileSync(here('../examples/orders-api/schema.sql'), 'utf8'))
+await query('INSERT INTO orders (customer_id, total_cents) VALUES (1, 1000), (2, 2500), (3, 400)')
 const workDirectory = await mkdtemp(join(tmpdir(), 'thaw-demo-'))
-const [ordersBundle, reportBundle] = await Promise.all([
-  buildExample('orders-api'),
-  buildExample('report-from-s3'),
-])
+restorer.add(`rm -r ${workDirectory}`, () => rmSync(workDirectory, { recursive: true, force: true }))
+const secretsPeer: SecretsManagerPeer = await within(
+  'start the Secrets Manager peer',
+  stepMs,
+  startSecretsManagerPeer(),
+)
+restorer.add('stop the Secrets Manager peer', () => secretsPeer.close())
+const s3Peer: S3Peer = await within('start the S3 peer', stepMs, startS3Peer({ buckets: [reportBucket] }))
+restorer.add('stop the S3 peer', () => s3Peer.close())
+const [ordersBundle, reportBundle] = await within(
+  'build the examples',
+  stepMs,
+  Promise.all([buildExample('orders-api'), buildExample('report-from-s3')]),
+)
 progress.step('examples built, peers started')
 
 // A report database padded to 24 MiB, so that a crash lands mid-download.
@@ -101,10 +147,14 @@ const uploader = new S3Client({
   forcePathStyle: true,
   credentials: s3Peer.credentials,
 })
-await uploader.send(
-  new PutObjectCommand({ Bucket: reportBucket, Key: reportKey, Body: readFileSync(salesFile) }),
-)
-uploader.destroy()
+try {
+  await uploader.send(
+    new PutObjectCommand({ Bucket: reportBucket, Key: reportKey, Body: readFileSync(salesFile) }),
+    { abortSignal: AbortSignal.timeout(stepMs) },
+  )
+} finally {
+  uploader.destroy()
+}
 progress.step('database, secret and S3 object in place')
 
 const orderRequest = (index: number) =>
@@ -116,12 +166,32 @@ const orderRequest = (index: number) =>
       }
     : { routeKey: 'GET /orders/{id}', pathParameters: { id: String((index % 3) + 1) } }
 
-const environmentsToShutDown: LambdaEnvironment[] = []
+// Every environment started is shut down at the end, or when the demo fails or is interrupted (its
+// processes hold connections as the users the demo drops).
+const environmentsToShutDown = new Set<LambdaEnvironment>()
+const shutDown = async (environment: LambdaEnvironment) => {
+  await within('shut down an environment', shutdownMs, environment.shutdown())
+  environmentsToShutDown.delete(environment)
+}
+restorer.add(
+  'stop the Lambda environments (lambda-sim processes)',
+  () => Promise.allSettled([...environmentsToShutDown].map(shutDown)),
+  shutdownMs + 5_000,
+)
 const start = async (options: EnvironmentOptions) => {
-  const environment = await startEnvironment({ timeoutMs: 5_000, memoryMb: 256, ...options })
-  environmentsToShutDown.push(environment)
+  // lambda-sim bounds init (initTimeoutMs) and each invocation (timeoutMs); this bounds the start.
+  const environment = await restorer.guard(`start ${options.entry}`, () =>
+    within(
+      `start ${options.entry}`,
+      stepMs,
+      startEnvironment({ timeoutMs: 5_000, memoryMb: 256, ...options }),
+    ),
+  )
+  environmentsToShutDown.add(environment)
   return environment
 }
+const invoke = (environment: LambdaEnvironment, event: unknown) =>
+  restorer.guard('an invocation', () => within('an invocation', invocationMs, environment.invoke(event)))
 
 // ---- Act 1: the orders API.
 interface OrdersPattern {
@@ -178,15 +248,17 @@ const ordersRows: string[][] = []
 for (const pattern of ordersPatterns) {
   const tally = newTally(pattern.name)
   let password = passwordFor(pattern.user, 1)
-  await admin.query(`DROP USER IF EXISTS '${pattern.user}'@'%'`)
-  await admin.query(`CREATE USER '${pattern.user}'@'%' IDENTIFIED BY ?`, [password])
-  await admin.query(`GRANT SELECT, INSERT ON ${database}.* TO '${pattern.user}'@'%'`)
+  const dropUser = `DROP USER IF EXISTS '${pattern.user}'@'%'`
+  restorer.add(dropUser, undoOnServer(dropUser))
+  await query(dropUser)
+  await query(`CREATE USER '${pattern.user}'@'%' IDENTIFIED BY ?`, [password])
+  await query(`GRANT SELECT, INSERT ON ${database}.* TO '${pattern.user}'@'%'`)
   pattern.rotate(password)
   const connectionsBefore = await connectionsOpenedBy(pattern.user)
   let invocation = 0
   const invokeSome = async (environment: LambdaEnvironment, count: number) => {
     for (let index = 0; index < count; index++) {
-      record(tally, await environment.invoke(orderRequest(invocation++)))
+      record(tally, await invoke(environment, orderRequest(invocation++)))
       await sleep(5)
     }
   }
@@ -200,7 +272,7 @@ for (const pattern of ordersPatterns) {
   progress.step(`${pattern.name}: the server killed its connections while frozen`)
 
   password = passwordFor(pattern.user, 2)
-  await admin.query(`ALTER USER '${pattern.user}'@'%' IDENTIFIED BY ?`, [password])
+  await query(`ALTER USER '${pattern.user}'@'%' IDENTIFIED BY ?`, [password])
   pattern.rotate(password)
   // The proxy in front of the database drops the sessions opened with the old password.
   await killConnectionsOf(pattern.user)
@@ -214,7 +286,7 @@ for (const pattern of ordersPatterns) {
   await Promise.all(burst.map((each) => invokeSome(each, 5)))
   progress.step(`${pattern.name}: three more environments at once`)
 
-  await Promise.all([environment, ...burst].map((each) => each.shutdown()))
+  await Promise.all([environment, ...burst].map(shutDown))
   const connectionsOpened = (await connectionsOpenedBy(pattern.user)) - connectionsBefore
   ordersRows.push([
     tally.pattern,
@@ -254,19 +326,19 @@ for (const pattern of reportPatterns) {
   const connectionsBefore = s3Peer.connections
   const environment = await start({ ...pattern.options, env: reportEnvironment, memoryMb: 512 })
   // The first download is cut short: Lambda kills the environment (a timeout, an out-of-memory).
-  const interrupted = environment.invoke({})
+  const interrupted = invoke(environment, {})
   // Every wait has a deadline: a download that never starts stops the demo with a message, not a hang.
   await waitFor(() => (bytesUnder(environment.tmpDir) >= 2 * 1024 * 1024 ? true : undefined), {
     what: `${pattern.name}: the first 2 MiB of the download in /tmp`,
     withinMs: 60_000,
     everyMs: 1,
   })
-  await environment.crash()
+  await within(`${pattern.name}: kill the environment`, stepMs, environment.crash())
   // The killed invocation fails alike for every pattern; the table counts what happens after it.
   await interrupted
   progress.step(`${pattern.name}: killed mid-download`)
   for (let index = 0; index < 12; index++) {
-    const outcome = await environment.invoke({})
+    const outcome = await invoke(environment, {})
     if (
       record(tally, outcome) &&
       outcome.ok &&
@@ -276,7 +348,7 @@ for (const pattern of reportPatterns) {
     await sleep(5)
   }
   progress.step(`${pattern.name}: 12 invocations in the environment that kept that /tmp`)
-  await environment.shutdown()
+  await shutDown(environment)
   reportRows.push([
     tally.pattern,
     ...latencyCells(tally),
@@ -288,13 +360,10 @@ for (const pattern of reportPatterns) {
   ])
 }
 
-await Promise.allSettled(environmentsToShutDown.map((environment) => environment.shutdown()))
-await Promise.all([secretsPeer.close(), s3Peer.close()])
-for (const { user } of ordersPatterns) await admin.query(`DROP USER IF EXISTS '${user}'@'%'`)
-await admin.query(`DROP DATABASE IF EXISTS ${database}`)
-await admin.query(`SET GLOBAL userstat = ${userStatistics.enabled ? 'ON' : 'OFF'}`)
-await admin.end()
-rmSync(workDirectory, { recursive: true, force: true })
+// The same undo as on a failure: environments, peers, users, the database, userstat, in that order.
+const notUndone = await restorer.restore()
+restorer.dispose()
+if (notUndone.length > 0) process.exitCode = 1
 
 printTable(
   'Act 1: the orders API against MariaDB (one environment: cold start, 20 warm, connections killed while frozen, password rotated; then 3 more environments at once)',

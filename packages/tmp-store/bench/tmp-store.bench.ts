@@ -15,7 +15,7 @@ import { lstat, readFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3'
-import S3rver from 's3rver'
+import { s3PeerConfig, startS3Peer } from '@thaw/test-support'
 import { TmpStore } from '../src/index.ts'
 
 // Many short rounds, each case beside its baseline: on a loaded machine the load changes between
@@ -97,23 +97,8 @@ for (const [label, bytes] of [
 
 // A hit against downloading the object again from S3 (s3rver on loopback: no network latency at
 // all, so this is the smallest gap a real region could show).
-const s3Directory = join(root, 's3rver')
-mkdirSync(s3Directory)
-const s3rver = new S3rver({
-  port: 0,
-  address: '127.0.0.1',
-  silent: true,
-  directory: s3Directory,
-  configureBuckets: [{ name: 'bench', configs: [] }],
-})
-const { port } = (await s3rver.run()) as { port: number }
-const s3 = new S3Client({
-  endpoint: `http://127.0.0.1:${port}`,
-  forcePathStyle: true,
-  region: 'us-east-1',
-  credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
-  maxAttempts: 1,
-})
+const s3Peer = await startS3Peer({ buckets: ['bench'] })
+const s3 = new S3Client(s3PeerConfig(s3Peer, { maxAttempts: 1 }))
 const objectBytes = 1024 * 1024
 await s3.send(new PutObjectCommand({ Bucket: 'bench', Key: 'model.bin', Body: Buffer.alloc(objectBytes, 3) }))
 const download = async () => {
@@ -132,7 +117,7 @@ await compare(
   download,
 )
 s3.destroy()
-await s3rver.close()
+await s3Peer.close()
 
 // The index rebuild: a directory of 10,000 complete entries (plus a crashed writer's partial file
 // per hundred, planted again before every round), opened by a new store, as the next init after a

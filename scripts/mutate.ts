@@ -4,6 +4,8 @@
 //
 //   pnpm mutate util                  the scope below, concurrency 2
 //   pnpm mutate sdk-clients --concurrency 1 --incremental
+//   pnpm mutate lambda-sim --list      what would be mutated (function ranges resolved), nothing run
+//   pnpm mutate tmp-store --coverage perTest   a quick lower bound where the default is 'off'
 //
 // --incremental keeps Stryker's incremental file under reports/mutation/, so a second run tests only
 // the mutants whose code or covering tests changed. The HTML and JSON reports go to
@@ -149,12 +151,16 @@ const main = async (): Promise<number> => {
     options: {
       concurrency: { type: 'string' },
       incremental: { type: 'boolean', default: false },
+      list: { type: 'boolean', default: false },
+      coverage: { type: 'string' },
     },
   })
   const name = positionals[0]?.replace(/^@thaw\//, '')
   const scope = name === undefined ? undefined : scopes[name]
   if (name === undefined || scope === undefined || positionals.length !== 1) {
-    console.error('usage: pnpm mutate <package> [--concurrency N] [--incremental]\n')
+    console.error(
+      'usage: pnpm mutate <package> [--concurrency N] [--incremental] [--list] [--coverage perTest|off]\n',
+    )
     for (const [each, { modules, functions, note }] of Object.entries(scopes)) {
       const parts = [...modules, ...Object.entries(functions ?? {}).map(([m, f]) => `${m} (${f.join(', ')})`)]
       console.error(`  ${each.padEnd(14)} ${note}\n  ${''.padEnd(14)} ${parts.join(', ')}`)
@@ -172,6 +178,12 @@ const main = async (): Promise<number> => {
     return 2
   }
 
+  const coverageAnalysis = values.coverage ?? scope.coverageAnalysis
+  if (coverageAnalysis !== 'perTest' && coverageAnalysis !== 'off') {
+    console.error(`--coverage must be perTest or off, got ${values.coverage}`)
+    return 2
+  }
+
   const packageDirectory = `packages/${name}`
   const mutate = [
     ...scope.modules.map((module) => `${packageDirectory}/${module}`),
@@ -179,6 +191,11 @@ const main = async (): Promise<number> => {
       functionRanges(`${root}${packageDirectory}/${module}`, names),
     ),
   ]
+  if (values.list) {
+    // What would be mutated, as Stryker is given it (the function ranges resolved), and nothing run.
+    console.log(mutate.join('\n'))
+    return 0
+  }
   // The jest project of the package, read by stryker.jest.config.ts in Stryker's workers.
   process.env.THAW_MUTATE_PROJECT = name
   process.chdir(root)
@@ -186,7 +203,7 @@ const main = async (): Promise<number> => {
   const stryker = new Stryker({
     configFile: 'stryker.config.mjs',
     mutate,
-    coverageAnalysis: scope.coverageAnalysis,
+    coverageAnalysis,
     // Only the package's tests reach a mutant: an import by package name (another workspace
     // package, a lambda-sim fixture that names the package) loads the original through the
     // node_modules links, so copying the other packages into the sandbox buys nothing.
@@ -195,7 +212,7 @@ const main = async (): Promise<number> => {
       projectType: 'custom',
       configFile: 'stryker.jest.config.ts',
       // A test that reaches a mutant only through a child process imports nothing from src/.
-      enableFindRelatedTests: scope.coverageAnalysis === 'perTest',
+      enableFindRelatedTests: coverageAnalysis === 'perTest',
     },
     typescriptChecker: { prioritizePerformanceOverAccuracy: true },
     tsconfigFile: `${packageDirectory}/tsconfig.build.json`,
@@ -210,7 +227,7 @@ const main = async (): Promise<number> => {
   const minutes = (performance.now() - started) / 60_000
 
   const files = [...new Set(outcomes.map((each) => each.fileName))].sort()
-  console.log(`\n@thaw/${name}: ${scope.note}`)
+  console.log(`\n@thaw/${name}: ${scope.note} (coverage analysis ${coverageAnalysis})`)
   console.log('| module | detected | undetected | compile errors | score |')
   console.log('| --- | ---: | ---: | ---: | ---: |')
   for (const file of [...files, undefined]) {

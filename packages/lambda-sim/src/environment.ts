@@ -395,17 +395,23 @@ export class LambdaEnvironment {
   #watch(running: RuntimeProcess): void {
     if (running.frozen || running.hasExited) return
     running.output.drain()
-    // Lambda's memory limit holds for the whole sandbox, not only the V8 heap: native buffers and
-    // child processes count. Past it, the runtime is killed and the invocation fails.
-    const limitBytes = this.#settings.memoryMb * 1024 * 1024
-    const residentBytes = running.tree.residentBytes()
-    if (residentBytes > limitBytes && !running.endedBecause) {
-      running.endedBecause = {
-        name: 'Runtime.OutOfMemory',
-        message: `Runtime exited with error: signal: killed (the environment used ${Math.round(residentBytes / 1024 / 1024)} MB of its ${this.#settings.memoryMb} MB)`,
-      }
-      this.#discard(running)
+    this.#isOverMemory(running, true)
+  }
+
+  // Lambda's memory limit holds for the whole sandbox, not only the V8 heap: native buffers and child
+  // processes count. Past it, every process is killed and the invocations in flight fail. Looked at
+  // every 20 ms while the runtime runs, and at every answer, so that a handler that allocates and
+  // answers between two looks is still caught (and its spawned processes are known before the freeze).
+  #isOverMemory(running: RuntimeProcess, walk: boolean): boolean {
+    if (running.endedBecause) return true
+    const residentBytes = running.tree.residentBytes({ walk })
+    if (residentBytes <= this.#settings.memoryMb * 1024 * 1024) return false
+    running.endedBecause = {
+      name: 'Runtime.OutOfMemory',
+      message: `Runtime exited with error: signal: killed (the environment used ${Math.round(residentBytes / 1024 / 1024)} MB of its ${this.#settings.memoryMb} MB)`,
     }
+    this.#discard(running)
+    return true
   }
 
   async #ensureRunning(): Promise<RuntimeProcess> {
@@ -519,6 +525,8 @@ export class LambdaEnvironment {
   ): void {
     const invocation = running.inFlight.get(requestId)
     if (!invocation) return
+    // Over the limit: the process is being killed, and its exit ends this invocation as out of memory.
+    if (this.#isOverMemory(running, false)) return
     running.inFlight.delete(requestId)
     clearTimeout(invocation.timeoutTimer)
     // Everything the runtime wrote for this invocation was written before it answered.

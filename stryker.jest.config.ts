@@ -37,8 +37,10 @@ const resolvedEnvironment = (name: string | undefined): string | undefined => {
 const config: Config = {
   ...shared,
   ...project,
-  rootDir: fromRoot(project.rootDir ?? root),
-  testEnvironment: resolvedEnvironment(project.testEnvironment),
+  rootDir: fromRoot(typeof project.rootDir === 'string' ? project.rootDir : root),
+  testEnvironment: resolvedEnvironment(
+    typeof project.testEnvironment === 'string' ? project.testEnvironment : undefined,
+  ),
   ...(globalSetup ? { globalSetup: fromRoot(globalSetup) } : {}),
 }
 

@@ -459,6 +459,8 @@ export class LambdaEnvironment {
       this.#finish(answered, answered.answer as InvocationResult)
     }
     this.#dispatch(running)
+    // Managed Instances with freeze: true freeze once every thread is back and nothing waits.
+    if (this.isManagedInstances) this.#becomeIdleIfDone(running)
   }
 
   // Nothing in flight or queued: freeze (when the environment freezes), and let the output files

@@ -1,5 +1,6 @@
 import { afterAll, describe, expect, it } from '@jest/globals'
-import { shutdownStartedEnvironments, startTestEnvironment } from './helpers.ts'
+import { waitFor } from '@thaw/test-support'
+import { settledProcessState, shutdownStartedEnvironments, startTestEnvironment } from './helpers.ts'
 
 afterAll(shutdownStartedEnvironments)
 
@@ -79,5 +80,20 @@ describe('Managed-Instances mode', () => {
     })
     for (const threads of threadsBySimulatorId.values()) expect(threads.size).toBe(1)
     expect(outcomes.filter((outcome) => outcome.coldStart)).toHaveLength(threadsBySimulatorId.size)
+  })
+})
+
+describe('Managed-Instances mode with freeze: true', () => {
+  it('freezes once every thread is back and nothing waits, and thaws for the next', async () => {
+    const environment = await startTestEnvironment('concurrent', { workers: 2, concurrency: 4, freeze: true })
+    expect(environment.isFrozen).toBe(true)
+    for (let round = 0; round < 2; round++) {
+      const outcomes = await Promise.all(
+        Array.from({ length: 4 }, () => environment.invoke<ConcurrentResult>({ holdMs: 20 })),
+      )
+      expect(outcomes.every((outcome) => outcome.ok)).toBe(true)
+      await waitFor(() => (environment.isFrozen ? true : undefined), { what: 'the freeze after the round' })
+      expect(await settledProcessState(environment.pid as number, 'T')).toBe('T')
+    }
   })
 })

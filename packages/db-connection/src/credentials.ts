@@ -58,15 +58,26 @@ export const parseRdsSecret = (secretId: string, text: string | undefined): Cred
   return credentials
 }
 
-const fetchSecret = async (secret: SecretOptions): Promise<Credentials> => {
-  // Loaded on first use: the Secrets Manager client is an optional peer, needed only with `secret`.
+type SecretsManagerModule = typeof import('@aws-sdk/client-secrets-manager')
+interface SecretsManager {
+  client: InstanceType<SecretsManagerModule['SecretsManagerClient']>
+  GetSecretValueCommand: SecretsManagerModule['GetSecretValueCommand']
+}
+
+// The Secrets Manager client is an optional peer, needed only with `secret`: its module loaded and
+// the client built (no request) at init with `secret.prefetch`, else on first use.
+const loadSecretsManager = async (secret: SecretOptions): Promise<SecretsManager> => {
   const { SecretsManagerClient, GetSecretValueCommand } = secret.sdk
     ? await secret.sdk()
-    : loadOptionalPeer<typeof import('@aws-sdk/client-secrets-manager')>(
-        '@aws-sdk/client-secrets-manager',
-        'secret',
-      )
-  const client = getClient(SecretsManagerClient, secret.clientConfig ?? {})
+    : loadOptionalPeer<SecretsManagerModule>('@aws-sdk/client-secrets-manager', 'secret')
+  return { client: getClient(SecretsManagerClient, secret.clientConfig ?? {}), GetSecretValueCommand }
+}
+
+const fetchSecret = async (
+  secret: SecretOptions,
+  secretsManager: () => Promise<SecretsManager>,
+): Promise<Credentials> => {
+  const { client, GetSecretValueCommand } = await secretsManager()
   counters.secretFetches++
   let output: { SecretString?: string }
   try {
@@ -91,11 +102,31 @@ const fetchSecret = async (secret: SecretOptions): Promise<Credentials> => {
 // (Managed Instances) share one GetSecretValue; a failed fetch leaves the cache so the next invocation
 // tries again. Credentials matter only when a connection is opened, so the age is checked there and
 // never on a warm invocation that reuses its connection.
+//
+// Prefetch (Middy's convention, without its request: AWS advises against network calls at init, which
+// provisioned concurrency can freeze in flight): the client's module is evaluated and the client built
+// while the module initialises, so the first invocation only sends GetSecretValue, as a hand-written
+// handler with a module-scope client does. A failure there is not kept: the first fetch tries again
+// and reports it.
 const secretSource = (secret: SecretOptions, cacheKey: string): CredentialSource => {
   const cacheOptions = { cacheKey, cacheExpiry: -1 }
   const fetchedAt = new WeakMap<Promise<Credentials>, number>()
+  let secretsManager: Promise<SecretsManager> | undefined
+  const prepare = (): Promise<SecretsManager> => {
+    if (!secretsManager) {
+      const loading = loadSecretsManager(secret)
+      secretsManager = loading
+      loading.catch(() => {
+        if (secretsManager === loading) secretsManager = undefined
+      })
+    }
+    return secretsManager
+  }
+  if (secret.prefetch !== false) prepare().catch(() => {})
   const load = (): Promise<Credentials> => {
-    const { value } = processCache(cacheOptions, () => fetchSecret(secret)) as { value: Promise<Credentials> }
+    const { value } = processCache(cacheOptions, () => fetchSecret(secret, prepare)) as {
+      value: Promise<Credentials>
+    }
     if (!fetchedAt.has(value)) fetchedAt.set(value, Date.now())
     value.catch(() => {
       if ((getCache(cacheKey) as { value?: unknown }).value === value) clearCache(cacheKey)

@@ -248,6 +248,9 @@ const secretTable = {
   // connect (lazily, no timer: a frozen environment runs none). Left out: for the life of the
   // environment, re-read only when the database refuses it (single-user rotation).
   maxAgeMs: option.duration(1),
+  // Load the client's module and build the client during init (no request is sent before the first
+  // invocation); false: both on the first invocation.
+  prefetch: option.boolean(true),
 }
 
 const internalDataTable = {
@@ -351,7 +354,7 @@ export const dbConnectionOptionTable = {
   // A Secrets Manager secret in the RDS JSON shape: username, password (host, port, dbname).
   secret: optionalNested(
     secretTable,
-    'an object { secretId, versionStage?, clientConfig?, sdk?, maxAgeMs? }',
+    'an object { secretId, versionStage?, clientConfig?, sdk?, maxAgeMs?, prefetch? }',
   ),
   // Connection option → request.internal key (dotted paths allowed), as @middy/rds's internalData.
   internalData: optionalNested(
@@ -426,7 +429,7 @@ export type DbConnectionSettings = Omit<SettingsOf<Table>, CredentialNames> & {
 const poolDefaults: PoolOptions = { connectionLimit: 1 }
 
 // Values keyed by an HMAC in the registry key, never by value.
-const keyIgnoredNames: ReadonlySet<string> = new Set(['sdk'])
+const keyIgnoredNames: ReadonlySet<string> = new Set(['sdk', 'prefetch'])
 const secretNames: ReadonlySet<string> = new Set([
   'password',
   'password1',

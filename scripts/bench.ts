@@ -90,7 +90,7 @@ for (const file of readdirSync(join(root, 'scripts', 'bench'))
 // The examples against hand-written handlers doing the same work (the demo's everyday patterns).
 console.log('\n## examples: bundle size and init time\n')
 const twins = [
-  { example: 'orders-api', handWritten: 'scripts/demo/orders-module-connection.ts' },
+  { example: 'orders-api', handWritten: 'scripts/bench/twins/orders-hand-written.ts' },
   { example: 'report-from-s3', handWritten: 'scripts/demo/report-naive-cache.ts' },
   { example: 'all-together', handWritten: 'scripts/bench/twins/quote-hand-written.ts' },
 ]

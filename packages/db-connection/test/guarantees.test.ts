@@ -1,7 +1,11 @@
+import { randomBytes } from 'node:crypto'
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs'
-import { afterAll, describe, expect, it } from '@jest/globals'
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
+import middy from '@middy/core'
 import { waitFor } from '@thaw/test-support'
+import dbConnection, { closePools, type DbConnectionContext, type DbConnectionOptions } from '../src/index.ts'
 import {
+  admin,
   call,
   closeAdmin,
   createTestUser,
@@ -25,11 +29,52 @@ interface Stats {
 type QueryResult = { rows: [{ id: number }]; stats: Stats }
 const whoAmI = { action: 'query', sql: 'SELECT CONNECTION_ID() AS id' }
 
+const suffix = randomBytes(3).toString('hex')
+const table = `dbc_guar_${suffix}`
+
+beforeAll(async () => {
+  const db = await admin()
+  await db.query(`CREATE TABLE ${table} (id INT AUTO_INCREMENT PRIMARY KEY, v VARCHAR(64)) ENGINE=InnoDB`)
+})
+
 afterAll(async () => {
   await stopStarted()
+  await closePools()
+  await (await admin()).query(`DROP TABLE IF EXISTS ${table}`)
   await dropTestUsers()
   await closeAdmin()
 })
+
+// In-process invocations (Middy around dbConnection, the real MariaDB), one after another as in one
+// environment: each call is one invocation, its handler whatever the test passes.
+type Db = DbConnectionContext['db']
+type Invoke = <T>(handler: (db: Db) => Promise<T>) => Promise<T>
+const lambdaContext = (remainingMs = 10_000) => {
+  const deadline = Date.now() + remainingMs
+  return {
+    getRemainingTimeInMillis: () => deadline - Date.now(),
+    functionName: 'dbc-guarantees',
+  } as unknown as DbConnectionContext
+}
+const inProcess = async (label: string, options: Partial<DbConnectionOptions> = {}): Promise<Invoke> => {
+  const { dsn } = await createTestUser(label)
+  const wrapped = middy<{ handler: (db: Db) => Promise<unknown> }, unknown, Error, DbConnectionContext>()
+    .use(dbConnection({ config: dsn(), ...options }))
+    .handler((event, context) => event.handler(context.db))
+  return (<T>(handler: (db: Db) => Promise<T>) => wrapped({ handler }, lambdaContext())) as Invoke
+}
+
+const rows = async <T = Record<string, unknown>>(db: Db, sql: string, values?: unknown[]) =>
+  (await db.query(sql, values))[0] as unknown as T[]
+const one = async <T = Record<string, unknown>>(db: Db, sql: string, values?: unknown[]) =>
+  (await rows<T>(db, sql, values))[0] as T
+const connectionId = async (db: Db) =>
+  Number((await one<{ id: number }>(db, 'SELECT CONNECTION_ID() AS id')).id)
+const countOf = async (value: string) => {
+  const [found] = await (await admin()).query(`SELECT COUNT(*) AS n FROM ${table} WHERE v = ?`, [value])
+  return Number((found as [{ n: number }])[0].n)
+}
+const tag = (name: string) => `${name}-${randomBytes(3).toString('hex')}`
 
 // The kernel's view of a process's TCP sockets (Linux /proc): state and bytes waiting to be read, by
 // the peer's port. Read while the process is stopped, this is what it will find when it runs again.
@@ -173,5 +218,133 @@ describe('a connection that died while the environment was frozen', () => {
         reusedInvocations: 0,
       })
     }
+  })
+})
+
+describe('a transaction left open never reaches what comes after it', () => {
+  // Kills: transaction() without its `await connection.rollback()` on a throw (session.ts). The
+  // invocation's end would roll back (a reset, or ROLLBACK under 'never'), so the next invocation
+  // cannot tell; the handler that catches the error and goes on can: without the rollback its next
+  // statements run inside the failed transaction, see its row, and are undone with it at the end.
+  it.each(['auto', 'always', 'never'] as const)(
+    "transaction() rolls back a throw at once: the handler goes on outside it (resetSession '%s')",
+    async (resetSession) => {
+      const invoke = await inProcess(`txcatch${resetSession.slice(0, 2)}`, { resetSession })
+      const failed = tag('failed')
+      const after = tag('after')
+      const seen = await invoke(async (db) => {
+        const error = await db
+          .transaction(async (connection) => {
+            await connection.query(`INSERT INTO ${table} (v) VALUES (?)`, [failed])
+            throw new Error('thrown inside the transaction')
+          })
+          .then(
+            () => null,
+            (caught: Error) => caught.message,
+          )
+        const state = await one<{ t: number; n: number }>(
+          db,
+          `SELECT @@in_transaction AS t, (SELECT COUNT(*) FROM ${table} WHERE v = ?) AS n`,
+          [failed],
+        )
+        await db.query(`INSERT INTO ${table} (v) VALUES (?)`, [after])
+        return { error, inTransaction: Number(state.t), failedRows: Number(state.n) }
+      })
+      expect(seen).toEqual({ error: 'thrown inside the transaction', inTransaction: 0, failedRows: 0 })
+      // What the handler wrote after the failed transaction is committed; the failed row is not.
+      expect(await countOf(after)).toBe(1)
+      expect(await countOf(failed)).toBe(0)
+    },
+  )
+
+  // Kills: rollbackAndRelease without `if (state.inTransaction) await statementOn(connection,
+  // 'ROLLBACK')` (release.ts). 'never' keeps the session as the handler left it, except a transaction:
+  // the next invocation, on the same connection, must not find itself inside this one.
+  it("resetSession 'never': a transaction opened by hand and left open is rolled back at the end", async () => {
+    const invoke = await inProcess('txnever', { resetSession: 'never' })
+    const left = tag('left')
+    const firstId = await invoke(async (db) => {
+      await db.query('START TRANSACTION')
+      await db.query(`INSERT INTO ${table} (v) VALUES (?)`, [left])
+      return connectionId(db)
+    })
+    const next = await invoke(async (db) => ({
+      id: await connectionId(db),
+      ...(await one<{ t: number; n: number }>(
+        db,
+        `SELECT @@in_transaction AS t, (SELECT COUNT(*) FROM ${table} WHERE v = ?) AS n`,
+        [left],
+      )),
+    }))
+    expect(next.id).toBe(firstId)
+    expect(Number(next.t)).toBe(0)
+    expect(Number(next.n)).toBe(0)
+    expect(await countOf(left)).toBe(0)
+    // Nothing holds the row's lock: another session can write next to it at once.
+    const other = await admin()
+    await other.query('SET SESSION innodb_lock_wait_timeout = 1')
+    await other.query(`INSERT INTO ${table} (v) VALUES (?)`, [tag('other')])
+  })
+})
+
+describe('each kind of session state the server does not report is found on its own', () => {
+  // MariaDB 10.11.19 with every session_track_* on (session-tracking.ts) flags none of these three in
+  // its OK packet (checked by hand with mysql2 3.24.6: SERVER_SESSION_STATE_CHANGED unset), so only
+  // statement.ts's text check sees them. One kind per invocation, each followed by an invocation on
+  // the same connection that must find the session as new (resetSession 'auto', the default).
+
+  // Kills: SET removed from sessionStatePattern (statement.ts). SET TRANSACTION (no SESSION) sets the
+  // next transaction's characteristics only: no system variable changes, nothing is reported.
+  it('SET TRANSACTION READ ONLY: the next invocation can write', async () => {
+    const invoke = await inProcess('setro')
+    const firstId = await invoke(async (db) => {
+      await db.query('SET TRANSACTION READ ONLY')
+      return connectionId(db)
+    })
+    const written = tag('written')
+    const nextId = await invoke(async (db) => {
+      await db.query(`INSERT INTO ${table} (v) VALUES (?)`, [written])
+      return connectionId(db)
+    })
+    expect(nextId).toBe(firstId)
+    expect(await countOf(written)).toBe(1)
+  })
+
+  // Kills: GET_LOCK removed from sessionStatePattern. A SELECT, a plain read to the text check
+  // otherwise, and no tracker reports named locks.
+  it('GET_LOCK: the lock is free once the invocation is over', async () => {
+    const invoke = await inProcess('getlock')
+    const lock = `dbc_guar_lock_${suffix}`
+    const first = await invoke(async (db) => ({
+      id: await connectionId(db),
+      got: Number((await one<{ got: number }>(db, 'SELECT GET_LOCK(?, 0) AS got', [lock])).got),
+    }))
+    expect(first.got).toBe(1)
+    const [free] = await (await admin()).query('SELECT IS_FREE_LOCK(?) AS free', [lock])
+    expect(Number((free as [{ free: number }])[0].free)).toBe(1)
+    const next = await invoke(async (db) => ({
+      id: await connectionId(db),
+      free: Number((await one<{ free: number }>(db, 'SELECT IS_FREE_LOCK(?) AS free', [lock])).free),
+    }))
+    expect(next).toEqual({ id: first.id, free: 1 })
+  })
+
+  // Kills: TEMPORARY removed from sessionStatePattern. CREATE TEMPORARY TABLE … SELECT is the form
+  // MariaDB 10.11 does not report (CREATE TEMPORARY TABLE t (…) and … LIKE are reported).
+  it('CREATE TEMPORARY TABLE … SELECT: the next invocation has no such table', async () => {
+    const invoke = await inProcess('tmpsel')
+    const temporary = `dbc_guar_tmp_${suffix}`
+    const firstId = await invoke(async (db) => {
+      await db.query(`CREATE TEMPORARY TABLE ${temporary} SELECT 1 AS x`)
+      return connectionId(db)
+    })
+    const next = await invoke(async (db) => ({
+      id: await connectionId(db),
+      code: await db.query(`SELECT COUNT(*) FROM ${temporary}`).then(
+        () => 'found',
+        (error: { code?: string }) => error.code,
+      ),
+    }))
+    expect(next).toEqual({ id: firstId, code: 'ER_NO_SUCH_TABLE' })
   })
 })

@@ -84,6 +84,7 @@ export class ProcessTree {
     this.child = child
     this.pid = child.pid as number
     trackedTrees.add(this)
+    installExitHook()
     child.once('exit', () => {
       // What the handler started dies with the runtime, whichever way the runtime ended.
       this.killAll()
@@ -158,8 +159,14 @@ export class ProcessTree {
 // Every environment's processes die when the simulator's process exits, frozen or not, so that none
 // outlives a test run (a frozen one would otherwise wait for SIGCONT forever).
 const trackedTrees = new Set<ProcessTree>()
-process.once('exit', () => {
-  for (const tree of trackedTrees) tree.killAll()
-})
+let exitHookInstalled = false
+// Installed with the first environment, not at import: importing the package changes nothing.
+const installExitHook = () => {
+  if (exitHookInstalled) return
+  exitHookInstalled = true
+  process.once('exit', () => {
+    for (const tree of trackedTrees) tree.killAll()
+  })
+}
 
 export const liveEnvironmentProcessCount = (): number => trackedTrees.size

@@ -2,8 +2,15 @@ import { randomBytes } from 'node:crypto'
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs'
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
 import middy from '@middy/core'
-import { waitFor } from '@thaw/test-support'
-import dbConnection, { closePools, type DbConnectionContext, type DbConnectionOptions } from '../src/index.ts'
+import { type PrivateMariadb, startPrivateMariadb, waitFor } from '@thaw/test-support'
+import mysql from 'mysql2/promise'
+import dbConnection, {
+  closePools,
+  type DbConnectionContext,
+  type DbConnectionLogEvent,
+  type DbConnectionOptions,
+  dbConnectionStats,
+} from '../src/index.ts'
 import {
   admin,
   call,
@@ -346,5 +353,64 @@ describe('each kind of session state the server does not report is found on its 
       ),
     }))
     expect(next).toEqual({ id: firstId, code: 'ER_NO_SUCH_TABLE' })
+  })
+})
+
+describe('a server with max_connections reached (1040, ER_CON_COUNT_ERROR)', () => {
+  // The shared server's max_connections is not ours to fill: a private MariaDB 10.11 with the
+  // smallest max_connections it takes (10), every slot held by the test.
+  const maxConnections = 10
+  let server: PrivateMariadb
+  const held: mysql.Connection[] = []
+  let appUrl: string
+
+  beforeAll(async () => {
+    server = await startPrivateMariadb({ variables: { max_connections: maxConnections } })
+    const root = await mysql.createConnection(server.rootUrl)
+    held.push(root)
+    await root.query('CREATE DATABASE guarantees')
+    await root.query("CREATE USER 'guar_app'@'%' IDENTIFIED BY 'guar-pw'")
+    await root.query("GRANT ALL ON guarantees.* TO 'guar_app'@'%'")
+    appUrl = `mysql://guar_app:guar-pw@127.0.0.1:${server.port}/guarantees`
+  }, 60_000)
+
+  afterAll(async () => {
+    await Promise.all(held.map((connection) => connection.end().catch(() => {})))
+    await server?.stop()
+  })
+
+  // Kills: 1040 removed from connect.ts's tooManyConnections. max_connections is the limit a fleet
+  // of environments meets in production (1203 and 1226 are per-user limits, tested in
+  // limits.test.ts); without 1040 among the codes the first refusal reaches the handler.
+  it('backs off while every slot is taken and connects once one is freed mid-backoff', async () => {
+    // Every slot taken (MariaDB keeps one more for a SUPER user such as root, never for the app).
+    while (held.length < maxConnections) held.push(await mysql.createConnection(server.rootUrl))
+    const refused = await mysql.createConnection(appUrl).then(
+      (connection) => connection.end().then(() => 'connected'),
+      (error: { errno?: number }) => error.errno,
+    )
+    expect(refused).toBe(1040)
+    const logged: DbConnectionLogEvent[] = []
+    const wrapped = middy<unknown, unknown, Error, DbConnectionContext>()
+      .use(
+        dbConnection({
+          config: appUrl,
+          connectRetry: { baseDelayMs: 20, maxDelayMs: 100 },
+          logger: (event) => logged.push(event),
+        }),
+      )
+      .handler(async (_event, context) => (await context.db.query('SELECT CONNECTION_ID() AS id'))[0])
+    const before = dbConnectionStats().backoffRetries
+    const invocation = wrapped({}, lambdaContext(20_000))
+    // Refused and backing off, not failed.
+    await waitFor(() => (dbConnectionStats().backoffRetries >= before + 2 ? true : undefined), {
+      what: 'two back-offs',
+    })
+    await (held.pop() as mysql.Connection).end()
+    const result = (await invocation) as [{ id: number }]
+    expect(result[0].id).toBeGreaterThan(0)
+    const backoffs = logged.filter((event) => event.event === 'backoff')
+    expect(backoffs.length).toBeGreaterThanOrEqual(2)
+    for (const event of backoffs) expect(event).toMatchObject({ code: 'ER_CON_COUNT_ERROR', errno: 1040 })
   })
 })

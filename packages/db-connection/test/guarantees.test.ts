@@ -3,6 +3,7 @@ import { readdirSync, readFileSync, readlinkSync } from 'node:fs'
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
 import middy from '@middy/core'
 import { type PrivateMariadb, startPrivateMariadb, waitFor } from '@thaw/test-support'
+import fc from 'fast-check'
 import mysql from 'mysql2/promise'
 import dbConnection, {
   closePools,
@@ -353,6 +354,99 @@ describe('each kind of session state the server does not report is found on its 
       ),
     }))
     expect(next).toEqual({ id: firstId, code: 'ER_NO_SUCH_TABLE' })
+  })
+})
+
+describe('server-blind session state, generated', () => {
+  // The three statements above, in the disguises a handler's SQL may take (comments before the
+  // statement, a versioned comment, case, whitespace), under 'auto' and 'always': whatever the text
+  // looks like, the next invocation on the same connection finds the session as new.
+  interface BlindKind {
+    name: string
+    sql: (id: string) => string
+    // Resolves to what the next invocation must see for a session as new.
+    probe: (db: Db, id: string) => Promise<unknown>
+    expected: unknown
+  }
+  const blindKinds: BlindKind[] = [
+    {
+      name: 'SET TRANSACTION READ ONLY',
+      sql: () => 'SET TRANSACTION READ ONLY',
+      probe: (db, id) =>
+        db.query(`INSERT INTO ${table} (v) VALUES (?)`, [`prop-${id}`]).then(
+          () => 'written',
+          (error: { code?: string }) => error.code,
+        ),
+      expected: 'written',
+    },
+    {
+      name: 'GET_LOCK',
+      sql: (id) => `SELECT GET_LOCK('dbc_guar_${id}', 0)`,
+      probe: async (db, id) =>
+        Number((await one<{ free: number }>(db, `SELECT IS_FREE_LOCK('dbc_guar_${id}') AS free`)).free),
+      expected: 1,
+    },
+    {
+      name: 'CREATE TEMPORARY TABLE … SELECT',
+      sql: (id) => `CREATE TEMPORARY TABLE dbc_guar_tmp_${id} SELECT 1 AS x`,
+      probe: (db, id) =>
+        db.query(`SELECT COUNT(*) FROM dbc_guar_tmp_${id}`).then(
+          () => 'found',
+          (error: { code?: string }) => error.code,
+        ),
+      expected: 'ER_NO_SUCH_TABLE',
+    },
+  ]
+  const disguises: Record<string, (sql: string) => string> = {
+    plain: (sql) => sql,
+    'block comment': (sql) => `/* thaw */ ${sql}`,
+    'line comment': (sql) => `-- thaw\n${sql}`,
+    'hash comment': (sql) => `# thaw\n${sql}`,
+    'versioned comment': (sql) => `/*!40101 ${sql} */`,
+    'MariaDB versioned comment': (sql) => `/*M!100100 ${sql} */`,
+    case: (sql) => sql.replace(/^[A-Z_ ]+/, (verb) => verb.toLowerCase()),
+    whitespace: (sql) => `\n\t  ${sql.replace(/ /, ' \n ')}`,
+  }
+  const invokers = new Map<string, Invoke>()
+  const invokerFor = async (resetSession: 'auto' | 'always') => {
+    let invoke = invokers.get(resetSession)
+    if (!invoke) {
+      invoke = await inProcess(`blind${resetSession.slice(0, 2)}`, { resetSession })
+      invokers.set(resetSession, invoke)
+    }
+    return invoke
+  }
+  let runs = 0
+
+  it('generated kinds × disguises × policies', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.constantFrom(...blindKinds),
+        fc.constantFrom(...Object.keys(disguises)),
+        fc.constantFrom('auto' as const, 'always' as const),
+        async (kind, disguise, policy) => {
+          const invoke = await invokerFor(policy)
+          const id = `${suffix}_${++runs}`
+          const sql = (disguises[disguise] as (sql: string) => string)(kind.sql(id))
+          const firstId = await invoke(async (db) => {
+            await db.query(sql)
+            return connectionId(db)
+          })
+          const next = await invoke(async (db) => ({
+            id: await connectionId(db),
+            seen: await kind.probe(db, id),
+          }))
+          expect({ kind: kind.name, disguise, policy, ...next }).toEqual({
+            kind: kind.name,
+            disguise,
+            policy,
+            id: firstId,
+            seen: kind.expected,
+          })
+        },
+      ),
+      { numRuns: 60 },
+    )
   })
 })
 

@@ -1,30 +1,17 @@
-import { randomBytes } from 'node:crypto'
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
+import { describe, expect, it } from '@jest/globals'
 import {
   admin,
   call,
-  closeAdmin,
   connectionIds,
   createTestUser,
-  dropTestUsers,
+  setUpTestFile,
   startHandler,
-  stopStarted,
   waitForStatement,
 } from './helpers.ts'
 
-const table = `dbc_conc_${randomBytes(3).toString('hex')}`
-
-beforeAll(async () => {
-  await (await admin()).query(
-    `CREATE TABLE ${table} (inv VARCHAR(32) PRIMARY KEY, conn BIGINT, t0 DATETIME(6), t1 DATETIME(6)) ENGINE=InnoDB`,
-  )
-})
-
-afterAll(async () => {
-  await stopStarted()
-  await (await admin()).query(`DROP TABLE IF EXISTS ${table}`)
-  await dropTestUsers()
-  await closeAdmin()
+const table = setUpTestFile({
+  table: 'dbc_conc',
+  columns: 'inv VARCHAR(32) PRIMARY KEY, conn BIGINT, t0 DATETIME(6), t1 DATETIME(6)',
 })
 
 describe('Managed Instances: concurrent invocations in one process', () => {

@@ -12,16 +12,7 @@ import dbConnection, {
   type DbConnectionOptions,
   dbConnectionStats,
 } from '../src/index.ts'
-import {
-  admin,
-  call,
-  closeAdmin,
-  createTestUser,
-  dropTestUsers,
-  startHandler,
-  startProxy,
-  stopStarted,
-} from './helpers.ts'
+import { admin, call, createTestUser, setUpTestFile, startHandler, startProxy } from './helpers.ts'
 
 // Issue 16: one test per guarantee whose mechanism could be removed without any test noticing. Each
 // test says which change to src/ it catches ("kills"); each was run by hand against that change
@@ -38,20 +29,7 @@ type QueryResult = { rows: [{ id: number }]; stats: Stats }
 const whoAmI = { action: 'query', sql: 'SELECT CONNECTION_ID() AS id' }
 
 const suffix = randomBytes(3).toString('hex')
-const table = `dbc_guar_${suffix}`
-
-beforeAll(async () => {
-  const db = await admin()
-  await db.query(`CREATE TABLE ${table} (id INT AUTO_INCREMENT PRIMARY KEY, v VARCHAR(64)) ENGINE=InnoDB`)
-})
-
-afterAll(async () => {
-  await stopStarted()
-  await closePools()
-  await (await admin()).query(`DROP TABLE IF EXISTS ${table}`)
-  await dropTestUsers()
-  await closeAdmin()
-})
+const table = setUpTestFile({ table: 'dbc_guar', cleanUp: () => closePools() })
 
 // In-process invocations (Middy around dbConnection, the real MariaDB), one after another as in one
 // environment: each call is one invocation, its handler whatever the test passes.

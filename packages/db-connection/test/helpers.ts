@@ -3,6 +3,7 @@
 // @thaw/test-support.
 import { randomBytes } from 'node:crypto'
 import { createServer, type Server, type Socket, connect as tcpConnect } from 'node:net'
+import { afterAll, beforeAll } from '@jest/globals'
 import { type EnvironmentOptions, type LambdaEnvironment, startEnvironment } from '@thaw/lambda-sim'
 import { databaseName, databaseUrl, fixturesOf, sleep, startedThings } from '@thaw/test-support'
 import mysql from 'mysql2/promise'
@@ -128,6 +129,30 @@ export const dropTestUsers = async () => {
 export const closeAdmin = async () => {
   await adminConnection?.end()
   adminConnection = undefined
+}
+
+// The setup and cleanup every test file repeated: with `table`, a table of the file's own
+// (`<table>_<random>`, an id and a string v unless `columns` says otherwise) created before its tests;
+// after them, its environments and proxies stopped, `cleanUp` run (pools of in-process middlewares,
+// peers), the table and its users dropped, the admin connection closed. Returns the table's name.
+export const setUpTestFile = (
+  options: { table?: string; columns?: string; cleanUp?: () => Promise<unknown> } = {},
+): string => {
+  const table = options.table ? `${options.table}_${randomBytes(3).toString('hex')}` : ''
+  if (table) {
+    beforeAll(async () => {
+      const columns = options.columns ?? 'id INT AUTO_INCREMENT PRIMARY KEY, v VARCHAR(64)'
+      await (await admin()).query(`CREATE TABLE ${table} (${columns}) ENGINE=InnoDB`)
+    })
+  }
+  afterAll(async () => {
+    await stopStarted()
+    await options.cleanUp?.()
+    if (table) await (await admin()).query(`DROP TABLE IF EXISTS ${table}`)
+    await dropTestUsers()
+    await closeAdmin()
+  })
+  return table
 }
 
 // A TCP proxy in front of the server, to do to connections what a real server can't on demand:

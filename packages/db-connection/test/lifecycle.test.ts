@@ -1,16 +1,14 @@
-import { afterAll, describe, expect, it } from '@jest/globals'
+import { describe, expect, it } from '@jest/globals'
 import {
   admin,
   call,
-  closeAdmin,
   connectionIds,
   createTestUser,
-  dropTestUsers,
   killConnections,
+  setUpTestFile,
   sleep,
   startHandler,
   startProxy,
-  stopStarted,
 } from './helpers.ts'
 
 interface Stats {
@@ -23,11 +21,7 @@ interface Stats {
 type QueryResult = { rows: [{ id: number }]; stats: Stats }
 const whoAmI = { action: 'query', sql: 'SELECT CONNECTION_ID() AS id' }
 
-afterAll(async () => {
-  await stopStarted()
-  await dropTestUsers()
-  await closeAdmin()
-})
+setUpTestFile()
 
 describe('reuse', () => {
   it('keeps one server connection across many frozen invocations, one per environment', async () => {

@@ -1,34 +1,12 @@
 import { randomBytes } from 'node:crypto'
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
+import { describe, expect, it } from '@jest/globals'
 import { waitFor } from '@thaw/test-support'
-import {
-  admin,
-  call,
-  closeAdmin,
-  connectionIds,
-  createTestUser,
-  dropTestUsers,
-  startHandler,
-  stopStarted,
-} from './helpers.ts'
+import { admin, call, connectionIds, createTestUser, setUpTestFile, startHandler } from './helpers.ts'
 
 // The connection goes back whatever the other middlewares return, and nesting inside transaction()
 // never waits.
 
-const table = `dbc_early_${randomBytes(3).toString('hex')}`
-
-beforeAll(async () => {
-  await (await admin()).query(
-    `CREATE TABLE ${table} (id INT AUTO_INCREMENT PRIMARY KEY, v VARCHAR(64)) ENGINE=InnoDB`,
-  )
-})
-
-afterAll(async () => {
-  await stopStarted()
-  await (await admin()).query(`DROP TABLE IF EXISTS ${table}`)
-  await dropTestUsers()
-  await closeAdmin()
-})
+const table = setUpTestFile({ table: 'dbc_early' })
 
 const rowsWith = async (value: string) => {
   const [rows] = await (await admin()).query(`SELECT COUNT(*) AS n FROM ${table} WHERE v = ?`, [value])

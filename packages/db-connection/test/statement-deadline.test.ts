@@ -1,35 +1,13 @@
 import { randomBytes } from 'node:crypto'
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
-import {
-  admin,
-  call,
-  closeAdmin,
-  connectionIds,
-  createTestUser,
-  dropTestUsers,
-  startHandler,
-  stopStarted,
-} from './helpers.ts'
+import { describe, expect, it } from '@jest/globals'
+import { admin, call, connectionIds, createTestUser, setUpTestFile, startHandler } from './helpers.ts'
 
 // A statement never outlives its invocation on the server (issue 10, item 4): a statement still
 // running statementMarginMs before the invocation's deadline is stopped on the server, its await
 // settles with an error naming the deadline, and the invocation ends before Middy's early timeout or
 // Lambda's own (no Sandbox.Timedout, no environment reset), its transaction and locks gone.
 
-const table = `dbc_deadline_${randomBytes(3).toString('hex')}`
-
-beforeAll(async () => {
-  await (await admin()).query(
-    `CREATE TABLE ${table} (id INT AUTO_INCREMENT PRIMARY KEY, v VARCHAR(64)) ENGINE=InnoDB`,
-  )
-})
-
-afterAll(async () => {
-  await stopStarted()
-  await (await admin()).query(`DROP TABLE IF EXISTS ${table}`)
-  await dropTestUsers()
-  await closeAdmin()
-})
+const table = setUpTestFile({ table: 'dbc_deadline' })
 
 const rowsWith = async (value: string) => {
   const [rows] = await (await admin()).query(`SELECT COUNT(*) AS n FROM ${table} WHERE v = ?`, [value])

@@ -1,31 +1,16 @@
 import { randomBytes } from 'node:crypto'
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
+import { describe, expect, it } from '@jest/globals'
 import {
   admin,
   call,
-  closeAdmin,
   connectionIds,
   createTestUser,
-  dropTestUsers,
+  setUpTestFile,
   startHandler,
-  stopStarted,
   waitForStatement,
 } from './helpers.ts'
 
-const table = `dbc_rows_${randomBytes(3).toString('hex')}`
-
-beforeAll(async () => {
-  const db = await admin()
-  await db.query(`CREATE TABLE ${table} (id INT AUTO_INCREMENT PRIMARY KEY, v VARCHAR(64)) ENGINE=InnoDB`)
-})
-
-afterAll(async () => {
-  await stopStarted()
-  const db = await admin()
-  await db.query(`DROP TABLE IF EXISTS ${table}`)
-  await dropTestUsers()
-  await closeAdmin()
-})
+const table = setUpTestFile({ table: 'dbc_rows' })
 
 const rowsWith = async (value: string) => {
   const db = await admin()

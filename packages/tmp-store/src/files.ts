@@ -53,16 +53,22 @@ export type Opened<T> = { fd: T; stats: Stats } | 'missing' | 'damaged'
 // EISDIR: a directory opened for writing.
 const damagedCodes = new Set(['ELOOP', 'ENXIO', 'EISDIR', 'ENOTDIR', 'EMLINK'])
 
+// What a failed open means: nothing there, or something planted that is not an entry's file; any
+// other error (EACCES, EMFILE) is thrown.
+const openFailure = (error: unknown): 'missing' | 'damaged' => {
+  const code = errorCode(error)
+  if (code === 'ENOENT') return 'missing'
+  if (code !== undefined && damagedCodes.has(code)) return 'damaged'
+  throw error
+}
+
 /** Opens a name for reading, never following a link nor waiting; other errors (EACCES, EMFILE) throw. */
 export const openRegularSync = (path: string): Opened<number> => {
   let fd: number
   try {
     fd = openSync(path, readFlags)
   } catch (error) {
-    const code = errorCode(error)
-    if (code === 'ENOENT') return 'missing'
-    if (code !== undefined && damagedCodes.has(code)) return 'damaged'
-    throw error
+    return openFailure(error)
   }
   let stats: Stats
   try {
@@ -84,10 +90,7 @@ export const openRegular = async (path: string): Promise<Opened<FileHandle>> => 
   try {
     handle = await open(path, readFlags)
   } catch (error) {
-    const code = errorCode(error)
-    if (code === 'ENOENT') return 'missing'
-    if (code !== undefined && damagedCodes.has(code)) return 'damaged'
-    throw error
+    return openFailure(error)
   }
   let stats: Stats
   try {

@@ -6,7 +6,7 @@ import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from '@jest/globals'
 import { TmpStore, TmpStoreError } from '../src/index.ts'
-import { cleanUp, scratchDir, waitFor, withDeadline } from './helpers.ts'
+import { canMountTmpfs, cleanUp, scratchDir, waitFor, withDeadline } from './helpers.ts'
 
 afterAll(cleanUp)
 
@@ -21,18 +21,7 @@ const rejectionOf = async (promise: Promise<unknown>): Promise<TmpStoreError> =>
 
 // A read-only file system needs a mount of the test's own: that needs root. Where it is not allowed,
 // jest reports the case as skipped rather than passing it without a check.
-const canMount = (() => {
-  const probe = scratchDir('mount-probe')
-  try {
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'thaw-tmp-store-probe', probe], {
-      stdio: 'ignore',
-    })
-    execFileSync('umount', [probe])
-    return true
-  } catch {
-    return false
-  }
-})()
+const canMount = canMountTmpfs()
 const itWithMount = canMount ? it : it.skip
 
 describe('file-system errors', () => {

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process'
 // What tmp-store's tests share beyond @thaw/test-support: scratch directories, the store handler's
 // environments, and looks at the store's directory.
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs'
@@ -76,5 +77,20 @@ export const countLines = (file: string): number => {
     return readFileSync(file, 'utf8').split('\n').filter(Boolean).length
   } catch {
     return 0
+  }
+}
+
+/** Whether this process may mount a tmpfs of its own (root): the ENOSPC and read-only cases need one.
+ * Where it may not, those tests are reported as skipped rather than passing without a check. */
+export const canMountTmpfs = (): boolean => {
+  const probe = scratchDir('mount-probe')
+  try {
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'thaw-tmp-store-probe', probe], {
+      stdio: 'ignore',
+    })
+    execFileSync('umount', [probe])
+    return true
+  } catch {
+    return false
   }
 }

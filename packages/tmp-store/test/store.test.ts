@@ -13,7 +13,7 @@ import tmpStore, {
   tmpStoreDefaults,
   tmpStoreValidateOptions,
 } from '../src/index.ts'
-import { cleanUp, scratchDir, sleep } from './helpers.ts'
+import { canMountTmpfs, cleanUp, scratchDir, sleep } from './helpers.ts'
 
 afterAll(cleanUp)
 
@@ -161,19 +161,6 @@ describe('TmpStore without Middy', () => {
     },
   )
 })
-
-function canMountTmpfs(): boolean {
-  const probe = scratchDir('mount-probe')
-  try {
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'thaw-tmp-store-probe', probe], {
-      stdio: 'ignore',
-    })
-    execFileSync('umount', [probe])
-    return true
-  } catch {
-    return false
-  }
-}
 
 describe('options', () => {
   it('throws at construction, naming the option', () => {

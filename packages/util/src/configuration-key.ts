@@ -11,27 +11,24 @@
 // would give one client to two different credential providers.
 import { createHmac, randomBytes } from 'node:crypto'
 
+// Each object, function or symbol gets a number of its own the first time it is keyed.
 const identities = new WeakMap<object, number>()
 const symbolIdentities = new Map<symbol, number>()
 let nextIdentity = 1
 
-const identityOf = (value: object): number => {
-  let identity = identities.get(value)
+const identityIn = <Key>(
+  table: { get(key: Key): number | undefined; set(key: Key, value: number): unknown },
+  key: Key,
+) => {
+  let identity = table.get(key)
   if (identity === undefined) {
     identity = nextIdentity++
-    identities.set(value, identity)
+    table.set(key, identity)
   }
   return identity
 }
-
-const symbolIdentityOf = (value: symbol): number => {
-  let identity = symbolIdentities.get(value)
-  if (identity === undefined) {
-    identity = nextIdentity++
-    symbolIdentities.set(value, identity)
-  }
-  return identity
-}
+const identityOf = (value: object): number => identityIn(identities, value)
+const symbolIdentityOf = (value: symbol): number => identityIn(symbolIdentities, value)
 
 const digestKey = randomBytes(32)
 const digest = (value: unknown): string =>

@@ -6,6 +6,7 @@
 //   pnpm mutate sdk-clients --concurrency 1 --incremental
 //   pnpm mutate lambda-sim --list      what would be mutated (function ranges resolved), nothing run
 //   pnpm mutate tmp-store --coverage perTest   a quick lower bound where the default is 'off'
+//   pnpm mutate lambda-sim --dry-run   the package's tests once in Stryker's sandbox, no mutant
 //
 // --incremental keeps Stryker's incremental file under reports/mutation/, so a second run tests only
 // the mutants whose code or covering tests changed. The HTML and JSON reports go to
@@ -152,6 +153,7 @@ const main = async (): Promise<number> => {
       concurrency: { type: 'string' },
       incremental: { type: 'boolean', default: false },
       list: { type: 'boolean', default: false },
+      'dry-run': { type: 'boolean', default: false },
       coverage: { type: 'string' },
     },
   })
@@ -159,7 +161,7 @@ const main = async (): Promise<number> => {
   const scope = name === undefined ? undefined : scopes[name]
   if (name === undefined || scope === undefined || positionals.length !== 1) {
     console.error(
-      'usage: pnpm mutate <package> [--concurrency N] [--incremental] [--list] [--coverage perTest|off]\n',
+      'usage: pnpm mutate <package> [--concurrency N] [--incremental] [--list] [--dry-run] [--coverage perTest|off]\n',
     )
     for (const [each, { modules, functions, note }] of Object.entries(scopes)) {
       const parts = [...modules, ...Object.entries(functions ?? {}).map(([m, f]) => `${m} (${f.join(', ')})`)]
@@ -222,9 +224,17 @@ const main = async (): Promise<number> => {
       ? { incremental: true, incrementalFile: `reports/mutation/${name}.incremental.json` }
       : {}),
     ...(concurrency === undefined ? {} : { concurrency }),
+    // Only the initial test run in the sandbox: checks the set-up for a package without mutating.
+    ...(values['dry-run'] ? { dryRunOnly: true } : {}),
   })
   const outcomes = (await stryker.runMutationTest()) as unknown as MutantOutcome[]
   const minutes = (performance.now() - started) / 60_000
+  if (values['dry-run']) {
+    console.log(
+      `\n@thaw/${name}: the initial test run passed in Stryker's sandbox (${minutes.toFixed(1)} min)`,
+    )
+    return 0
+  }
 
   const files = [...new Set(outcomes.map((each) => each.fileName))].sort()
   console.log(`\n@thaw/${name}: ${scope.note} (coverage analysis ${coverageAnalysis})`)

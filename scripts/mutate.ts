@@ -158,7 +158,7 @@ const main = async (): Promise<number> => {
     },
   })
   const name = positionals[0]?.replace(/^@thaw\//, '')
-  const scope = name === undefined ? undefined : scopes[name]
+  const scope = name !== undefined && Object.hasOwn(scopes, name) ? scopes[name] : undefined
   if (name === undefined || scope === undefined || positionals.length !== 1) {
     console.error(
       'usage: pnpm mutate <package> [--concurrency N] [--incremental] [--list] [--dry-run] [--coverage perTest|off]\n',

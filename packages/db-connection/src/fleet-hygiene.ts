@@ -1,12 +1,15 @@
 // Sharing one database with a fleet (issue 13): thaw gives back server slots it cannot use, and never
 // touches a session that is not its own.
 //
-// - An idle limit on thaw's own sessions: each new connection sets its SESSION wait_timeout to
+// - An idle limit on thaw's own sessions: each new connection's SESSION wait_timeout becomes
 //   fleet.idleTimeoutMs (never above what the server already has), so the server itself closes the
 //   session a frozen environment holds once it has been idle that long. A frozen process cannot close
 //   anything; the server can. After the thaw, lease.ts sees the closed socket and opens a new
-//   connection before the handler's first statement, so the handler never notices. A
-//   COM_RESET_CONNECTION puts wait_timeout back to the server's default: it is set again after each.
+//   connection before the handler's first statement, so the handler never notices. The assignment
+//   rides on session-tracking.ts's SET: no round trip of its own, and restored with it after a
+//   COM_RESET_CONNECTION (which puts wait_timeout back to the server's). A server whose handshake does
+//   not offer CLIENT_SESSION_TRACK (older than MySQL 5.7 or MariaDB 10.2, or a proxy hiding it) gets
+//   no SET at all, so no idle limit either.
 // - Giving back while the server is crowded: each new connection reads how full the server is
 //   (Threads_connected over max_connections). A connection opened at or above fleet.giveBackAbove,
 //   or after the server refused a connect for too many connections, is closed (COM_QUIT) when its
@@ -18,18 +21,19 @@
 // Never KILL: another session of the same user may be another function's, or another application's,
 // mid-work (serverless-mysql 2.1 kills sleeping sessions of its user above connUtilization).
 //
-// Costs nothing per warm invocation: a statement pair per new connection, a WeakSet lookup when a
-// connection goes back to the pool. Checked against MariaDB 10.11 and mysql2 3.24.6.
+// Costs nothing per warm invocation: one assignment and one SELECT per new connection, a WeakSet
+// lookup when a connection goes back to the pool. Checked against MariaDB 10.11 and mysql2 3.24.6.
 import { connectCounters } from './connect.ts'
 import { logEvent } from './log.ts'
-import { afterEachReset, type CoreConnection, quitConnection } from './mysql2-adapter.ts'
+import { type CoreConnection, discardConnection, quitConnection } from './mysql2-adapter.ts'
 import type { DbConnectionSettings } from './options.ts'
 import type { PoolEntry } from './registry.ts'
+import { addSessionAssignment } from './session-tracking.ts'
 import { statementOn } from './statement.ts'
 
 // Counted here. `givenBack`: connections closed after their invocation because the server was
-// crowded; `idleLimited`: connections whose session wait_timeout thaw set.
-const counters = { givenBack: 0, idleLimited: 0 }
+// crowded.
+const counters = { givenBack: 0 }
 export const fleetCounters = (): Readonly<typeof counters> => counters
 
 // MariaDB (and MySQL 5.6) keep the server's status in information_schema; MySQL 5.7+ in
@@ -39,80 +43,126 @@ const fullnessQueries = [
   "SELECT @@max_connections AS max, VARIABLE_VALUE AS connected FROM performance_schema.global_status WHERE VARIABLE_NAME = 'Threads_connected'",
 ]
 
-// Connections to close when their invocation gives them back.
+// Connections to close when their invocation gives them back; connections already prepared.
 const crowded = new WeakSet<CoreConnection>()
+const prepared = new WeakSet<CoreConnection>()
 const watched = new WeakSet<PoolEntry>()
+// Pools whose server left a fleet statement unanswered: their next connections are not asked again,
+// so a silent server (a proxy, mysql2's own server code as a fake) costs one connection and
+// validateTimeoutMs once per environment, as session-tracking.ts does for its SET.
+const silentServers = new WeakSet<object>()
 
 // Whole seconds (wait_timeout's unit), at least 1; LEAST keeps a lower limit the server already has.
-const idleLimitSql = (idleTimeoutMs: number) =>
-  `SET SESSION wait_timeout = LEAST(@@session.wait_timeout, ${Math.max(1, Math.ceil(idleTimeoutMs / 1000))})`
+const idleLimitAssignment = (idleTimeoutMs: number) =>
+  `wait_timeout = LEAST(@@session.wait_timeout, ${Math.max(1, Math.ceil(idleTimeoutMs / 1000))})`
 
-const limitIdle = (connection: CoreConnection, sql: string) =>
-  statementOn(connection, sql).then(
-    () => {
-      counters.idleLimited++
-    },
-    // A proxy that refuses the SET: the session keeps the server's limit.
-    () => {},
-  )
+type Answer<T> = { answered: true; value: T | undefined } | { answered: false }
 
-// How full the server was when `connection` opened: Threads_connected / max_connections, or
-// undefined when neither query answers (a proxy, a privilege the user lacks).
-const measureFullness = async (
-  connection: CoreConnection,
-  entry: FleetState,
-): Promise<number | undefined> => {
-  for (let index = entry.fullnessQuery; index < fullnessQueries.length; index++) {
-    try {
-      const [rows] = await statementOn(connection, fullnessQueries[index] as string)
-      const row = (rows as { max: number | string; connected: number | string }[])[0]
-      entry.fullnessQuery = index
-      const max = Number(row?.max)
-      const connected = Number(row?.connected)
-      return max > 0 && Number.isFinite(connected) ? connected / max : undefined
-    } catch {
-      // Try the next flavour; remember the one that answers.
-    }
-  }
-  entry.fullnessQuery = fullnessQueries.length
-  return undefined
-}
+// One statement with a deadline; on timeout the connection is discarded (a late answer would be read
+// as the next statement's). A refusal is an answer: the server keeps its own setting.
+const within = <T>(connection: CoreConnection, sql: string, timeoutMs: number): Promise<Answer<T>> =>
+  new Promise((resolve) => {
+    let settled = false
+    const timer = setTimeout(() => {
+      settled = true
+      discardConnection(connection)
+      resolve({ answered: false })
+    }, timeoutMs)
+    statementOn(connection, sql).then(
+      ([rows]) => {
+        if (settled) return
+        clearTimeout(timer)
+        resolve({ answered: true, value: rows as T })
+      },
+      () => {
+        if (settled) return
+        clearTimeout(timer)
+        resolve(connection.stream?.destroyed ? { answered: false } : { answered: true, value: undefined })
+      },
+    )
+  })
 
 interface FleetState {
   fullnessQuery: number
-  // connectCounters().backoffRetries when the last connection opened: a change means a connect of
-  // this process was refused for too many connections since.
+  // connectCounters().backoffRetries when the last connection was prepared: a change means a connect
+  // of this process was refused for too many connections since.
   refusalsSeen: number
 }
+const states = new WeakMap<PoolEntry, FleetState>()
 
-// Called once per pool (the first middleware to build it decides its fleet settings).
+// How full the server was when the connection opened: Threads_connected / max_connections, undefined
+// when neither query answers with numbers (a proxy, a privilege the user lacks), false when the server
+// did not answer at all.
+const measureFullness = async (
+  connection: CoreConnection,
+  state: FleetState,
+  timeoutMs: number,
+): Promise<number | undefined | false> => {
+  for (let index = state.fullnessQuery; index < fullnessQueries.length; index++) {
+    const answer = await within<{ max: number | string; connected: number | string }[]>(
+      connection,
+      fullnessQueries[index] as string,
+      timeoutMs,
+    )
+    if (!answer.answered) return false
+    const row = answer.value?.[0]
+    if (!row) continue
+    state.fullnessQuery = index
+    const max = Number(row.max)
+    const connected = Number(row.connected)
+    return max > 0 && Number.isFinite(connected) ? connected / max : undefined
+  }
+  state.fullnessQuery = fullnessQueries.length
+  return undefined
+}
+
+// A new connection, before its first statement (lease.ts): the server's fullness read to decide
+// whether it goes back after its invocation. One round trip per new connection, never on a warm
+// invocation. False: the server did not answer within validateTimeoutMs and the connection was
+// discarded; the caller takes another.
+export const fleetReady = async (
+  entry: PoolEntry,
+  settings: DbConnectionSettings,
+  connection: CoreConnection,
+): Promise<boolean> => {
+  const { giveBackAbove } = settings.fleet
+  if (giveBackAbove === false || prepared.has(connection) || silentServers.has(entry.pool)) return true
+  prepared.add(connection)
+  let state = states.get(entry)
+  if (!state) {
+    state = { fullnessQuery: 0, refusalsSeen: connectCounters().backoffRetries }
+    states.set(entry, state)
+  }
+  const refusals = connectCounters().backoffRetries
+  const refused = refusals !== state.refusalsSeen
+  state.refusalsSeen = refusals
+  if (refused) {
+    crowded.add(connection)
+    return true
+  }
+  const fullness = await measureFullness(connection, state, settings.validateTimeoutMs)
+  if (fullness === false) return silent(entry)
+  if (fullness !== undefined && fullness >= giveBackAbove) crowded.add(connection)
+  return true
+}
+
+const silent = (entry: PoolEntry): false => {
+  silentServers.add(entry.pool)
+  return false
+}
+
+// Called once per pool when a middleware is built (the first middleware to build it decides its fleet
+// settings): a crowded connection goes back to the server when its invocation gives it back.
 export const watchFleet = (entry: PoolEntry, settings: DbConnectionSettings): void => {
   const { idleTimeoutMs, giveBackAbove } = settings.fleet
-  if (watched.has(entry) || (idleTimeoutMs === 0 && giveBackAbove === false)) return
+  if (watched.has(entry)) return
   watched.add(entry)
-  const state: FleetState = { fullnessQuery: 0, refusalsSeen: connectCounters().backoffRetries }
-  const idleSql = idleTimeoutMs > 0 ? idleLimitSql(idleTimeoutMs) : undefined
-  // mysql2 emits 'connection' before it hands the new connection to the lease that opened it, so
-  // these statements are queued ahead of the handler's first one (and of session tracking's SET, so
-  // that SET is no change the session reports).
-  entry.pool.on('connection', (opened) => {
-    const connection = opened as CoreConnection
-    if (idleSql) {
-      void limitIdle(connection, idleSql)
-      afterEachReset(connection, (reset) => void limitIdle(reset, idleSql))
-    }
-    if (giveBackAbove === false) return
-    const refusals = connectCounters().backoffRetries
-    const refused = refusals !== state.refusalsSeen
-    state.refusalsSeen = refusals
-    if (refused) {
-      crowded.add(connection)
-      return
-    }
-    void measureFullness(connection, state).then((fullness) => {
-      if (fullness !== undefined && fullness >= giveBackAbove) crowded.add(connection)
-    })
-  })
+  if (idleTimeoutMs > 0) {
+    // mysql2 emits 'connection' before it hands the new connection to the lease that opened it: the
+    // idle limit joins session-tracking.ts's SET (one round trip, its deadline, restored after a reset).
+    const assignment = idleLimitAssignment(idleTimeoutMs)
+    entry.pool.on('connection', (opened) => addSessionAssignment(opened as CoreConnection, assignment))
+  }
   if (giveBackAbove === false) return
   entry.pool.on('release', (released) => {
     const connection = released as CoreConnection

@@ -2,6 +2,7 @@
 // a ping after a long idle gap), a dead one replaced, a new one opened when none is idle.
 import { type Invocation, openOrWait, prepareNewConnection } from './connect.ts'
 import { DbConnectionError, dbConnectionErrorCodes } from './errors.ts'
+import { fleetReady } from './fleet-hygiene.ts'
 import { logEvent } from './log.ts'
 import {
   type CoreConnection,
@@ -70,7 +71,8 @@ export const acquireConnection = async (invocation: Invocation): Promise<CoreCon
     if (fresh.has(connection)) {
       fresh.delete(connection)
       logEvent(log, label, 'debug', 'connected', 'opened a connection', undefined, connection.threadId)
-      if (await readyToTrack(invocation, connection)) return connection
+      if ((await readyToTrack(invocation, connection)) && (await fleetReady(entry, settings, connection)))
+        return connection
       continue
     }
     if (isConnectionDead(connection)) {
@@ -107,7 +109,11 @@ export const acquireConnection = async (invocation: Invocation): Promise<CoreCon
     }
     // A connection that has not been asked to report session changes yet (the one a KILL was sent
     // from, connect: 'init''s when its setup failed): once, here.
-    if (trackingOf(connection) === undefined && !(await readyToTrack(invocation, connection))) continue
+    if (
+      trackingOf(connection) === undefined &&
+      !((await readyToTrack(invocation, connection)) && (await fleetReady(entry, settings, connection)))
+    )
+      continue
     counters.reusedInvocations++
     return connection
   }

@@ -243,20 +243,3 @@ export const quitConnection = (connection: CoreConnection): void => {
   const base = Object.getPrototypeOf(Object.getPrototypeOf(connection)) as { end(callback: () => void): void }
   base.end.call(connection, () => {})
 }
-
-// Runs `after` once each COM_RESET_CONNECTION on this connection has succeeded, before the caller
-// hears of it: what a reset puts back to the server's default on purpose-set state (a session
-// wait_timeout) is queued again before anything the caller sends next.
-export const afterEachReset = (
-  connection: CoreConnection,
-  after: (connection: CoreConnection) => void,
-): void => {
-  type Reset = (callback: (error: Error | null) => void) => void
-  const internals = connection as unknown as { reset: Reset }
-  const reset = internals.reset
-  internals.reset = (callback) =>
-    reset.call(connection, (error) => {
-      if (!error) after(connection)
-      callback(error)
-    })
-}

@@ -39,6 +39,18 @@ const trackingAssignments =
 // so IGNORE_SPACE goes back, in the same statement as the tracking: no extra round trip.
 const ignoreSpaceAssignment = "sql_mode = CONCAT_WS(',', NULLIF(@@SESSION.sql_mode, ''), 'IGNORE_SPACE')"
 
+// Assignments another concern adds to this SET for one connection (fleet-hygiene.ts: the session idle
+// limit), so that it costs no round trip of its own, shares this deadline and silent-server memory, and
+// a reset restores it with the rest. Set before the connection's first lease.
+const extraAssignments = new WeakMap<CoreConnection, string>()
+export const addSessionAssignment = (connection: CoreConnection, assignment: string): void => {
+  extraAssignments.set(connection, assignment)
+}
+const withExtra = (connection: CoreConnection, assignments: string): string => {
+  const extra = extraAssignments.get(connection)
+  return extra ? `${assignments}, ${extra}` : assignments
+}
+
 // 'done': answered with OK; 'refused': answered with an error; 'discarded': no answer in time.
 type Answer = 'done' | 'refused' | 'discarded'
 
@@ -87,7 +99,11 @@ export const startTracking = async (
     tracking.set(connection, false)
     return 'refused'
   }
-  const answer = await setWithin(connection, `SET SESSION ${trackingAssignments}`, timeoutMs)
+  const answer = await setWithin(
+    connection,
+    `SET SESSION ${withExtra(connection, trackingAssignments)}`,
+    timeoutMs,
+  )
   if (answer === 'discarded') silentServers.add(pool)
   else tracking.set(connection, answer === 'done')
   return answer
@@ -112,7 +128,7 @@ export const restoreAfterReset = async (
   if (schemaChanged && !(await useConfiguredDatabase(connection, timeoutMs))) return false
   const parts: string[] = []
   const canTrack = serverCanTrackSession(connection)
-  if (canTrack) parts.push(trackingAssignments)
+  if (canTrack) parts.push(withExtra(connection, trackingAssignments))
   if (clientAskedForIgnoreSpace(connection)) parts.push(ignoreSpaceAssignment)
   if (parts.length === 0) return true
   const answer = await setWithin(connection, `SET SESSION ${parts.join(', ')}`, timeoutMs)

@@ -16,7 +16,8 @@ import { sleep } from './waits.ts'
 const run = promisify(execFile)
 
 export interface PrivateMariadbOptions {
-  // Server variables as mariadbd options (`max_connections: 40` → --max-connections=40).
+  // Server variables as mariadbd options (`max_connections: 40` → --max-connections=40). The server
+  // clamps some silently: max_connections is at least 10 on MariaDB 10.11.
   variables?: Record<string, string | number>
   // How long the server may take to say it is ready (a busy 2-core machine: give it room).
   startWithinMs?: number

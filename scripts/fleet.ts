@@ -53,7 +53,8 @@ const options: DayOptions = {
   bystanderSessions: integer('bystander-sessions', 0),
   startConcurrency: 4,
 }
-const maxConnections = integer('max-connections', 2)
+// MariaDB 10.11 raises a smaller max_connections to 10.
+const maxConnections = integer('max-connections', 10)
 const variants = (values.variants as string).split(',').filter(Boolean)
 const known = new Set(['thaw', 'serverless-mysql', 'module-scope'])
 for (const variant of variants) {

@@ -2,6 +2,7 @@
 // them. Nothing here counts.
 import { connectCounters } from './connect.ts'
 import { credentialCounters } from './credentials.ts'
+import { fleetCounters } from './fleet-hygiene.ts'
 import { leaseCounters } from './lease.ts'
 import { registryCounters } from './registry.ts'
 import { releaseCounters } from './release.ts'
@@ -27,6 +28,7 @@ export const dbConnectionStats = (): DbConnectionStats => {
     secretFetches: credentials.secretFetches,
     rotationRetries: connect.rotationRetries,
     backoffRetries: connect.backoffRetries,
+    givenBack: fleetCounters().givenBack,
     tokensSigned: credentials.tokensSigned,
   }
 }

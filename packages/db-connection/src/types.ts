@@ -80,6 +80,9 @@ export interface DbConnectionStats {
   rotationRetries: number
   // Connects retried after a back-off because the server had too many connections.
   backoffRetries: number
+  // Connections closed (COM_QUIT) after their invocation because the server was crowded when they
+  // opened (fleet.giveBackAbove).
+  givenBack: number
   // IAM tokens obtained (one per new connection).
   tokensSigned: number
 }

@@ -4,7 +4,7 @@ import middy from '@middy/core'
 import { type PrivateMariadb, sleep, startPrivateMariadb, waitFor } from '@thaw/test-support'
 import fc from 'fast-check'
 import mysql from 'mysql2/promise'
-import dbConnection, { closePools, dbConnectionValidateOptions } from '../src/index.ts'
+import dbConnection, { closePools, dbConnectionStats, dbConnectionValidateOptions } from '../src/index.ts'
 
 // Issue 13: thaw gives back server slots it cannot use and never takes what is not its own, proven
 // against a private MariaDB 10.11 with a small max_connections (the shared server's limit is not
@@ -157,12 +157,14 @@ describe('fleet: giving back while the server is crowded', () => {
     try {
       // 1 root + 6 bystander + itself = 8 of 12: above 0.5, below 0.9.
       const crowded = environment({ idleTimeoutMs: 0, giveBackAbove: 0.5 })
+      const givenBackBefore = dbConnectionStats().givenBack
       const first = await crowded.invoke()
       await waitFor(async () => ((await appSessions()).has(first.id) ? undefined : true), {
         what: 'the crowded connection given back',
         withinMs: 5_000,
       })
       expect((await crowded.invoke()).id).not.toBe(first.id)
+      expect(dbConnectionStats().givenBack - givenBackBefore).toBe(2)
 
       const roomy = environment({ idleTimeoutMs: 0, giveBackAbove: 0.9 })
       const kept = await roomy.invoke()

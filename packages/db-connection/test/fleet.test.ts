@@ -216,6 +216,47 @@ describe('fleet: giving back while the server is crowded', () => {
   }, 90_000)
 })
 
+describe('fleet: generated bursts', () => {
+  it('whatever the burst, threshold and bystander: no session is killed, the bystander keeps all of its, and the sessions thaw keeps once nothing runs stay below giveBackAbove of the limit', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 1, max: 2 * maxConnections }),
+        fc.constantFrom(0.3, 0.5, 0.75, 1),
+        fc.integer({ min: 0, max: 3 }),
+        async (environments, giveBackAbove, bystanderSessions) => {
+          await closePools()
+          await waitFor(async () => ((await appSessions()).size === 0 ? true : undefined), {
+            what: 'the previous run’s sessions gone',
+            withinMs: 10_000,
+          })
+          const others = await bystander(bystanderSessions)
+          const killsBefore = await kills()
+          try {
+            const envs = Array.from({ length: environments }, () =>
+              environment({ idleTimeoutMs: 0, giveBackAbove }, 4_000),
+            )
+            const outcomes = await Promise.allSettled(envs.map((env) => env.invoke({ workMs: 10 })))
+            for (const outcome of outcomes) {
+              if (outcome.status === 'rejected')
+                expect((outcome.reason as { code?: string }).code).toBe('ER_CON_COUNT_ERROR')
+            }
+            // Each kept session saw the server below giveBackAbove when it opened, with every kept
+            // session opened before it still there.
+            await sleep(200)
+            const kept = [...(await appSessions())].filter((id) => !others.ids.includes(id)).length
+            expect(kept).toBeLessThan(Math.max(1, giveBackAbove * maxConnections))
+            expect(await kills()).toBe(killsBefore)
+            expect(others.ended()).toBe(0)
+          } finally {
+            await others.stop()
+          }
+        },
+      ),
+      { numRuns: 6 },
+    )
+  }, 120_000)
+})
+
 describe('fleet options', () => {
   it('accepts giveBackAbove as false or a fraction in (0, 1], and refuses anything else naming fleet.giveBackAbove', () => {
     fc.assert(

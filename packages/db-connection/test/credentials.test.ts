@@ -8,9 +8,11 @@ import {
   databaseName,
   dropTestUsers,
   killConnections,
+  getSecretValueCalls as secretValueCalls,
   setPassword,
   startHandler,
   startProxy,
+  startSecretHandler,
   stopStarted,
 } from './helpers.ts'
 import { startTlsMariadb, type TlsMariadb } from './tls-server.ts'
@@ -49,28 +51,11 @@ afterAll(async () => {
   await peer.close()
 })
 
-const getSecretValueCalls = (secretId: string) =>
-  peer.calls.filter((c) => c.target === 'GetSecretValue' && c.secretId === secretId).length
+const getSecretValueCalls = (secretId: string) => secretValueCalls(peer, secretId)
 
 // A dbc5_ user, its secret in the RDS JSON shape, and an environment reading it.
-const withSecret = async (label: string, environmentOptions: Record<string, unknown> = {}, extra = {}) => {
-  const created = await createTestUser(label, { prefix: 'dbc5' })
-  const secretId = `dbc5/${created.user}`
-  peer.setSecret(secretId, {
-    engine: 'mysql',
-    username: created.user,
-    password: created.password,
-    host: created.host,
-    port: created.port,
-    dbname: databaseName(),
-  })
-  const environment = await startHandler(
-    { databaseUrl: '', dbOptions: { secret: { secretId, clientConfig: { maxAttempts: 1 } }, ...extra } },
-    { ...environmentOptions, env: { AWS_ENDPOINT_URL_SECRETS_MANAGER: peer.endpoint } },
-    'credentials',
-  )
-  return { ...created, secretId, environment }
-}
+const withSecret = (label: string, environmentOptions: Record<string, unknown> = {}, extra = {}) =>
+  startSecretHandler(peer, label, { dbOptions: extra, environmentOptions })
 
 describe('secret', () => {
   it('reads user, password, host, port and dbname from the secret in the handler, once per environment', async () => {

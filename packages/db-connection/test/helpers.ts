@@ -5,7 +5,14 @@ import { randomBytes } from 'node:crypto'
 import { createServer, type Server, type Socket, connect as tcpConnect } from 'node:net'
 import { afterAll, beforeAll } from '@jest/globals'
 import { type EnvironmentOptions, type LambdaEnvironment, startEnvironment } from '@thaw/lambda-sim'
-import { databaseName, databaseUrl, fixturesOf, sleep, startedThings } from '@thaw/test-support'
+import {
+  databaseName,
+  databaseUrl,
+  fixturesOf,
+  type SecretsManagerPeer,
+  sleep,
+  startedThings,
+} from '@thaw/test-support'
 import mysql from 'mysql2/promise'
 
 export { databaseName, databaseUrl, sleep }
@@ -237,4 +244,46 @@ export const startProxy = async (target: { host: string; port: number }): Promis
   proxy.port = (server.address() as { port: number }).port
   started.add(proxy)
   return proxy
+}
+
+// How many GetSecretValue calls the peer answered for one secret.
+export const getSecretValueCalls = (peer: SecretsManagerPeer, secretId: string): number =>
+  peer.calls.filter((call) => call.target === 'GetSecretValue' && call.secretId === secretId).length
+
+// A dbc5_ user, its secret in the RDS JSON shape on the peer, and an environment reading it through
+// the credentials fixture; setSecret(password) rotates the secret's password.
+export const startSecretHandler = async (
+  peer: SecretsManagerPeer,
+  label: string,
+  {
+    secret = {},
+    dbOptions = {},
+    environmentOptions = {},
+  }: {
+    secret?: Record<string, unknown>
+    dbOptions?: Record<string, unknown>
+    environmentOptions?: Omit<EnvironmentOptions, 'entry'>
+  } = {},
+) => {
+  const created = await createTestUser(label, { prefix: 'dbc5' })
+  const secretId = `dbc5/${created.user}`
+  const setSecret = (password: string) =>
+    peer.setSecret(secretId, {
+      engine: 'mysql',
+      username: created.user,
+      password,
+      host: created.host,
+      port: created.port,
+      dbname: databaseName(),
+    })
+  setSecret(created.password)
+  const environment = await startHandler(
+    {
+      databaseUrl: '',
+      dbOptions: { secret: { secretId, clientConfig: { maxAttempts: 1 }, ...secret }, ...dbOptions },
+    },
+    { ...environmentOptions, env: { AWS_ENDPOINT_URL_SECRETS_MANAGER: peer.endpoint } },
+    'credentials',
+  )
+  return { ...created, secretId, environment, setSecret }
 }

@@ -3,12 +3,11 @@ import { type SecretsManagerPeer, sleep, startSecretsManagerPeer } from '@thaw/t
 import {
   call,
   closeAdmin,
-  createTestUser,
-  databaseName,
   dropTestUsers,
   killConnections,
+  getSecretValueCalls as secretValueCalls,
   setPassword,
-  startHandler,
+  startSecretHandler,
   stopStarted,
 } from './helpers.ts'
 
@@ -34,31 +33,9 @@ afterAll(async () => {
   await peer.close()
 })
 
-const getSecretValueCalls = (secretId: string) =>
-  peer.calls.filter((c) => c.target === 'GetSecretValue' && c.secretId === secretId).length
-
-const withSecret = async (label: string, secretOptions: Record<string, unknown>) => {
-  const created = await createTestUser(label, { prefix: 'dbc5' })
-  const secretId = `dbc5/${created.user}`
-  const setSecret = (password: string) =>
-    peer.setSecret(secretId, {
-      username: created.user,
-      password,
-      host: created.host,
-      port: created.port,
-      dbname: databaseName(),
-    })
-  setSecret(created.password)
-  const environment = await startHandler(
-    {
-      databaseUrl: '',
-      dbOptions: { secret: { secretId, clientConfig: { maxAttempts: 1 }, ...secretOptions } },
-    },
-    { env: { AWS_ENDPOINT_URL_SECRETS_MANAGER: peer.endpoint } },
-    'credentials',
-  )
-  return { ...created, secretId, environment, setSecret }
-}
+const getSecretValueCalls = (secretId: string) => secretValueCalls(peer, secretId)
+const withSecret = (label: string, secret: Record<string, unknown>) =>
+  startSecretHandler(peer, label, { secret })
 
 describe('secret.maxAgeMs', () => {
   it('while fresh: no request on warm invocations, nor for a new connection', async () => {

@@ -1,7 +1,7 @@
 // A private MariaDB for a test file or a benchmark that needs server settings of its own
 // (max_connections, wait_timeout, …): the shared server on 3306 is not ours to reconfigure. Started
 // from an empty data directory (about a second here, MariaDB 10.11), on a free loopback port, killed
-// and deleted by stop(). The same recipe as packages/db-connection/test/tls-server.ts, without TLS.
+// and deleted by stop(). packages/db-connection/test/tls-server.ts starts one with TLS options.
 //
 // It needs no client library: readiness is MariaDB's own "ready for connections" line plus a TCP
 // connect, so the caller connects with whatever client it tests.

@@ -359,5 +359,6 @@ describe('no middleware chain around dbConnection leaves a connection leased, a 
       ),
       { numRuns: 40 },
     )
-  })
+    // 40 generated chains, half of them running into a 600 ms deadline: room for a loaded machine.
+  }, 180_000)
 })

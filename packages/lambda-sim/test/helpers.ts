@@ -11,7 +11,11 @@ const started = startedThings()
 export const startTestEnvironment = async (
   name: string,
   options: Omit<LambdaSimOptions, 'entry'> = {},
-): Promise<LambdaEnvironment> => started.add(await startEnvironment({ entry: fixture(name), ...options }))
+): Promise<LambdaEnvironment> =>
+  started.add(
+    // Workspace packages (@thaw/util) resolve to their sources, as in jest: a fresh clone has no dist/.
+    await startEnvironment({ entry: fixture(name), build: { conditions: ['@thaw/source'] }, ...options }),
+  )
 
 export const shutdownStartedEnvironments = () => started.stopAll()
 

@@ -31,6 +31,8 @@ export const startStoreEnvironment = async (
   return started.add(
     await startEnvironment({
       entry: storeHandler,
+      // Workspace packages (@thaw/util) resolve to their sources, as in jest: a fresh clone has no dist/.
+      build: { conditions: ['@thaw/source'] },
       ...rest,
       env: { ...env, ...(maxBytes === undefined ? {} : { TMP_STORE_MAX_BYTES: String(maxBytes) }) },
     }),

@@ -103,24 +103,32 @@ const environmentVariables = {
 }
 const median = (values: number[]) =>
   [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] as number
-const medianInitMs = async (file: string) => {
-  const samples: number[] = []
-  for (let round = 0; round < 7; round++) {
-    const environment = await startEnvironment({ entry: file, prebuilt: true, env: environmentVariables })
-    samples.push(environment.lastInitDurationMs ?? Number.NaN)
-    await environment.shutdown()
+// An example and its twin started in turn, round by round (the order swapped every round), so that
+// a change in the machine's load falls on both alike.
+const interleavedInitMs = async (files: [string, string], rounds = 7): Promise<[number, number]> => {
+  const samples: [number[], number[]] = [[], []]
+  for (let round = 0; round < rounds; round++) {
+    for (const index of round % 2 === 0 ? [0, 1] : [1, 0]) {
+      const environment = await startEnvironment({
+        entry: files[index] as string,
+        prebuilt: true,
+        env: environmentVariables,
+      })
+      samples[index]?.push(environment.lastInitDurationMs ?? Number.NaN)
+      await environment.shutdown()
+    }
   }
-  return median(samples)
+  return [median(samples[0]), median(samples[1])]
 }
 console.log(
-  '| example | bundle | hand-written | size ratio | init (median of 7) | hand-written init | init ratio |',
+  '| example | bundle | hand-written | size ratio | init (median of 7, interleaved) | hand-written init | init ratio |',
 )
 console.log('| --- | --: | --: | --: | --: | --: | --: |')
 for (const { example, handWritten } of twins) {
   const bundle = await buildExample(example)
   const twinFile = join(root, 'examples', example, 'dist', 'hand-written.mjs')
   const twin = await buildBundle(join(root, handWritten), twinFile)
-  const [initMs, twinInitMs] = [await medianInitMs(bundle.file), await medianInitMs(twin.file)]
+  const [initMs, twinInitMs] = await interleavedInitMs([bundle.file, twin.file])
   const sizeRatio = `${(bundle.bytes / twin.bytes).toFixed(2)}x`
   const initRatio = `${(initMs / twinInitMs).toFixed(2)}x`
   console.log(

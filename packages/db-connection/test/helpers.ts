@@ -287,3 +287,15 @@ export const startSecretHandler = async (
   )
   return { ...created, secretId, environment, setSecret }
 }
+
+// How many rows of `table` hold `value` (column v), as the server sees them from outside.
+export const countRowsWith = async (table: string, value: string): Promise<number> => {
+  const [rows] = await (await admin()).query(`SELECT COUNT(*) AS n FROM ${table} WHERE v = ?`, [value])
+  return Number((rows as [{ n: number }])[0].n)
+}
+
+// The connection id holding a named lock (GET_LOCK), or null when it is free.
+export const lockHolder = async (lock: string): Promise<number | null> => {
+  const [rows] = await (await admin()).query('SELECT IS_USED_LOCK(?) AS holder', [lock])
+  return (rows as [{ holder: number | null }])[0].holder
+}

@@ -1,22 +1,22 @@
 import { randomBytes } from 'node:crypto'
 import { describe, expect, it } from '@jest/globals'
 import { waitFor } from '@thaw/test-support'
-import { admin, call, connectionIds, createTestUser, setUpTestFile, startHandler } from './helpers.ts'
+import {
+  call,
+  connectionIds,
+  countRowsWith,
+  createTestUser,
+  lockHolder,
+  setUpTestFile,
+  startHandler,
+} from './helpers.ts'
 
 // The connection goes back whatever the other middlewares return, and nesting inside transaction()
 // never waits.
 
 const table = setUpTestFile({ table: 'dbc_early' })
 
-const rowsWith = async (value: string) => {
-  const [rows] = await (await admin()).query(`SELECT COUNT(*) AS n FROM ${table} WHERE v = ?`, [value])
-  return Number((rows as [{ n: number }])[0].n)
-}
-
-const lockHolder = async (lock: string) => {
-  const [rows] = await (await admin()).query('SELECT IS_USED_LOCK(?) AS holder', [lock])
-  return (rows as [{ holder: number | null }])[0].holder
-}
+const rowsWith = (value: string) => countRowsWith(table, value)
 
 describe('a middleware after dbConnection answers early (Middy skips dbConnection after/onError)', () => {
   it.each([

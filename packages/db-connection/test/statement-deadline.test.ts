@@ -1,6 +1,15 @@
 import { randomBytes } from 'node:crypto'
 import { describe, expect, it } from '@jest/globals'
-import { admin, call, connectionIds, createTestUser, setUpTestFile, startHandler } from './helpers.ts'
+import {
+  admin,
+  call,
+  connectionIds,
+  countRowsWith,
+  createTestUser,
+  lockHolder,
+  setUpTestFile,
+  startHandler,
+} from './helpers.ts'
 
 // A statement never outlives its invocation on the server (issue 10, item 4): a statement still
 // running statementMarginMs before the invocation's deadline is stopped on the server, its await
@@ -9,15 +18,7 @@ import { admin, call, connectionIds, createTestUser, setUpTestFile, startHandler
 
 const table = setUpTestFile({ table: 'dbc_deadline' })
 
-const rowsWith = async (value: string) => {
-  const [rows] = await (await admin()).query(`SELECT COUNT(*) AS n FROM ${table} WHERE v = ?`, [value])
-  return Number((rows as [{ n: number }])[0].n)
-}
-
-const lockHolder = async (lock: string) => {
-  const [rows] = await (await admin()).query('SELECT IS_USED_LOCK(?) AS holder', [lock])
-  return (rows as [{ holder: number | null }])[0].holder
-}
+const rowsWith = (value: string) => countRowsWith(table, value)
 
 const sleepingStatements = async (user: string) => {
   const [rows] = await (await admin()).query(

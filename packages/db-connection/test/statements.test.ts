@@ -4,6 +4,7 @@ import {
   admin,
   call,
   connectionIds,
+  countRowsWith,
   createTestUser,
   setUpTestFile,
   startHandler,
@@ -12,11 +13,7 @@ import {
 
 const table = setUpTestFile({ table: 'dbc_rows' })
 
-const rowsWith = async (value: string) => {
-  const db = await admin()
-  const [rows] = await db.query(`SELECT COUNT(*) AS n FROM ${table} WHERE v = ?`, [value])
-  return Number((rows as [{ n: number }])[0].n)
-}
+const rowsWith = (value: string) => countRowsWith(table, value)
 
 type Stats = Record<string, number>
 

@@ -66,6 +66,24 @@ describe('interleavings across two threads and two processes, by generators', ()
           // Every version of every key ever stored or being stored (by digest): a get may see any of them.
           const versions = new Map<string, Set<string>>()
           const round = `${++salt}`
+          // Each run starts with one read that must find what was stored, in the other process: the
+          // generated batches may all miss (evicted, deleted, never stored), and the property must
+          // still have looked at real bytes.
+          const anchor = { op: 'put' as const, key: `${round}|anchor`, size: 1_000, salt: `${round}.anchor` }
+          versions.set(
+            anchor.key,
+            new Set([sha256(bytesFor(`${anchor.key}\u0000${anchor.salt}`, anchor.size))]),
+          )
+          expect(await perform(runners[0] as LambdaEnvironment, anchor)).toMatchObject({ ok: true })
+          const anchorRead = await perform(runners[2] as LambdaEnvironment, { ...anchor, op: 'get' })
+          gets++
+          const anchorResult = (anchorRead.ok ? anchorRead.result : {}) as {
+            found?: boolean
+            sha256?: string
+          }
+          expect(anchorResult.found).toBe(true)
+          found++
+          expect(versions.get(anchor.key)?.has(anchorResult.sha256 as string)).toBe(true)
           for (const batch of batches) {
             const events = batch.map((step, index) => {
               const key = `${round}|${keys[step.key % keys.length]}`

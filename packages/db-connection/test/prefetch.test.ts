@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
 import middy from '@middy/core'
-import { peerConfig, type SecretsManagerPeer, startSecretsManagerPeer, waitFor } from '@thaw/test-support'
+import { peerConfig, type SecretsManagerPeer, sleep, startSecretsManagerPeer } from '@thaw/test-support'
 import dbConnection, { closePools } from '../src/index.ts'
 import { closeAdmin, createTestUser, databaseName, dropTestUsers } from './helpers.ts'
 
@@ -59,8 +59,7 @@ describe('secret.prefetch', () => {
     const fn = await setUp('prefetch_on', undefined)
     expect(fn.loads()).toBe(1)
     // Whatever the loader's promise still does, no request follows it.
-    await waitFor(() => (fn.loads() === 1 ? true : undefined), { what: 'the loader called' })
-    await new Promise((resolve) => setTimeout(resolve, 200))
+    await sleep(200)
     expect(fn.requests()).toBe(0)
     expect(await fn.invoke()).toMatch(new RegExp(`^${fn.user}@`))
     expect(fn.requests()).toBe(1)
@@ -69,7 +68,7 @@ describe('secret.prefetch', () => {
 
   it('waits for the first invocation with prefetch: false', async () => {
     const fn = await setUp('prefetch_off', false)
-    await new Promise((resolve) => setTimeout(resolve, 200))
+    await sleep(200)
     expect(fn.loads()).toBe(0)
     expect(await fn.invoke()).toMatch(new RegExp(`^${fn.user}@`))
     expect(fn.loads()).toBe(1)
@@ -98,7 +97,7 @@ describe('secret.prefetch', () => {
         }),
       )
       .handler(async (_event, context) => (await context.db.query('SELECT 1 AS one'))[0])
-    await new Promise((resolve) => setTimeout(resolve, 50))
+    await sleep(50)
     expect(loads).toBe(1)
     await handler({}, {
       getRemainingTimeInMillis: () => 5_000,

@@ -2,15 +2,17 @@
 // instance whatever the number of worker threads), the customer's tier comes from MySQL and the quote
 // is written in one transaction (@thaw/db-connection, credentials from Secrets Manager), S3 is reached through a client built once per
 // thread (@thaw/sdk-clients). Written for Lambda Managed Instances: each worker thread takes several
-// invocations at once, so the pool holds as many connections as a thread takes invocations.
-import { readFile, stat } from 'node:fs/promises'
+// invocations at once, so the pool holds as many connections as a thread takes invocations. The
+// pricing itself is in quote.ts.
 import type { Readable } from 'node:stream'
-import { threadId } from 'node:worker_threads'
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3'
 import middy from '@middy/core'
 import dbConnection from '@thaw/db-connection'
 import sdkClients from '@thaw/sdk-clients'
 import tmpStore from '@thaw/tmp-store'
+import { cataloguePrices, priceQuote, type Quote, type QuoteEvent, validateQuoteEvent } from './quote.ts'
+
+export { BadRequestError, type Quote, type QuoteEvent } from './quote.ts'
 
 const catalogueBucket = process.env.CATALOGUE_BUCKET ?? 'catalogue'
 const catalogueKey = process.env.CATALOGUE_KEY ?? 'prices.json'
@@ -19,37 +21,6 @@ const concurrencyPerThread = Number(process.env.CONCURRENCY_PER_THREAD ?? 4)
 // Host and database only: the user and password come from the secret.
 const databaseUrl = new URL(process.env.DATABASE_URL ?? 'mysql://127.0.0.1:3306/quotes')
 databaseUrl.searchParams.set('connectionLimit', String(concurrencyPerThread))
-
-export interface QuoteEvent {
-  customerId: number
-  items: Array<{ sku: string; quantity: number }>
-}
-
-export interface Quote {
-  quoteId: number
-  totalCents: number
-  tier: string
-  lines: Array<{ sku: string; quantity: number; lineCents: number }>
-  threadId: number
-}
-
-export class BadRequestError extends Error {
-  override name = 'BadRequestError'
-}
-
-const tierDiscountPercent: Record<string, number> = { standard: 0, silver: 5, gold: 12 }
-
-// The parsed catalogue lives as long as the thread, and is parsed again only for a new file version.
-let catalogue: { inode: number; pricesCents: Record<string, number> } | undefined
-
-const validateQuoteEvent = (event: QuoteEvent) => {
-  if (!Number.isInteger(event?.customerId)) throw new BadRequestError('customerId must be an integer')
-  if (!Array.isArray(event.items) || event.items.length === 0)
-    throw new BadRequestError('items must be a non-empty array')
-  for (const item of event.items)
-    if (typeof item?.sku !== 'string' || !Number.isInteger(item.quantity) || item.quantity < 1)
-      throw new BadRequestError('each item needs a sku and a positive integer quantity')
-}
 
 export const handler = middy<QuoteEvent>()
   .use(
@@ -73,36 +44,5 @@ export const handler = middy<QuoteEvent>()
       )
       return object.Body as Readable
     })
-    const { ino: inode } = await stat(file.path)
-    if (catalogue?.inode !== inode)
-      catalogue = {
-        inode,
-        pricesCents: JSON.parse(await readFile(file.path, 'utf8')) as Record<string, number>,
-      }
-    const pricesCents = catalogue.pricesCents
-
-    const [customers] = await context.db.query('SELECT tier FROM customers WHERE id = ?', [event.customerId])
-    const tier = (customers as Array<{ tier: string }>)[0]?.tier
-    if (!tier) throw new BadRequestError(`no customer ${event.customerId}`)
-    const discount = tierDiscountPercent[tier] ?? 0
-
-    const lines = event.items.map(({ sku, quantity }) => {
-      const unitCents = pricesCents[sku]
-      if (unitCents === undefined) throw new BadRequestError(`unknown sku ${sku}`)
-      return { sku, quantity, lineCents: Math.round((unitCents * quantity * (100 - discount)) / 100) }
-    })
-    const totalCents = lines.reduce((sum, line) => sum + line.lineCents, 0)
-
-    const quoteId = await context.db.transaction(async (connection) => {
-      const [inserted] = await connection.query(
-        'INSERT INTO quotes (customer_id, total_cents) VALUES (?, ?)',
-        [event.customerId, totalCents],
-      )
-      const id = (inserted as { insertId: number }).insertId
-      await connection.query('INSERT INTO quote_lines (quote_id, sku, quantity, line_cents) VALUES ?', [
-        lines.map((line) => [id, line.sku, line.quantity, line.lineCents]),
-      ])
-      return id
-    })
-    return { quoteId, totalCents, tier, lines, threadId }
+    return priceQuote(event, await cataloguePrices(file.path), context.db)
   })

@@ -2,41 +2,21 @@
 // environment (and once per Managed Instance, whatever the number of threads), opened with Node's own
 // node:sqlite, and revalidated by ETag at most once a minute: when the object changes in S3, the next
 // revalidation downloads the new version.
-import { statSync } from 'node:fs'
-import { DatabaseSync } from 'node:sqlite'
 import type { Readable } from 'node:stream'
 import { GetObjectCommand, HeadObjectCommand, S3Client } from '@aws-sdk/client-s3'
 import middy from '@middy/core'
 import sdkClients from '@thaw/sdk-clients'
 import tmpStore, { type TmpEntryInfo } from '@thaw/tmp-store'
+import { type ReportEvent, reportRows } from './report.ts'
+
+export type { ReportEvent, ReportRow } from './report.ts'
 
 const bucket = process.env.REPORT_BUCKET ?? 'reports'
 const objectKey = process.env.REPORT_KEY ?? 'sales.sqlite'
 const revalidateAfterMs = Number(process.env.REVALIDATE_AFTER_MS ?? 60_000)
 
-export interface ReportEvent {
-  region?: string
-}
-
-export interface ReportRow {
-  region: string
-  orders: number
-  total: number
-}
-
-// The open database survives warm invocations too. A new version of the object is a new file renamed
-// into place (a new inode, possibly written by another thread or process): only then is it reopened.
-let openDatabase: { inode: number; database: DatabaseSync } | undefined
+// When the cached file's ETag was last checked against S3 (or the file downloaded).
 let lastValidatedAt = 0
-
-const openReadOnly = (path: string): DatabaseSync => {
-  const { ino: inode } = statSync(path)
-  if (openDatabase?.inode === inode) return openDatabase.database
-  openDatabase?.database.close()
-  const database = new DatabaseSync(path, { readOnly: true })
-  openDatabase = { inode, database }
-  return database
-}
 
 export const handler = middy<ReportEvent>()
   .use(sdkClients({ clients: { s3: { client: S3Client, config: { forcePathStyle: true } } } }))
@@ -60,11 +40,6 @@ export const handler = middy<ReportEvent>()
       },
       { validate: isStillCurrent },
     )
-    const rows = openReadOnly(entry.path)
-      .prepare(
-        `SELECT region, COUNT(*) AS orders, SUM(amount) AS total FROM sales
-         WHERE ?1 IS NULL OR region = ?1 GROUP BY region ORDER BY region`,
-      )
-      .all(event.region ?? null) as unknown as ReportRow[]
+    const rows = reportRows(entry.path, event)
     return { downloaded: !entry.hit, bytes: entry.size, rows }
   })

@@ -1,44 +1,49 @@
-// Cold start against a hand-written twin doing the same work (issue 13, item 4): for each example with
-// a same-work twin, a fresh environment's init plus its first invocation, the two variants
-// interleaved round by round (each round starts one environment of each, in alternating order), on
-// the real parts: the example's bundle as deployed, the local Secrets Manager peer, MariaDB.
+// Cold start against a hand-written twin doing the same work (issue 13, item 4): for every example, a
+// fresh environment's init plus its first invocation, the example and its twin interleaved round by
+// round (each round starts one environment of each, in alternating order), on the real parts: the
+// bundles as deployed, in the memory their templates give them, the local Secrets Manager and S3
+// peers, MariaDB. Both variants must give the same answer.
 //
-// node --conditions=@thaw/source scripts/bench/cold-start.bench.ts [rounds]
-import { readdirSync, readFileSync } from 'node:fs'
-import { join } from 'node:path'
-import { startEnvironment } from '@thaw/lambda-sim'
-import { databaseUrl, samMemorySize, startSecretsManagerPeer } from '@thaw/test-support'
+// node --conditions=@thaw/source scripts/bench/cold-start.bench.ts [rounds] [--only <example>] [--cpu-prof <dir>]
+//
+// --cpu-prof writes a V8 CPU profile of every environment (NODE_OPTIONS in its env) into <dir>, one
+// file per process or worker thread, named by variant: for finding what a cold start spends its time on.
+
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
+import { DatabaseSync } from 'node:sqlite'
+import { isDeepStrictEqual, parseArgs } from 'node:util'
+import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3'
+import { type LambdaSimOptions, startEnvironment } from '@thaw/lambda-sim'
+import { databaseUrl, samMemorySize, startS3Peer, startSecretsManagerPeer } from '@thaw/test-support'
 import mysql from 'mysql2/promise'
 import { buildBundle, buildExample, examplesDirectory } from '../build-examples.ts'
 
-const rounds = Number(process.argv[2] ?? 11)
+const { values: flags, positionals } = parseArgs({
+  allowPositionals: true,
+  options: { only: { type: 'string' }, 'cpu-prof': { type: 'string' } },
+})
+const rounds = Number(positionals[0] ?? 11)
+const profileDirectory = flags['cpu-prof'] === undefined ? undefined : resolve(flags['cpu-prof'])
 const root = new URL('../../', import.meta.url).pathname
-const database = 'thaw_bench_cold_orders'
-const user = 'thaw_bench_cold_orders'
-const secretId = 'bench/cold-orders'
-
-const admin = await mysql.createConnection({ uri: databaseUrl(), multipleStatements: true })
-await admin.query(`DROP DATABASE IF EXISTS ${database}; CREATE DATABASE ${database}; USE ${database}`)
-await admin.query(readFileSync(join(examplesDirectory, 'orders-api', 'schema.sql'), 'utf8'))
-await admin.query(
-  `DROP USER IF EXISTS '${user}'@'%'; CREATE USER '${user}'@'%' IDENTIFIED BY 'cold-start-pw'`,
-)
-await admin.query(`GRANT SELECT, INSERT ON ${database}.* TO '${user}'@'%'`)
-await admin.query(`INSERT INTO orders (id, customer_id, total_cents) VALUES (1, 7, 1200)`)
-const peer = await startSecretsManagerPeer()
-peer.setSecret(secretId, { engine: 'mysql', username: user, password: 'cold-start-pw', dbname: database })
+const orders = {
+  database: 'thaw_bench_cold_orders',
+  user: 'thaw_bench_cold_orders',
+  secretId: 'bench/cold-orders',
+}
+const quotes = {
+  database: 'thaw_bench_cold_quotes',
+  user: 'thaw_bench_cold_quotes',
+  secretId: 'bench/cold-quotes',
+}
+const password = 'cold-start-pw'
+const reportBucket = 'thaw-bench-cold-reports'
+const catalogueBucket = 'thaw-bench-cold-catalogue'
+const workDirectory = mkdtempSync(join(tmpdir(), 'thaw-bench-cold-'))
 
 const median = (values: number[]) =>
   [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] as number
-
-interface Variant {
-  name: string
-  file: string
-  init: number[]
-  first: number[]
-  initCpu: number[]
-  firstCpu: number[]
-}
 
 // CPU time the environment's process has used, all its threads (Linux schedstat: nanoseconds on CPU).
 // Wall time on a loaded 2-core machine swings by tens of percent from run to run; CPU time is what
@@ -56,57 +61,245 @@ const cpuMs = (pid: number | undefined): number => {
   return ns / 1e6
 }
 
-try {
+interface Variant {
+  name: string
+  file: string
+  init: number[]
+  first: number[]
+  initCpu: number[]
+  firstCpu: number[]
+}
+
+interface Case {
+  example: string
+  // The twin's source, and what the table says it does.
+  twin: string
+  twinDoes: string
+  event: unknown
+  env: Record<string, string>
+  // The lambda-sim options beyond the bundle, the memory and the environment (Managed Instances).
+  options?: Partial<LambdaSimOptions>
+  // The part of the first invocation's result both variants must agree on; throws on a wrong answer.
+  answer: (result: unknown) => unknown
+  variants: Variant[]
+}
+
+// Host and database only, as deployed: the user and password are in the secret.
+const hostOnlyUrl = (database: string) => {
   const server = new URL(databaseUrl())
-  const env = {
-    DATABASE_URL: `mysql://${server.host}/${database}`,
-    DB_SECRET_ID: secretId,
-    AWS_ENDPOINT_URL_SECRETS_MANAGER: peer.endpoint,
-  }
-  const example = await buildExample('orders-api')
-  const twin = await buildBundle(
-    join(root, 'scripts', 'bench', 'twins', 'orders-hand-written.ts'),
-    join(examplesDirectory, 'orders-api', 'dist', 'cold-start-twin.mjs'),
+  return `mysql://${server.host}/${database}`
+}
+
+// A sales file like the report's upstream job publishes, small (about 40 KiB), so that the download
+// does not hide the code's own cost.
+const salesFile = () => {
+  const file = join(workDirectory, 'sales.sqlite')
+  const sales = new DatabaseSync(file)
+  sales.exec('CREATE TABLE sales (region TEXT NOT NULL, amount REAL NOT NULL)')
+  const insert = sales.prepare('INSERT INTO sales (region, amount) VALUES (?, ?)')
+  const regions = ['eu', 'us', 'ap']
+  for (let index = 0; index < 2_000; index++) insert.run(regions[index % 3] as string, (index % 97) + 0.5)
+  sales.close()
+  return readFileSync(file)
+}
+
+const admin = await mysql.createConnection({ uri: databaseUrl(), multipleStatements: true })
+const secretsPeer = await startSecretsManagerPeer()
+const s3Peer = await startS3Peer({ buckets: [reportBucket, catalogueBucket] })
+const createDatabase = async (
+  { database, user }: { database: string; user: string },
+  schema: string,
+  rows: string,
+) => {
+  await admin.query(`DROP DATABASE IF EXISTS ${database}; CREATE DATABASE ${database}; USE ${database}`)
+  await admin.query(readFileSync(join(examplesDirectory, schema, 'schema.sql'), 'utf8'))
+  await admin.query(rows)
+  await admin.query(
+    `DROP USER IF EXISTS '${user}'@'%'; CREATE USER '${user}'@'%' IDENTIFIED BY '${password}'`,
   )
-  const variants: Variant[] = [
+  await admin.query(`GRANT SELECT, INSERT ON ${database}.* TO '${user}'@'%'`)
+}
+
+try {
+  await createDatabase(
+    orders,
+    'orders-api',
+    'INSERT INTO orders (id, customer_id, total_cents) VALUES (1, 7, 1200)',
+  )
+  await createDatabase(
+    quotes,
+    'all-together',
+    "INSERT INTO customers (id, tier) VALUES (1, 'standard'), (2, 'gold')",
+  )
+  for (const { secretId, user, database } of [orders, quotes])
+    secretsPeer.setSecret(secretId, { engine: 'mysql', username: user, password, dbname: database })
+  const s3 = new S3Client({
+    region: 'us-east-1',
+    endpoint: s3Peer.endpoint,
+    forcePathStyle: true,
+    credentials: s3Peer.credentials,
+  })
+  await s3.send(new PutObjectCommand({ Bucket: reportBucket, Key: 'sales.sqlite', Body: salesFile() }))
+  await s3.send(
+    new PutObjectCommand({
+      Bucket: catalogueBucket,
+      Key: 'prices.json',
+      Body: JSON.stringify({ apple: 100, pear: 250, plum: 40 }),
+    }),
+  )
+  s3.destroy()
+  const s3Env = {
+    AWS_ENDPOINT_URL_S3: s3Peer.endpoint,
+    AWS_ACCESS_KEY_ID: s3Peer.credentials.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: s3Peer.credentials.secretAccessKey,
+  }
+
+  const allCases: Case[] = [
     {
-      name: 'hand-written twin (same secret, one connection, same middlewares)',
-      file: twin.file,
+      example: 'orders-api',
+      twin: 'orders-hand-written.ts',
+      twinDoes: 'same secret, one connection, same middlewares',
+      event: { routeKey: 'GET /orders/{id}', pathParameters: { id: '1' } },
+      env: {
+        DATABASE_URL: hostOnlyUrl(orders.database),
+        DB_SECRET_ID: orders.secretId,
+        AWS_ENDPOINT_URL_SECRETS_MANAGER: secretsPeer.endpoint,
+      },
+      answer: (result) => {
+        const { statusCode, body } = result as { statusCode: number; body: string }
+        if (statusCode !== 200) throw new Error(`the first GET answered ${statusCode}`)
+        return body
+      },
+      variants: [],
+    },
+    {
+      example: 'report-from-s3',
+      twin: 'report-hand-written.ts',
+      twinDoes: 'same S3 client, download to temp + rename, same query',
+      event: {},
+      env: {
+        ...s3Env,
+        REPORT_BUCKET: reportBucket,
+        REPORT_KEY: 'sales.sqlite',
+        REVALIDATE_AFTER_MS: '60000',
+        TMP_BUDGET_BYTES: '1610612736',
+      },
+      answer: (result) => {
+        if (!(result as { downloaded: boolean }).downloaded)
+          throw new Error('the first report did not download')
+        return result
+      },
+      variants: [],
+    },
+    {
+      example: 'all-together',
+      twin: 'quote-hand-written.ts',
+      twinDoes: 'same secret, a pool, same clients, download to temp + rename',
+      event: {
+        customerId: 2,
+        items: [
+          { sku: 'apple', quantity: 2 },
+          { sku: 'pear', quantity: 1 },
+        ],
+      },
+      env: {
+        ...s3Env,
+        DATABASE_URL: hostOnlyUrl(quotes.database),
+        DB_SECRET_ID: quotes.secretId,
+        AWS_ENDPOINT_URL_SECRETS_MANAGER: secretsPeer.endpoint,
+        CATALOGUE_BUCKET: catalogueBucket,
+        CATALOGUE_KEY: 'prices.json',
+        CONCURRENCY_PER_THREAD: '4',
+      },
+      // Deployed on Lambda Managed Instances: one worker thread's init and first invocation.
+      options: { workers: 1, concurrency: 4 },
+      answer: (result) => {
+        const { quoteId: _quoteId, threadId: _threadId, ...quote } = result as Record<string, unknown>
+        return quote
+      },
+      variants: [],
+    },
+  ]
+  const cases = allCases.filter((each) => flags.only === undefined || each.example === flags.only)
+  if (cases.length === 0) throw new Error(`no example named ${flags.only}`)
+
+  for (const each of cases) {
+    const example = await buildExample(each.example)
+    const twin = await buildBundle(
+      join(root, 'scripts', 'bench', 'twins', each.twin),
+      join(examplesDirectory, each.example, 'dist', 'cold-start-twin.mjs'),
+    )
+    const variant = (name: string, file: string): Variant => ({
+      name,
+      file,
       init: [],
       first: [],
       initCpu: [],
       firstCpu: [],
-    },
-    { name: 'orders-api (thaw)', file: example.file, init: [], first: [], initCpu: [], firstCpu: [] },
-  ]
-  const memoryMb = samMemorySize(new URL('../../examples/orders-api/template.yaml', import.meta.url))
-  const event = { routeKey: 'GET /orders/{id}', pathParameters: { id: '1' } }
+    })
+    each.variants.push(
+      variant(`hand-written twin (${each.twinDoes})`, twin.file),
+      variant(`${each.example} (thaw)`, example.file),
+    )
+  }
+
+  const profileEnv = (each: Case, variant: Variant, round: number): Record<string, string> => {
+    if (!profileDirectory) return {}
+    const directory = join(
+      profileDirectory,
+      `${each.example}-${variant === each.variants[0] ? 'twin' : 'thaw'}-${round}`,
+    )
+    mkdirSync(directory, { recursive: true })
+    return { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${directory}` }
+  }
+
   for (let round = 0; round < rounds + 1; round++) {
-    const order = round % 2 === 0 ? variants : [...variants].reverse()
-    for (const variant of order) {
-      const environment = await startEnvironment({ entry: variant.file, prebuilt: true, memoryMb, env })
-      const afterInit = cpuMs(environment.pid)
-      const outcome = await environment.invoke<{ statusCode: number }>(event)
-      const afterFirst = cpuMs(environment.pid)
-      await environment.shutdown()
-      if (!outcome.ok || outcome.result.statusCode !== 200)
-        throw new Error(`${variant.name}: the first GET did not answer 200: ${JSON.stringify(outcome)}`)
-      // Round 0 warms the machine's caches (the bundle files, the server's plan): not counted.
-      if (round === 0) continue
-      variant.init.push(environment.lastInitDurationMs ?? Number.NaN)
-      variant.first.push(outcome.durationMs)
-      variant.initCpu.push(afterInit)
-      variant.firstCpu.push(afterFirst - afterInit)
+    for (const each of cases) {
+      const memoryMb = samMemorySize(new URL(`../../examples/${each.example}/template.yaml`, import.meta.url))
+      const answers: unknown[] = []
+      for (const variant of round % 2 === 0 ? each.variants : [...each.variants].reverse()) {
+        const environment = await startEnvironment({
+          entry: variant.file,
+          prebuilt: true,
+          memoryMb,
+          timeoutMs: 10_000,
+          ...each.options,
+          env: { ...each.env, ...profileEnv(each, variant, round) },
+        })
+        const afterInit = cpuMs(environment.pid)
+        const outcome = await environment.invoke(each.event)
+        const afterFirst = cpuMs(environment.pid)
+        await environment.shutdown()
+        if (!outcome.ok)
+          throw new Error(`${variant.name}: the first invocation failed: ${JSON.stringify(outcome.error)}`)
+        answers.push(each.answer(outcome.result))
+        // Round 0 warms the machine's caches (the bundle files, the server's plan): not counted.
+        if (round === 0) continue
+        variant.init.push(environment.lastInitDurationMs ?? Number.NaN)
+        variant.first.push(outcome.durationMs)
+        variant.initCpu.push(afterInit)
+        variant.firstCpu.push(afterFirst - afterInit)
+      }
+      if (!isDeepStrictEqual(answers[0], answers[1]))
+        throw new Error(
+          `${each.example}: the twin and the example answered differently: ${JSON.stringify(answers)}`,
+        )
     }
   }
-  const [baseline] = variants as [Variant]
+
   const sum = (a: number[], b: number[]) => median(a.map((value, index) => value + (b[index] as number)))
-  const table = (title: string, init: (v: Variant) => number[], first: (v: Variant) => number[]) => {
-    console.log(`${title} (median of ${rounds} interleaved rounds)\n`)
+  const table = (
+    each: Case,
+    title: string,
+    init: (v: Variant) => number[],
+    first: (v: Variant) => number[],
+  ) => {
+    console.log(`${each.example} cold start, ${title} (median of ${rounds} interleaved rounds)\n`)
     console.log('| variant | init | first invocation | init + first | ratio |')
     console.log('| --- | --: | --: | --: | --: |')
+    const [baseline] = each.variants as [Variant]
     const base = sum(init(baseline), first(baseline))
-    for (const variant of variants) {
+    for (const variant of each.variants) {
       const total = sum(init(variant), first(variant))
       console.log(
         `| ${variant.name} | ${median(init(variant)).toFixed(1)} ms | ${median(first(variant)).toFixed(1)} ms | ${total.toFixed(1)} ms | ${(total / base).toFixed(2)}x |`,
@@ -114,18 +307,25 @@ try {
     }
     console.log('')
   }
-  table(
-    'orders-api cold start, CPU time of the environment',
-    (v) => v.initCpu,
-    (v) => v.firstCpu,
-  )
-  table(
-    'orders-api cold start, wall time',
-    (v) => v.init,
-    (v) => v.first,
-  )
+  for (const each of cases) {
+    table(
+      each,
+      'CPU time of the environment',
+      (v) => v.initCpu,
+      (v) => v.firstCpu,
+    )
+    table(
+      each,
+      'wall time',
+      (v) => v.init,
+      (v) => v.first,
+    )
+  }
 } finally {
-  await peer.close()
-  await admin.query(`DROP USER IF EXISTS '${user}'@'%'; DROP DATABASE IF EXISTS ${database}`)
+  await secretsPeer.close()
+  await s3Peer.close()
+  for (const { user, database } of [orders, quotes])
+    await admin.query(`DROP USER IF EXISTS '${user}'@'%'; DROP DATABASE IF EXISTS ${database}`)
   await admin.end()
+  rmSync(workDirectory, { recursive: true, force: true })
 }

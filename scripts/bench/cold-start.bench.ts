@@ -9,7 +9,7 @@
 // --cpu-prof writes a V8 CPU profile of every environment (NODE_OPTIONS in its env) into <dir>, one
 // file per process or worker thread, named by variant: for finding what a cold start spends its time on.
 
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { DatabaseSync } from 'node:sqlite'
@@ -243,14 +243,23 @@ try {
     )
   }
 
-  const profileEnv = (each: Case, variant: Variant, round: number): Record<string, string> => {
+  // Node writes a --cpu-prof profile when the process exits, and a runtime killed by a signal never
+  // does: with a profile asked for, shutdown sends SIGTERM (an extension registered, as on Lambda) and
+  // a module preloaded into the runtime answers it with process.exit (checked on Node 24.21).
+  const profiling = (each: Case, variant: Variant, round: number): Partial<LambdaSimOptions> => {
     if (!profileDirectory) return {}
     const directory = join(
       profileDirectory,
       `${each.example}-${variant === each.variants[0] ? 'twin' : 'thaw'}-${round}`,
     )
     mkdirSync(directory, { recursive: true })
-    return { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${directory}` }
+    const exitOnSigterm = join(profileDirectory, 'exit-on-sigterm.mjs')
+    writeFileSync(exitOnSigterm, "process.once('SIGTERM', () => process.exit(0))\n")
+    return {
+      noOpExtension: true,
+      shutdownGraceMs: 5_000,
+      env: { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${directory} --import=${exitOnSigterm}` },
+    }
   }
 
   for (let round = 0; round < rounds + 1; round++) {
@@ -258,13 +267,15 @@ try {
       const memoryMb = samMemorySize(new URL(`../../examples/${each.example}/template.yaml`, import.meta.url))
       const answers: unknown[] = []
       for (const variant of round % 2 === 0 ? each.variants : [...each.variants].reverse()) {
+        const profile = profiling(each, variant, round)
         const environment = await startEnvironment({
           entry: variant.file,
           prebuilt: true,
           memoryMb,
           timeoutMs: 10_000,
           ...each.options,
-          env: { ...each.env, ...profileEnv(each, variant, round) },
+          ...profile,
+          env: { ...each.env, ...profile.env },
         })
         const afterInit = cpuMs(environment.pid)
         const outcome = await environment.invoke(each.event)
@@ -287,7 +298,10 @@ try {
     }
   }
 
-  const sum = (a: number[], b: number[]) => median(a.map((value, index) => value + (b[index] as number)))
+  const totals = (init: number[], first: number[]) =>
+    init.map((value, index) => value + (first[index] as number))
+  const quantile = (values: number[], share: number) =>
+    [...values].sort((a, b) => a - b)[Math.floor((values.length - 1) * share)] as number
   const table = (
     each: Case,
     title: string,
@@ -295,14 +309,21 @@ try {
     first: (v: Variant) => number[],
   ) => {
     console.log(`${each.example} cold start, ${title} (median of ${rounds} interleaved rounds)\n`)
-    console.log('| variant | init | first invocation | init + first | ratio |')
-    console.log('| --- | --: | --: | --: | --: |')
+    // The ratio is of the medians; beside it, the middle half of the rounds' own ratios (each round's
+    // two environments ran one after the other), which shows how far one round can be from another.
+    console.log('| variant | init | first invocation | init + first | ratio | rounds, middle half |')
+    console.log('| --- | --: | --: | --: | --: | --: |')
     const [baseline] = each.variants as [Variant]
-    const base = sum(init(baseline), first(baseline))
+    const baseTotals = totals(init(baseline), first(baseline))
     for (const variant of each.variants) {
-      const total = sum(init(variant), first(variant))
+      const variantTotals = totals(init(variant), first(variant))
+      const paired = variantTotals.map((value, index) => value / (baseTotals[index] as number))
+      const spread =
+        variant === baseline
+          ? ''
+          : `${quantile(paired, 0.25).toFixed(2)}–${quantile(paired, 0.75).toFixed(2)}`
       console.log(
-        `| ${variant.name} | ${median(init(variant)).toFixed(1)} ms | ${median(first(variant)).toFixed(1)} ms | ${total.toFixed(1)} ms | ${(total / base).toFixed(2)}x |`,
+        `| ${variant.name} | ${median(init(variant)).toFixed(1)} ms | ${median(first(variant)).toFixed(1)} ms | ${median(variantTotals).toFixed(1)} ms | ${(median(variantTotals) / median(baseTotals)).toFixed(2)}x | ${spread} |`,
       )
     }
     console.log('')

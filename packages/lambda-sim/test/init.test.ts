@@ -1,5 +1,8 @@
+import { readdirSync, readFileSync } from 'node:fs'
 import { afterAll, describe, expect, it } from '@jest/globals'
+import { waitFor } from '@thaw/test-support'
 import {
+  bundleHandler,
   EnvironmentStartError,
   lambdaSimErrorCodes,
   liveEnvironmentProcessCount,
@@ -8,6 +11,23 @@ import {
 import { fixture, shutdownStartedEnvironments, startTestEnvironment } from './helpers.ts'
 
 afterAll(shutdownStartedEnvironments)
+
+// The esbuild service processes this process has started that are still running (Linux /proc: a
+// child's stat names its state and its parent after its name in parentheses; an ended child that
+// Node has not reaped yet is a zombie, 'Z').
+const runningEsbuildChildren = (): number[] =>
+  readdirSync('/proc')
+    .filter((entry) => /^\d+$/.test(entry))
+    .filter((pid) => {
+      try {
+        const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+        const afterName = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+        return stat.includes('(esbuild)') && afterName[0] !== 'Z' && Number(afterName[1]) === process.pid
+      } catch {
+        return false // a process that ended while the listing was read
+      }
+    })
+    .map(Number)
 
 describe('the init phase', () => {
   it('fails past initTimeoutMs (Lambda: 10 s), with a coded error, and leaves no process behind', async () => {
@@ -34,5 +54,24 @@ describe('the init phase', () => {
       coldStart: true,
       initDurationMs: environment.lastInitDurationMs,
     })
+  })
+})
+
+describe('bundling', () => {
+  it('leaves no esbuild service running once no build is in flight', async () => {
+    // Two builds at once (the second must not lose its service to the first one's end), then none.
+    const [echo, counter] = await Promise.all([
+      bundleHandler(fixture('echo'), { conditions: ['@thaw/source'], minify: true }),
+      bundleHandler(fixture('counter'), { conditions: ['@thaw/source'], minify: true }),
+    ])
+    expect(echo.buildDurationMs).toBeGreaterThan(0)
+    expect(counter.buildDurationMs).toBeGreaterThan(0)
+    // The service ends on a signal: give it time to act on it (a deadline, not a guess).
+    const noService = () => (runningEsbuildChildren().length === 0 ? true : undefined)
+    await waitFor(noService, { what: 'the esbuild service ending after the builds' })
+    // And the next build starts a service of its own again.
+    const again = await bundleHandler(fixture('echo'), { conditions: ['@thaw/source'], external: ['none'] })
+    expect(again.buildDurationMs).toBeGreaterThan(0)
+    await waitFor(noService, { what: 'the esbuild service ending after the third build' })
   })
 })

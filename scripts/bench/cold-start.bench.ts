@@ -90,7 +90,7 @@ const hostOnlyUrl = (database: string) => {
   return `mysql://${server.host}/${database}`
 }
 
-// A sales file like the report's upstream job publishes, small (about 40 KiB), so that the download
+// A sales file like the report's upstream job publishes, small (44 KiB), so that the download
 // does not hide the code's own cost.
 const salesFile = () => {
   const file = join(workDirectory, 'sales.sqlite')

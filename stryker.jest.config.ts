@@ -42,6 +42,12 @@ const config: Config = {
     typeof project.testEnvironment === 'string' ? project.testEnvironment : undefined,
   ),
   ...(globalSetup ? { globalSetup: fromRoot(globalSetup) } : {}),
+  // Mutants reach the Node children the tests start (lambda-sim environments), and what those children
+  // reach counts as covered (scripts/mutate/child-coverage.cjs says how and why).
+  setupFilesAfterEnv: [
+    ...(Array.isArray(project.setupFilesAfterEnv) ? project.setupFilesAfterEnv.map(fromRoot) : []),
+    `${root}scripts/mutate/child-coverage.cjs`,
+  ],
 }
 
 export default config

@@ -5,7 +5,7 @@
 //   pnpm mutate util                  the scope below, concurrency 2
 //   pnpm mutate sdk-clients --concurrency 1 --incremental
 //   pnpm mutate lambda-sim --list      what would be mutated (function ranges resolved), nothing run
-//   pnpm mutate tmp-store --coverage perTest   a quick lower bound where the default is 'off'
+//   pnpm mutate tmp-store --coverage off    every mutant against every test of the package (slow)
 //   pnpm mutate lambda-sim --dry-run   the package's tests once in Stryker's sandbox, no mutant
 //
 // --incremental keeps Stryker's incremental file under reports/mutation/, so a second run tests only
@@ -27,9 +27,6 @@ interface Scope {
   // Only these functions of a module (function declarations, arrow functions bound to a name,
   // methods and accessors, private ones with their '#').
   functions?: Record<string, string[]>
-  // 'perTest' unless the guarantee runs in child processes: Stryker sees no coverage from a child,
-  // so there every mutant must run every test of the package ('off'), which is far slower.
-  coverageAnalysis: 'perTest' | 'off'
   // What the score means for this package.
   note: string
 }
@@ -37,26 +34,18 @@ interface Scope {
 const scopes: Record<string, Scope> = {
   util: {
     modules: ['src/options.ts', 'src/configuration-key.ts', 'src/describe.ts'],
-    coverageAnalysis: 'perTest',
     note: 'the options table (every option checked, defaults, messages without secrets) and the configuration key',
   },
   'sdk-clients': {
     modules: ['src/registry.ts', 'src/options.ts'],
-    coverageAnalysis: 'perTest',
     note: 'the client registry (one client per configuration, safe destroy) and what goes into its key (options normalised, undefined values left out)',
   },
   'db-connection': {
     modules: ['src/session.ts', 'src/lease.ts', 'src/credentials.ts', 'src/connect.ts'],
-    // The lifecycle tests run the middleware in lambda-sim children bundled from the package's
-    // (mutated) sources: the active mutant reaches them through the environment, their coverage
-    // does not come back.
-    coverageAnalysis: 'off',
     note: 'session reset, lease and health, credentials, connect back-off',
   },
   'tmp-store': {
     modules: ['src/read.ts', 'src/write.ts', 'src/budget.ts', 'src/lock.ts'],
-    // Lifecycle and cross-process tests run stores in children too (see db-connection).
-    coverageAnalysis: 'off',
     note: 'read, write, budget, locks',
   },
   'lambda-sim': {
@@ -75,7 +64,6 @@ const scopes: Record<string, Scope> = {
       ],
     },
     // The simulator itself runs in the test process; only the handlers run in children.
-    coverageAnalysis: 'perTest',
     note: 'freeze between invocations and reset after a timeout, an out-of-memory or a crash',
   },
 }
@@ -180,7 +168,10 @@ const main = async (): Promise<number> => {
     return 2
   }
 
-  const coverageAnalysis = values.coverage ?? scope.coverageAnalysis
+  // Per test by default, children included: scripts/mutate/child-coverage.cjs hands the active mutant
+  // to the Node children the tests start and brings back what they reached. 'off' runs every test of
+  // the package against every mutant (slow; a check on the per-test figures).
+  const coverageAnalysis = values.coverage ?? 'perTest'
   if (coverageAnalysis !== 'perTest' && coverageAnalysis !== 'off') {
     console.error(`--coverage must be perTest or off, got ${values.coverage}`)
     return 2
@@ -213,8 +204,9 @@ const main = async (): Promise<number> => {
     jest: {
       projectType: 'custom',
       configFile: 'stryker.jest.config.ts',
-      // A test that reaches a mutant only through a child process imports nothing from src/.
-      enableFindRelatedTests: coverageAnalysis === 'perTest',
+      // Off: a test that reaches a mutant only through a child process imports nothing from src/, so
+      // jest's related-tests search would leave it out. Per-test coverage picks the tests instead.
+      enableFindRelatedTests: false,
     },
     typescriptChecker: { prioritizePerformanceOverAccuracy: true },
     tsconfigFile: `${packageDirectory}/tsconfig.build.json`,

@@ -9,14 +9,21 @@
 // --cpu-prof writes a V8 CPU profile of every environment (NODE_OPTIONS in its env) into <dir>, one
 // file per process or worker thread, named by variant: for finding what a cold start spends its time on.
 
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { DatabaseSync } from 'node:sqlite'
 import { isDeepStrictEqual, parseArgs } from 'node:util'
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3'
-import { type LambdaSimOptions, startEnvironment } from '@thaw/lambda-sim'
-import { databaseUrl, samMemorySize, startS3Peer, startSecretsManagerPeer } from '@thaw/test-support'
+import { type LambdaEnvironment, type LambdaSimOptions, startEnvironment } from '@thaw/lambda-sim'
+import {
+  databaseUrl,
+  processCpuMs,
+  samMemorySize,
+  startS3Peer,
+  startSecretsManagerPeer,
+  waitUntilStopped,
+} from '@thaw/test-support'
 import mysql from 'mysql2/promise'
 import { buildBundle, buildExample, examplesDirectory } from '../build-examples.ts'
 
@@ -45,20 +52,14 @@ const workDirectory = mkdtempSync(join(tmpdir(), 'thaw-bench-cold-'))
 const median = (values: number[]) =>
   [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] as number
 
-// CPU time the environment's process has used, all its threads (Linux schedstat: nanoseconds on CPU).
-// Wall time on a loaded 2-core machine swings by tens of percent from run to run; CPU time is what
-// the code itself costs, and holds still.
-const cpuMs = (pid: number | undefined): number => {
+// CPU time the environment's process has used (test-support's processCpuMs says why CPU time and
+// not wall time), read once a frozen environment's threads have all stopped: lambda-sim answers as it
+// sends SIGSTOP, and a thread on the other core runs a moment longer. Managed Instances never freeze.
+const cpuMs = async (environment: LambdaEnvironment): Promise<number> => {
+  const { pid } = environment
   if (pid === undefined) return Number.NaN
-  let ns = 0
-  for (const task of readdirSync(`/proc/${pid}/task`)) {
-    try {
-      ns += Number(readFileSync(`/proc/${pid}/task/${task}/schedstat`, 'utf8').split(' ')[0])
-    } catch {
-      // A thread that ended between the listing and the read.
-    }
-  }
-  return ns / 1e6
+  if (environment.isFrozen) await waitUntilStopped(pid, 5_000)
+  return processCpuMs(pid)
 }
 
 interface Variant {
@@ -277,9 +278,9 @@ try {
           ...profile,
           env: { ...each.env, ...profile.env },
         })
-        const afterInit = cpuMs(environment.pid)
+        const afterInit = await cpuMs(environment)
         const outcome = await environment.invoke(each.event)
-        const afterFirst = cpuMs(environment.pid)
+        const afterFirst = await cpuMs(environment)
         await environment.shutdown()
         if (!outcome.ok)
           throw new Error(`${variant.name}: the first invocation failed: ${JSON.stringify(outcome.error)}`)

@@ -10,9 +10,8 @@
 import { randomBytes } from 'node:crypto'
 import { fileURLToPath } from 'node:url'
 import { type LambdaEnvironment, startEnvironment } from '@thaw/lambda-sim'
-import { databaseUrl, sleep, withDeadline } from '@thaw/test-support'
+import { databaseUrl, processCpuMs, sleep, waitUntilStopped, withDeadline } from '@thaw/test-support'
 import mysql from 'mysql2/promise'
-import { cpuMs, waitUntilStopped } from './environment-cpu.ts'
 
 const perGap = Number(process.argv[2] ?? 300)
 const warmUp = 50
@@ -77,7 +76,7 @@ const invoke = async (into: Variant, gapIndex: number | undefined) => {
   const environment = into.environment as LambdaEnvironment
   const pid = environment.pid as number
   const frozenMs = performance.now() - (into.frozenSince ?? 0)
-  const cpuBefore = cpuMs(pid)
+  const cpuBefore = processCpuMs(pid)
   const start = performance.now()
   const outcome = await environment.invoke({})
   const wallMs = performance.now() - start
@@ -87,7 +86,7 @@ const invoke = async (into: Variant, gapIndex: number | undefined) => {
   if (environment.pid !== pid) throw new Error(`${into.name}: the environment was reset`)
   // invoke() resolves once SIGSTOP is sent; the CPU is read once every thread has stopped.
   await waitUntilStopped(pid, 1_000)
-  const cpu = cpuMs(pid) - cpuBefore
+  const cpu = processCpuMs(pid) - cpuBefore
   into.frozenSince = performance.now()
   if (gapIndex === undefined) return
   into.cpu[gapIndex]?.push(cpu)

@@ -1,12 +1,13 @@
-// The CPU time an environment's runtime process has used, every thread of it (Linux schedstat's first
-// field: nanoseconds on a CPU), as scripts/bench/cold-start.bench.ts reads it. Read while the process
-// is stopped, the figure is exact: a thread's runtime is brought up to date when it is descheduled
-// (checked on Linux 6.18).
+// The CPU time a process has used, every thread of it (Linux schedstat's first field: nanoseconds on a
+// CPU): what the benchmarks measure a lambda-sim environment's runtime by. Wall time on a loaded 2-core
+// machine swings by tens of percent from run to run; CPU time is what the code itself costs. Read
+// while the process is stopped, the figure is exact: a thread's runtime is brought up to date when it
+// is descheduled (checked on Linux 6.18).
 import { readdirSync, readFileSync } from 'node:fs'
 
 const threadsOf = (pid: number) => readdirSync(`/proc/${pid}/task`)
 
-export const cpuMs = (pid: number): number => {
+export const processCpuMs = (pid: number): number => {
   let ns = 0
   for (const task of threadsOf(pid)) {
     try {

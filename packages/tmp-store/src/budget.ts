@@ -177,9 +177,12 @@ export class Budget {
     } catch {
       return undefined
     }
-    if (text === 'missing' || text === 'damaged') return undefined
-    const bytes = Number(text)
-    return Number.isSafeInteger(bytes) && bytes >= 0 ? bytes : undefined
+    // Only digits, as #writeLedger writes them, are a count. Anything else is no ledger and the next
+    // commit scans: 'missing' and 'damaged' (readSmallFileSync), and what Number() would read as too
+    // little: an empty file (what a power loss can leave of a renamed file whose data never reached
+    // the disk; Number('') is 0), ' 0', '0x0', '1e2'. A count beyond 2^53 is more than a directory
+    // holds: it can only count too much (a scan sooner), never too little.
+    return /^\d+$/.test(text) ? Number(text) : undefined
   }
 
   // Replaced by a rename, never written in place: a link planted as `.budget` is replaced, its target

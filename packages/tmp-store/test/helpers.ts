@@ -1,11 +1,23 @@
 import { execFileSync } from 'node:child_process'
+import { createHash } from 'node:crypto'
 // What tmp-store's tests share beyond @thaw/test-support: scratch directories, the store handler's
 // environments, and looks at the store's directory.
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs'
+import {
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  statSync,
+  utimesSync,
+} from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { expect } from '@jest/globals'
 import { type EnvironmentOptions, type LambdaEnvironment, startEnvironment } from '@thaw/lambda-sim'
 import { fixturesOf, startedThings } from '@thaw/test-support'
+import { TmpStoreError } from '../src/index.ts'
 import type { StoreEvent } from './fixtures/store-handler.ts'
 
 export { sleep, waitFor, withDeadline } from '@thaw/test-support'
@@ -95,4 +107,54 @@ export const canMountTmpfs = (): boolean => {
   } catch {
     return false
   }
+}
+
+/** The hex SHA-256 of a key's UTF-8 bytes: the name of its files. */
+export const hashOf = (key: string): string => createHash('sha256').update(key, 'utf8').digest('hex')
+
+/** A key's data, metadata or lock file. */
+export const entryFile = (dir: string, key: string, kind: 'data' | 'meta' | 'lock'): string =>
+  join(dir, `${hashOf(key)}.${kind}`)
+
+/** The keys (of `keys`) whose data file is in the directory. */
+export const keysOnDisk = (dir: string, keys: readonly string[]): string[] =>
+  keys.filter((key) => existsSync(entryFile(dir, key, 'data')))
+
+/** The ledger's text, or undefined when there is none. */
+export const ledgerOf = (dir: string): string | undefined => {
+  try {
+    return readFileSync(join(dir, '.budget'), 'utf8')
+  } catch {
+    return undefined
+  }
+}
+
+/** Files under `dir` this process holds open (a leaked descriptor keeps even a removed file's space). */
+export const openFilesUnder = (dir: string): string[] =>
+  readdirSync('/proc/self/fd').flatMap((fd) => {
+    try {
+      const target = readlinkSync(`/proc/self/fd/${fd}`)
+      return target.startsWith(`${dir}/`) ? [target] : []
+    } catch {
+      return [] // the descriptor readdir itself used, closed by now
+    }
+  })
+
+/** Sets a data file's mtime: the last use the next scan reads, as another process's use records it. */
+export const setLastUse = (dir: string, key: string, ms: number): void => {
+  const time = new Date(ms)
+  utimesSync(entryFile(dir, key, 'data'), time, time)
+}
+
+/** The largest pid_t: no process ever has it (Linux's pid_max is at most 2^22). */
+export const deadPid = 2 ** 31 - 1
+
+/** What `promise` rejected with, which must be a TmpStoreError. */
+export const rejectionOf = async (promise: Promise<unknown>): Promise<TmpStoreError> => {
+  const error = await promise.then(
+    () => undefined,
+    (thrown: unknown) => thrown,
+  )
+  expect(error).toBeInstanceOf(TmpStoreError)
+  return error as TmpStoreError
 }

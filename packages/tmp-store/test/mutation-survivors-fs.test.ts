@@ -19,7 +19,7 @@ import {
 } from 'node:fs'
 import { join } from 'node:path'
 import { Readable } from 'node:stream'
-import { afterAll, describe, expect, it } from '@jest/globals'
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
 import { fixturesOf } from '@thaw/test-support'
 import { TmpStore } from '../src/index.ts'
 import {
@@ -66,6 +66,28 @@ const mountTmpfs = (label: string, options: string) => {
   execFileSync('mount', ['-t', 'tmpfs', '-o', `${options},mode=0700`, `thaw-tmp-store-${label}`, path])
   return { path, unmount: () => execFileSync('umount', [path]) }
 }
+
+// A scratch directory for a bind mount, named with this process's id: a test process killed in a
+// hang (a mutation run's timeout) never runs its finally, and the next run unmounts what it left.
+const boundDir = (label: string): string => scratchDir(`bound-${process.pid}-${label}`)
+
+const isAlive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM'
+  }
+}
+
+if (canMount)
+  beforeAll(() => {
+    for (const line of readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
+      const mountPoint = line.split(' ')[4] ?? ''
+      const pid = /\/thaw-tmp-store-bound-(\d+)-/.exec(mountPoint)?.[1]
+      if (pid !== undefined && !isAlive(Number(pid))) execFileSync('umount', ['-l', mountPoint])
+    }
+  })
 
 /** Binds `source` over the existing file `target`: the name is then busy, neither removed nor renamed over. */
 const bindOver = (source: string, target: string): (() => void) => {
@@ -230,7 +252,7 @@ describe('names the store cannot remove or replace (a bind mount: EBUSY)', () =>
   itWithMount(
     'an entry that cannot be evicted fails the commit naming its file; nothing stays locked, and the put works once it can',
     async () => {
-      const dir = scratchDir('busy-evict')
+      const dir = boundDir('busy-evict')
       const store = new TmpStore({ dir, maxBytes: 300 })
       for (const key of ['a', 'b', 'c']) await store.put(key, Buffer.alloc(100))
       const source = join(scratchDir('busy-evict-source'), 'a')
@@ -255,7 +277,7 @@ describe('names the store cannot remove or replace (a bind mount: EBUSY)', () =>
   itWithMount(
     'a data file that cannot be replaced fails the commit naming it; no partial file stays, and the old bytes are still served',
     async () => {
-      const dir = scratchDir('busy-rename')
+      const dir = boundDir('busy-rename')
       const store = new TmpStore({ dir })
       await store.put('k', 'old bytes')
       const source = join(scratchDir('busy-rename-source'), 'k')
@@ -285,7 +307,7 @@ describe('names the store cannot remove or replace (a bind mount: EBUSY)', () =>
   itWithMount(
     'a ledger that can be neither replaced nor removed fails the commit rather than leave it counting too little',
     async () => {
-      const dir = scratchDir('busy-ledger')
+      const dir = boundDir('busy-ledger')
       const store = new TmpStore({ dir, maxBytes: 300 })
       await store.put('a', Buffer.alloc(100))
       const source = join(scratchDir('busy-ledger-source'), 'budget')
@@ -306,7 +328,7 @@ describe('names the store cannot remove or replace (a bind mount: EBUSY)', () =>
   )
 
   itWithMount('a stale lock that cannot be moved aside: the wait still ends at lockWaitMs', async () => {
-    const dir = scratchDir('busy-lock')
+    const dir = boundDir('busy-lock')
     const store = new TmpStore({ dir, lockWaitMs: 300 })
     const deadOwner = JSON.stringify({ pid: deadPid, threadId: 0, token: 'gone' })
     const lock = entryFile(dir, 'k', 'lock')
@@ -341,7 +363,7 @@ describe('reads and syncs that fail', () => {
   ;(shortFile === undefined ? it.skip : itWithMount)(
     'a data file that reads shorter than its size is a miss: never a hang, an error or a partial entry',
     async () => {
-      const dir = scratchDir('short-read')
+      const dir = boundDir('short-read')
       writeFileSync(entryFile(dir, 'k', 'data'), '')
       writeFileSync(entryFile(dir, 'k', 'meta'), JSON.stringify({ v: 1, key: 'k', size: 4096, createdAt: 1 }))
       const unbind = bindOver(shortFile as string, entryFile(dir, 'k', 'data'))

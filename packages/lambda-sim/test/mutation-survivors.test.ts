@@ -1,0 +1,85 @@
+// Behaviour tests written against the survivors of a mutation run (issue 16, item 2): each checks a
+// promise of the freeze, the thaw or the reset that no other test held (see README, Mutation testing).
+import { afterAll, describe, expect, it } from '@jest/globals'
+import { liveEnvironmentProcessCount } from '../src/index.ts'
+import { settledProcessState, shutdownStartedEnvironments, startTestEnvironment } from './helpers.ts'
+
+afterAll(shutdownStartedEnvironments)
+
+const pidsOf = (outcome: { ok: boolean; result?: unknown }): number[] => {
+  if (!outcome.ok) throw new Error(`the invocation failed: ${JSON.stringify(outcome)}`)
+  return (outcome.result as { pids: number[] }).pids
+}
+
+describe('the processes a handler starts', () => {
+  it('are frozen between invocations however deep they left the group, and killed with a crash', async () => {
+    const environment = await startTestEnvironment('spawner')
+    expect(liveEnvironmentProcessCount()).toBeGreaterThan(0)
+    const pids = pidsOf(await environment.invoke({ action: 'chain' }))
+    expect(pids).toHaveLength(3)
+    for (const pid of pids) expect(await settledProcessState(pid, 'T')).toBe('T')
+    await environment.invoke({ action: 'ok' })
+    for (const pid of pids) expect(await settledProcessState(pid, 'T')).toBe('T')
+    const crash = await environment.invoke({ action: 'crash' })
+    expect(crash.ok).toBe(false)
+    for (const pid of pids) expect(await settledProcessState(pid, 'gone')).toBe('gone')
+  })
+
+  it('is frozen when spawned outside the group just before the answer', async () => {
+    const environment = await startTestEnvironment('spawner')
+    const [pid] = pidsOf(await environment.invoke({ action: 'detached' })) as [number]
+    expect(await settledProcessState(pid, 'T', 500)).toBe('T')
+  })
+
+  it('is thawed for the next invocation when it is in the group but no longer under the runtime', async () => {
+    const environment = await startTestEnvironment('spawner', { timeoutMs: 1_000 })
+    const [pid] = pidsOf(await environment.invoke({ action: 'orphan' })) as [number]
+    expect(await settledProcessState(pid, 'T')).toBe('T')
+    await environment.invoke({ action: 'ok' })
+    // Thawed for the invocation, then frozen again after it: look while the next one runs.
+    const running = environment.invoke({ action: 'hang' })
+    expect(await settledProcessState(pid, 'S')).toBe('S')
+    await running
+  })
+
+  it('count towards the memory limit', async () => {
+    const environment = await startTestEnvironment('spawner', { memoryMb: 128 })
+    const outcome = await environment.invoke({ action: 'hog' })
+    expect(outcome).toMatchObject({ ok: false, error: { name: 'Runtime.OutOfMemory' } })
+  })
+})
+
+describe('an invocation ended by a reset', () => {
+  it('keeps its logs, and is not a cold start, when it times out', async () => {
+    const environment = await startTestEnvironment('spawner', { timeoutMs: 1_000 })
+    await environment.invoke({ action: 'ok' })
+    const outcome = await environment.invoke({ action: 'hang' })
+    expect(outcome).toMatchObject({ ok: false, coldStart: false, error: { name: 'Sandbox.Timedout' } })
+    expect(outcome.logs.map((log) => log.message)).toContain('before the hang')
+  })
+
+  it("says the runtime's last error when it crashes, with its own duration", async () => {
+    const environment = await startTestEnvironment('spawner')
+    await environment.invoke({ action: 'ok' })
+    const outcome = await environment.invoke({ action: 'crash' })
+    expect(outcome).toMatchObject({
+      ok: false,
+      coldStart: false,
+      error: {
+        name: 'Runtime.ExitError',
+        message:
+          "Runtime exited with error: exit status 1 (the runtime's last error: RangeError [ERR_THE_REAL_ONE]: this one)",
+      },
+    })
+    expect(outcome.durationMs).toBeGreaterThanOrEqual(0)
+    expect(outcome.durationMs).toBeLessThan(10_000)
+  })
+})
+
+describe('an environment whose init exits', () => {
+  it('fails to start with the exit code and the last five lines of output', async () => {
+    await expect(startTestEnvironment('init-exits')).rejects.toThrow(
+      "the environment's process exited during init (code 3):\nINFO\tinit line 3\nINFO\tinit line 4\nINFO\tinit line 5\nINFO\tinit line 6\nINFO\tinit line 7",
+    )
+  })
+})

@@ -1,8 +1,10 @@
 // Behaviour tests written against the survivors of a mutation run (issue 16, item 2): each checks a
 // promise of the freeze, the thaw or the reset that no other test held (see README, Mutation testing).
+import { execFile } from 'node:child_process'
+import { promisify } from 'node:util'
 import { afterAll, describe, expect, it } from '@jest/globals'
 import { liveEnvironmentProcessCount } from '../src/index.ts'
-import { settledProcessState, shutdownStartedEnvironments, startTestEnvironment } from './helpers.ts'
+import { fixture, settledProcessState, shutdownStartedEnvironments, startTestEnvironment } from './helpers.ts'
 
 afterAll(shutdownStartedEnvironments)
 
@@ -95,5 +97,30 @@ describe('an environment whose init exits', () => {
     await expect(startTestEnvironment('init-exits-silently')).rejects.toThrow(
       /^@thaw\/lambda-sim: the environment's process exited during init \(code 4\)$/,
     )
+  })
+})
+
+describe('the simulator process', () => {
+  it('takes a frozen environment with it when it exits without a shutdown', async () => {
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      ['--conditions=@thaw/source', fixture('exits-without-shutdown')],
+      { timeout: 20_000 },
+    )
+    const pid = Number(stdout.trim())
+    expect(pid).toBeGreaterThan(0)
+    expect(await settledProcessState(pid, 'gone')).toBe('gone')
+  }, 20_000)
+})
+
+describe('Managed-Instances mode', () => {
+  it('hands what waited for a slot to a new process when the process ends', async () => {
+    const environment = await startTestEnvironment('spawner', { workers: 1, concurrency: 1, memoryMb: 128 })
+    const [hog, waiting] = await Promise.all([
+      environment.invoke({ action: 'hog' }),
+      environment.invoke({ action: 'ok' }),
+    ])
+    expect(hog).toMatchObject({ ok: false, error: { name: 'Runtime.OutOfMemory' } })
+    expect(waiting).toMatchObject({ ok: true, result: 'ok' })
   })
 })

@@ -58,6 +58,9 @@ describe('an invocation ended by a reset', () => {
     const outcome = await environment.invoke({ action: 'hang' })
     expect(outcome).toMatchObject({ ok: false, coldStart: false, error: { name: 'Sandbox.Timedout' } })
     expect(outcome.logs.map((log) => log.message)).toContain('before the hang')
+    // The next invocation, at once, gets a new process: the timed-out one is no longer the environment's.
+    const next = await environment.invoke({ action: 'ok' })
+    expect(next).toMatchObject({ ok: true, result: 'ok', coldStart: true })
   })
 
   it("says the runtime's last error when it crashes, with its own duration", async () => {

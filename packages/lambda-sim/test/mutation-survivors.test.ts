@@ -126,4 +126,38 @@ describe('Managed-Instances mode', () => {
     expect(hog).toMatchObject({ ok: false, error: { name: 'Runtime.OutOfMemory' } })
     expect(waiting).toMatchObject({ ok: true, result: 'ok' })
   })
+
+  it('fails what waited for a slot when the next process cannot init', async () => {
+    const environment = await startTestEnvironment('second-init-fails', {
+      workers: 1,
+      concurrency: 1,
+      memoryMb: 128,
+    })
+    const [hog, waiting] = await Promise.all([
+      environment.invoke({ action: 'hog' }),
+      environment.invoke({ action: 'ok' }),
+    ])
+    expect(hog).toMatchObject({ ok: false, error: { name: 'Runtime.OutOfMemory' } })
+    expect(waiting).toMatchObject({
+      ok: false,
+      coldStart: true,
+      error: { message: expect.stringContaining('failed: Error: this environment inits only once') },
+    })
+  })
+})
+
+describe('a handler that fills its V8 heap', () => {
+  it('ends with Runtime.OutOfMemory, saying the heap ran out', async () => {
+    // At 1024 MB the heap limit (0.9 x memoryMb) is reached while the resident size is still under
+    // memoryMb, so V8 aborts before the memory watch kills the process (checked with Node 24).
+    const environment = await startTestEnvironment('spawner', { memoryMb: 1024, timeoutMs: 20_000 })
+    const outcome = await environment.invoke({ action: 'fill-heap' })
+    expect(outcome).toMatchObject({
+      ok: false,
+      error: {
+        name: 'Runtime.OutOfMemory',
+        message: 'Runtime exited with error: signal: SIGABRT (JavaScript heap out of memory at 1024 MB)',
+      },
+    })
+  }, 30_000)
 })

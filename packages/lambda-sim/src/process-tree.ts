@@ -92,10 +92,6 @@ export class ProcessTree {
     })
   }
 
-  get hasExited(): boolean {
-    return this.child.exitCode !== null || this.child.signalCode !== null
-  }
-
   #remember(pid: number): void {
     if (this.#seen.has(pid)) return
     const startTime = startTimeOf(pid)

@@ -57,6 +57,11 @@ describe('the init phase', () => {
   })
 })
 
+// Another test file run earlier in this jest worker may have left a service of its own (esbuild used
+// directly, as scripts/build-examples.ts does): only the services this file's builds start count, the
+// earlier tests' included.
+const runningBeforeThisFile = new Set(runningEsbuildChildren())
+
 describe('bundling', () => {
   it('leaves no esbuild service running once no build is in flight', async () => {
     // Two builds at once (the second must not lose its service to the first one's end), then none.
@@ -67,7 +72,8 @@ describe('bundling', () => {
     expect(echo.buildDurationMs).toBeGreaterThan(0)
     expect(counter.buildDurationMs).toBeGreaterThan(0)
     // The service ends on a signal: give it time to act on it (a deadline, not a guess).
-    const noService = () => (runningEsbuildChildren().length === 0 ? true : undefined)
+    const noService = () =>
+      runningEsbuildChildren().every((pid) => runningBeforeThisFile.has(pid)) ? true : undefined
     await waitFor(noService, { what: 'the esbuild service ending after the builds' })
     // And the next build starts a service of its own again.
     const again = await bundleHandler(fixture('echo'), { conditions: ['@thaw/source'], external: ['none'] })

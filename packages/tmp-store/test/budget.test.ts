@@ -42,7 +42,11 @@ describe('the byte budget', () => {
               const size = writes[i + j]?.size ?? 0
               if (size > maxBytes)
                 expect(outcome?.ok ? 'stored' : outcome?.error.name).toBe('TmpStoreEntryTooLargeError')
-              else expect(outcome?.ok).toBe(true)
+              // Lambda's error in the failure message: a timeout under load reads otherwise like a refusal.
+              else
+                expect(outcome?.ok ? 'stored' : `${outcome?.error.name}: ${outcome?.error.message}`).toBe(
+                  'stored',
+                )
             }
             expect(dataBytesIn(storeDir)).toBeLessThanOrEqual(maxBytes)
           }

@@ -7,6 +7,9 @@
 //   pnpm mutate lambda-sim --list      what would be mutated (function ranges resolved), nothing run
 //   pnpm mutate tmp-store --coverage off    every mutant against every test of the package (slow)
 //   pnpm mutate lambda-sim --dry-run   the package's tests once in Stryker's sandbox, no mutant
+//   pnpm mutate db-connection --module src/lease.ts --incremental
+//                                      one module of the scope, with its own report and incremental
+//                                      file (a long run in parts, each kept when the next is stopped)
 //
 // --incremental keeps Stryker's incremental file under reports/mutation/, so a second run tests only
 // the mutants whose code or covering tests changed. The HTML and JSON reports go to
@@ -143,13 +146,14 @@ const main = async (): Promise<number> => {
       list: { type: 'boolean', default: false },
       'dry-run': { type: 'boolean', default: false },
       coverage: { type: 'string' },
+      module: { type: 'string', multiple: true },
     },
   })
   const name = positionals[0]?.replace(/^@thaw\//, '')
   const scope = name !== undefined && Object.hasOwn(scopes, name) ? scopes[name] : undefined
   if (name === undefined || scope === undefined || positionals.length !== 1) {
     console.error(
-      'usage: pnpm mutate <package> [--concurrency N] [--incremental] [--list] [--dry-run] [--coverage perTest|off]\n',
+      'usage: pnpm mutate <package> [--module src/x.ts ...] [--concurrency N] [--incremental] [--list] [--dry-run] [--coverage perTest|off]\n',
     )
     for (const [each, { modules, functions, note }] of Object.entries(scopes)) {
       const parts = [...modules, ...Object.entries(functions ?? {}).map(([m, f]) => `${m} (${f.join(', ')})`)]
@@ -177,12 +181,27 @@ const main = async (): Promise<number> => {
     return 2
   }
 
+  // --module narrows the run to some modules of the scope. Stryker's incremental file holds only the
+  // files of the run that wrote it, so each part gets its own report and incremental file.
+  const inScope = [...scope.modules, ...Object.keys(scope.functions ?? {})]
+  const picked = values.module ?? []
+  const outside = picked.filter((module) => !inScope.includes(module))
+  if (outside.length > 0) {
+    console.error(`--module must be one of ${inScope.join(', ')}; got ${outside.join(', ')}`)
+    return 2
+  }
+  const wanted = (module: string) => picked.length === 0 || picked.includes(module)
+  const reportName =
+    picked.length === 0
+      ? name
+      : `${name}.${picked.map((module) => module.replace(/^src\//, '').replace(/\.ts$/, '')).join('+')}`
+
   const packageDirectory = `packages/${name}`
   const mutate = [
-    ...scope.modules.map((module) => `${packageDirectory}/${module}`),
-    ...Object.entries(scope.functions ?? {}).flatMap(([module, names]) =>
-      functionRanges(`${root}${packageDirectory}/${module}`, names),
-    ),
+    ...scope.modules.filter(wanted).map((module) => `${packageDirectory}/${module}`),
+    ...Object.entries(scope.functions ?? {})
+      .filter(([module]) => wanted(module))
+      .flatMap(([module, names]) => functionRanges(`${root}${packageDirectory}/${module}`, names)),
   ]
   if (values.list) {
     // What would be mutated, as Stryker is given it (the function ranges resolved), and nothing run.
@@ -210,10 +229,10 @@ const main = async (): Promise<number> => {
     },
     typescriptChecker: { prioritizePerformanceOverAccuracy: true },
     tsconfigFile: `${packageDirectory}/tsconfig.build.json`,
-    htmlReporter: { fileName: `reports/mutation/${name}.html` },
-    jsonReporter: { fileName: `reports/mutation/${name}.json` },
+    htmlReporter: { fileName: `reports/mutation/${reportName}.html` },
+    jsonReporter: { fileName: `reports/mutation/${reportName}.json` },
     ...(values.incremental
-      ? { incremental: true, incrementalFile: `reports/mutation/${name}.incremental.json` }
+      ? { incremental: true, incrementalFile: `reports/mutation/${reportName}.incremental.json` }
       : {}),
     ...(concurrency === undefined ? {} : { concurrency }),
     // Only the initial test run in the sandbox: checks the set-up for a package without mutating.

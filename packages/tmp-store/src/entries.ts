@@ -20,6 +20,10 @@ export interface StoredMeta {
   meta?: Record<string, string>
 }
 
+// The largest metadata file a reader accepts (read.ts): metadata is a few hundred bytes, so a file
+// far larger is not one of the store's own. The write path refuses a key and meta that would not fit.
+export const maxMetaBytes = 1024 * 1024
+
 // One version of one entry, identified by its file's inode, birth time and size: a rewrite (a new
 // file renamed into place) is a new version whose metadata is read again.
 export interface Version {

@@ -10,6 +10,8 @@ export const tmpStoreErrorCodes = {
   entryTooLarge: 'THAW_TMP_STORE_ENTRY_TOO_LARGE',
   /** A key that is not a well-formed string (a lone surrogate): it could not round-trip. */
   invalidKey: 'THAW_TMP_STORE_INVALID_KEY',
+  /** Metadata that is not an object of strings, or a key and metadata over 1 MiB as JSON: nothing was stored. */
+  invalidMeta: 'THAW_TMP_STORE_INVALID_META',
   /** A lock was not free within `lockWaitMs`. */
   lockTimeout: 'THAW_TMP_STORE_LOCK_TIMEOUT',
   /** The file system refused an operation (EACCES, EROFS, ENOSPC twice, …): see `cause`. */

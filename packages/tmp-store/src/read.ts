@@ -10,6 +10,7 @@ import { lstat } from 'node:fs/promises'
 import { pipeline } from 'node:stream/promises'
 import {
   type EntryIndex,
+  maxMetaBytes,
   removeEntry,
   type StoredMeta,
   type StoreSettings,
@@ -31,9 +32,6 @@ export interface ReadParts {
 
 /** Not served: a damaged entry (removed when its lock is free), or another key's (left alone). */
 type Refusal = 'damaged' | 'other-key'
-
-// Metadata is a few hundred bytes; a file far larger than any the store writes is not one of its own.
-const maxMetaBytes = 1024 * 1024
 
 const readMeta = async (dir: string, hash: string): Promise<StoredMeta | undefined> => {
   try {

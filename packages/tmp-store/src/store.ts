@@ -31,7 +31,7 @@ import type {
   TmpStoreResource,
   TmpStoreStats,
 } from './types.ts'
-import { writeEntry } from './write.ts'
+import { checkEntryMeta, writeEntry } from './write.ts'
 
 // Half the file system (Lambda's /tmp is the function's alone, but it also unpacks, downloads and
 // writes there), and never more than 90 % of what is free now plus what the store already holds.
@@ -146,6 +146,7 @@ export class TmpStore implements TmpStoreResource {
   async put(key: string, data: TmpData, options: TmpPutOptions = {}): Promise<TmpEntry> {
     const hash = hashKey(key)
     checkTtl(options.ttlMs)
+    checkEntryMeta(key, data, options.meta, "put's option 'meta'")
     const lock = await this.#lockKey(hash, key)
     try {
       return await writeEntry({ ...this.#parts, budget: this.#budget }, hash, key, data, options)
@@ -241,6 +242,7 @@ export class TmpStore implements TmpStoreResource {
       }
       this.#misses++
       const { data, meta } = splitFetchResult(await fetch())
+      checkEntryMeta(key, data, meta, 'the meta that fetch resolved with')
       const entry = await writeEntry({ ...this.#parts, budget: this.#budget }, hash, key, data, {
         ...(options.ttlMs === undefined ? {} : { ttlMs: options.ttlMs }),
         ...(meta === undefined ? {} : { meta }),

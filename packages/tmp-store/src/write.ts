@@ -3,10 +3,17 @@
 // so the rename that commits it is atomic), then committed against the budget. The caller holds the
 // key's lock. A fetch's own error reaches the caller as it is; the file system's become TmpStoreErrors.
 import { closeSync, fsyncSync } from 'node:fs'
+import { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import type { Budget } from './budget.ts'
-import type { StoredMeta, StoreSettings } from './entries.ts'
-import { fileSystemError, TmpStoreEntryTooLargeError } from './errors.ts'
+import { maxMetaBytes, type StoredMeta, type StoreSettings } from './entries.ts'
+import {
+  describeKey,
+  fileSystemError,
+  TmpStoreEntryTooLargeError,
+  TmpStoreError,
+  tmpStoreErrorCodes,
+} from './errors.ts'
 import { createExclusiveSync, removeNameSync } from './files.ts'
 import { dataFile, partialFile } from './names.ts'
 import { FileSink } from './sink.ts'
@@ -17,6 +24,41 @@ export interface WriteParts {
   readonly dir: string
   readonly settings: StoreSettings
   readonly budget: Budget
+}
+
+// The fields known only once the data is written (size, createdAt, expiresAt, sha256) and the version
+// take under 200 bytes of JSON; the key and meta are all the rest.
+const metaFieldsBytes = 200
+
+/**
+ * Refuses metadata the store could not serve back, before anything is written: meta that is not a
+ * plain object of strings (a number would come back as a number, a cycle would fail half-way through
+ * the commit), and a key and meta whose metadata file would be over what a reader accepts (the entry
+ * would be stored, counted against the budget and never found).
+ */
+export const checkEntryMeta = (key: string, data: TmpData, meta: unknown, where: string): void => {
+  const refuse = (what: string) => {
+    // The data is never read: a stream (an S3 body) is closed rather than left holding its socket.
+    if (data instanceof Readable) data.destroy()
+    throw new TmpStoreError(
+      tmpStoreErrorCodes.invalidMeta,
+      `${where} for key ${describeKey(key)} must be ${what}; nothing was stored`,
+      { key },
+    )
+  }
+  if (meta !== undefined) {
+    const prototype = meta === null || typeof meta !== 'object' ? undefined : Object.getPrototypeOf(meta)
+    if (prototype !== Object.prototype && prototype !== null)
+      refuse(
+        `a plain object of strings, got ${meta === null ? 'null' : Array.isArray(meta) ? 'an array' : typeof meta}`,
+      )
+    for (const [name, value] of Object.entries(meta as object))
+      if (typeof value !== 'string')
+        refuse(`a plain object of strings, got ${typeof value} at ${JSON.stringify(name)}`)
+  }
+  const bytes = Buffer.byteLength(JSON.stringify({ key, meta })) + metaFieldsBytes
+  if (bytes > maxMetaBytes)
+    refuse(`under ${maxMetaBytes} bytes as JSON together with its key, got about ${bytes} bytes`)
 }
 
 export const writeEntry = async (

@@ -5,7 +5,7 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import { gzipSync } from 'node:zlib'
-import { build } from 'esbuild'
+import { build, stop } from 'esbuild'
 
 export const examplesDirectory = new URL('../examples/', import.meta.url).pathname
 
@@ -31,9 +31,16 @@ export const exampleNames = (): string[] =>
     }
   })
 
+// esbuild's service process is stopped when no build is left in flight, as @thaw/lambda-sim's
+// bundler does (src/bundle.ts says why): the examples' tests import this file once per test file in a
+// long-lived jest worker, and each import would otherwise keep a service of its own until the worker
+// ends.
+let buildsInFlight = 0
+
 // Bundles one handler file as a deployment would; the examples and their hand-written twins alike.
 export const buildBundle = async (entry: string, file: string): Promise<Omit<ExampleBundle, 'name'>> => {
   const started = performance.now()
+  buildsInFlight += 1
   await build({
     entryPoints: [entry],
     outfile: file,
@@ -48,6 +55,9 @@ export const buildBundle = async (entry: string, file: string): Promise<Omit<Exa
     conditions: ['@thaw/source'],
     banner: { js: commonJsInteropBanner },
     logLevel: 'warning',
+  }).finally(() => {
+    buildsInFlight -= 1
+    if (buildsInFlight === 0) void stop()
   })
   const contents = readFileSync(file)
   return {

@@ -4,14 +4,19 @@
 // bundles as deployed, in the memory their templates give them, the local Secrets Manager and S3
 // peers, MariaDB. Both variants must give the same answer.
 //
-// node --conditions=@thaw/source scripts/bench/cold-start.bench.ts [rounds] [--only <example>] [--cpu-prof <dir>]
+// node --conditions=@thaw/source scripts/bench/cold-start.bench.ts [rounds] [--only <example>]
+//     [--also <handler.ts> ...] [--cpu-prof <dir> [--cpu-prof-interval <µs>]]
 //
+// For finding what a cold start spends its time on:
+// --also adds a variant built from another handler file (with --only: it must answer as the example
+// does), e.g. the twin that also imports thaw without using it (the cost of loading thaw's code), or
+// the example with some of its options off. Every variant runs once per round, the order rotating.
 // --cpu-prof writes a V8 CPU profile of every environment (NODE_OPTIONS in its env) into <dir>, one
-// file per process or worker thread, named by variant: for finding what a cold start spends its time on.
+// file per process or worker thread, named by variant, sampled every --cpu-prof-interval µs (1000).
 
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join, resolve } from 'node:path'
+import { basename, join, resolve } from 'node:path'
 import { DatabaseSync } from 'node:sqlite'
 import { isDeepStrictEqual, parseArgs } from 'node:util'
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3'
@@ -29,9 +34,15 @@ import { buildBundle, buildExample, examplesDirectory } from '../build-examples.
 
 const { values: flags, positionals } = parseArgs({
   allowPositionals: true,
-  options: { only: { type: 'string' }, 'cpu-prof': { type: 'string' } },
+  options: {
+    only: { type: 'string' },
+    also: { type: 'string', multiple: true },
+    'cpu-prof': { type: 'string' },
+    'cpu-prof-interval': { type: 'string', default: '1000' },
+  },
 })
-const rounds = Number(positionals[0] ?? 11)
+if (flags.also !== undefined && flags.only === undefined) throw new Error('--also needs --only <example>')
+const rounds = Number(positionals[0] ?? 21)
 const profileDirectory = flags['cpu-prof'] === undefined ? undefined : resolve(flags['cpu-prof'])
 const root = new URL('../../', import.meta.url).pathname
 const orders = {
@@ -242,6 +253,14 @@ try {
       variant(`hand-written twin (${each.twinDoes})`, twin.file),
       variant(`${each.example} (thaw)`, example.file),
     )
+    for (const handlerFile of flags.also ?? []) {
+      const name = basename(handlerFile).replace(/\.[cm]?[jt]s$/, '')
+      const built = await buildBundle(
+        resolve(handlerFile),
+        join(examplesDirectory, each.example, 'dist', `also-${name}.mjs`),
+      )
+      each.variants.push(variant(name, built.file))
+    }
   }
 
   // Node writes a --cpu-prof profile when the process exits, and a runtime killed by a signal never
@@ -251,7 +270,7 @@ try {
     if (!profileDirectory) return {}
     const directory = join(
       profileDirectory,
-      `${each.example}-${variant === each.variants[0] ? 'twin' : 'thaw'}-${round}`,
+      `${each.example}-${['twin', 'thaw'][each.variants.indexOf(variant)] ?? variant.name}-${round}`,
     )
     mkdirSync(directory, { recursive: true })
     const exitOnSigterm = join(profileDirectory, 'exit-on-sigterm.mjs')
@@ -259,7 +278,9 @@ try {
     return {
       noOpExtension: true,
       shutdownGraceMs: 5_000,
-      env: { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${directory} --import=${exitOnSigterm}` },
+      env: {
+        NODE_OPTIONS: `--cpu-prof --cpu-prof-interval=${process.env.CPU_PROF_INTERVAL_US ?? 1000} --cpu-prof-dir=${directory} --import=${exitOnSigterm}`,
+      },
     }
   }
 
@@ -267,7 +288,10 @@ try {
     for (const each of cases) {
       const memoryMb = samMemorySize(new URL(`../../examples/${each.example}/template.yaml`, import.meta.url))
       const answers: unknown[] = []
-      for (const variant of round % 2 === 0 ? each.variants : [...each.variants].reverse()) {
+      // Each variant goes first in turn (with two, alternating): no variant always meets the machine
+      // in the state the previous one left it.
+      const first = round % each.variants.length
+      for (const variant of [...each.variants.slice(first), ...each.variants.slice(0, first)]) {
         const profile = profiling(each, variant, round)
         const environment = await startEnvironment({
           entry: variant.file,
@@ -292,10 +316,8 @@ try {
         variant.initCpu.push(afterInit)
         variant.firstCpu.push(afterFirst - afterInit)
       }
-      if (!isDeepStrictEqual(answers[0], answers[1]))
-        throw new Error(
-          `${each.example}: the twin and the example answered differently: ${JSON.stringify(answers)}`,
-        )
+      if (!answers.every((answer) => isDeepStrictEqual(answer, answers[0])))
+        throw new Error(`${each.example}: the variants answered differently: ${JSON.stringify(answers)}`)
     }
   }
 

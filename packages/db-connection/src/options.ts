@@ -234,7 +234,9 @@ const secretTable = {
   versionStage: option.string(),
   // The SecretsManagerClient's configuration (region, endpoint, maxAttempts, …); the client itself is
   // the environment's shared one from @thaw/sdk-clients.
-  clientConfig: option.custom<Record<string, unknown>>(
+  // Typed as the client's own configuration, so that a SecretsManagerClientConfig held in a variable
+  // fits (an interface has no index signature, so Record<string, unknown> refused it).
+  clientConfig: option.custom<import('@aws-sdk/client-secrets-manager').SecretsManagerClientConfig>(
     'a SecretsManagerClient configuration object',
     (value) => value !== null && typeof value === 'object' && !Array.isArray(value),
   ),

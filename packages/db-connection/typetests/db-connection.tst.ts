@@ -1,5 +1,6 @@
 // Type tests (tstyche): context.db as a handler sees it, and which options the compiler refuses,
 // through the public API only. Run with `pnpm typetest`.
+import type { SecretsManagerClientConfig } from '@aws-sdk/client-secrets-manager'
 import middy from '@middy/core'
 import dbConnection, { type DbConnection, type DbLeasedConnection } from '@thaw/db-connection'
 import type { ResultSetHeader, RowDataPacket } from 'mysql2'
@@ -67,6 +68,12 @@ describe('options', () => {
     expect(dbConnection).type.toBeCallableWith({
       config: { host: 'db', user: 'iam_user', ssl: {} },
       iam: { region: 'eu-west-1' },
+    })
+    // The client's configuration as the SDK types it, held in a variable.
+    const clientConfig: SecretsManagerClientConfig = { region: 'eu-west-1', maxAttempts: 2 }
+    expect(dbConnection).type.toBeCallableWith({ secret: { secretId: 'prod/orders', clientConfig } })
+    expect(dbConnection).type.not.toBeCallableWith({
+      secret: { secretId: 's', clientConfig: { maxAttempts: '2' } },
     })
     // config is required unless secret or internalData gives the credentials.
     expect(dbConnection).type.not.toBeCallableWith({ contextKey: 'db' })

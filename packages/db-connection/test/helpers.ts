@@ -169,6 +169,9 @@ export interface Proxy {
   port: number
   cut(): void
   blackhole(): void
+  // The next client connection is black-holed once it has sent this many chunks (a handshake response
+  // is one): a server that accepts a connection and then stops answering it.
+  holeNextAfter(chunks: number): void
   idleTimeoutMs: number | undefined
   delayMs: number
   // What each client connection sent towards the server, one array of chunks per connection, in order.
@@ -178,6 +181,7 @@ export interface Proxy {
 
 export const startProxy = async (target: { host: string; port: number }): Promise<Proxy> => {
   const pairs = new Set<{ client: Socket; server: Socket; holed: boolean }>()
+  let holeNext: number | undefined
   const proxy: Proxy = {
     port: 0,
     idleTimeoutMs: undefined,
@@ -193,6 +197,9 @@ export const startProxy = async (target: { host: string; port: number }): Promis
     blackhole() {
       for (const pair of pairs) pair.holed = true
     },
+    holeNextAfter(chunks) {
+      holeNext = chunks
+    },
     close: async () => {
       proxy.cut()
       await new Promise<void>((resolve) => server.close(() => resolve()))
@@ -204,6 +211,8 @@ export const startProxy = async (target: { host: string; port: number }): Promis
     pairs.add(pair)
     const sent: Buffer[] = []
     proxy.clientData.push(sent)
+    const holeAfter = holeNext
+    holeNext = undefined
     let idleTimer: NodeJS.Timeout | undefined
     const touch = () => {
       if (proxy.idleTimeoutMs === undefined) return
@@ -216,6 +225,7 @@ export const startProxy = async (target: { host: string; port: number }): Promis
     }
     touch()
     client.on('data', (data) => {
+      if (holeAfter !== undefined && sent.length >= holeAfter) pair.holed = true
       if (pair.holed) return
       sent.push(data)
       touch()

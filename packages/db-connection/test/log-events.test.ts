@@ -1,0 +1,331 @@
+import { createServer } from 'node:net'
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
+import middy from '@middy/core'
+import { peerConfig, type SecretsManagerPeer, startSecretsManagerPeer, waitFor } from '@thaw/test-support'
+import dbConnection, {
+  closePools,
+  type DbConnectionContext,
+  type DbConnectionLogEvent,
+  type DbConnectionOptions,
+} from '../src/index.ts'
+import { admin, createTestUser, setPassword, setUpTestFile, startProxy } from './helpers.ts'
+
+// The logger hook is public API: `{ level, event, pool, message, code?, errno?, threadId? }` for every
+// connection thaw opens, replaces, gives back, resets or abandons. Each event here comes from a real
+// fault against the real MariaDB (a proxy that stops answering, a closed port, a rotated password, a
+// statement left running), in-process, and the event is checked whole: its level and name (what a log
+// filter keys on), the pool it names (never a password), the connection it was about, and the cause.
+
+setUpTestFile({ cleanUp: () => closePools() })
+
+type Db = DbConnectionContext['db']
+type Handler = (db: Db) => Promise<unknown>
+
+const lambdaContext = (remainingMs = 10_000) => {
+  const deadline = Date.now() + remainingMs
+  return {
+    getRemainingTimeInMillis: () => deadline - Date.now(),
+    functionName: 'dbc-log-events',
+  } as unknown as DbConnectionContext
+}
+
+// One function, in this process: its logger's events, and an invoke that runs `handler` as one
+// invocation (remainingMs: the invocation's time left when it starts).
+const loggedFunction = (options: DbConnectionOptions) => {
+  const logged: DbConnectionLogEvent[] = []
+  const wrapped = middy<{ handler: Handler }, unknown, Error, DbConnectionContext>()
+    .use(dbConnection({ ...options, logger: (event) => logged.push(event) }))
+    .handler((event, context) => event.handler(context.db))
+  const invoke = <T>(handler: (db: Db) => Promise<T>, remainingMs?: number) =>
+    wrapped({ handler }, lambdaContext(remainingMs)) as Promise<T>
+  return { logged, invoke }
+}
+
+const connectionId = async (db: Db) => {
+  const [rows] = await db.query('SELECT CONNECTION_ID() AS id')
+  return Number((rows as [{ id: number }])[0].id)
+}
+
+// The pool's label: user@host:port/database, with no password.
+const poolLabel = (user: string, port: number) =>
+  expect.stringMatching(new RegExp(`^${user}@127\\.0\\.0\\.1:${port}/\\w+$`))
+
+describe('the logger hook: one event per thing thaw does to a connection, from real faults', () => {
+  it("'connected' for each new connection, 'replaced' for an idle one whose ping goes unanswered", async () => {
+    const { user, password, dsn, host, port } = await createTestUser('logping')
+    const proxy = await startProxy({ host, port })
+    const { logged, invoke } = loggedFunction({
+      config: dsn(proxy.port),
+      validateAfterIdleMs: 0,
+      validateTimeoutMs: 300,
+    })
+    const first = await invoke(connectionId)
+    expect(logged).toEqual([
+      {
+        level: 'debug',
+        event: 'connected',
+        pool: poolLabel(user, proxy.port),
+        message: 'opened a connection',
+        threadId: first,
+      },
+    ])
+    // The server stops answering the open connection (no FIN: a half-open socket, as a NAT or a
+    // proxy that dropped it leaves): the ping before reuse times out and the connection is replaced.
+    proxy.blackhole()
+    const second = await invoke(connectionId)
+    expect(second).not.toBe(first)
+    expect(logged.slice(1)).toEqual([
+      {
+        level: 'info',
+        event: 'replaced',
+        pool: poolLabel(user, proxy.port),
+        message: 'replaced an idle connection that failed its ping',
+        threadId: first,
+      },
+      expect.objectContaining({ level: 'debug', event: 'connected', threadId: second }),
+    ])
+    expect(JSON.stringify(logged)).not.toContain(password)
+  })
+
+  it("'tracking-timeout' when a new connection's session-tracking SET goes unanswered, and the invocation still runs", async () => {
+    const { user, dsn, host, port } = await createTestUser('logtrack')
+    const proxy = await startProxy({ host, port })
+    const { logged, invoke } = loggedFunction({ config: dsn(proxy.port), validateTimeoutMs: 300 })
+    // The first connection's handshake goes through; what it sends after (the SET) is never answered.
+    proxy.holeNextAfter(1)
+    const id = await invoke(connectionId)
+    const [silenced, connected] = logged.filter(
+      (event) => event.event !== 'connected' || event.threadId === id,
+    )
+    expect(silenced).toEqual({
+      level: 'warn',
+      event: 'tracking-timeout',
+      pool: poolLabel(user, proxy.port),
+      message: expect.stringMatching(
+        /^the server did not answer the session-tracking SET in time: connection discarded/,
+      ),
+      threadId: expect.any(Number),
+    })
+    expect(silenced?.threadId).not.toBe(id)
+    expect(connected).toMatchObject({ event: 'connected', threadId: id })
+  })
+
+  it("'queue-timeout' when every connection stays leased past the invocation's deadline margin", async () => {
+    const { user, dsn } = await createTestUser('logqueue')
+    // Concurrent invocations in one process are Managed Instances' (classic Lambda runs one at a time,
+    // and a new invocation there finishes what the last one left running); read at construction.
+    process.env.AWS_LAMBDA_MAX_CONCURRENCY = '2'
+    let built: ReturnType<typeof loggedFunction>
+    try {
+      built = loggedFunction({
+        config: `${dsn()}?connectionLimit=1`,
+        connectRetry: { deadlineMarginMs: 500 },
+      })
+    } finally {
+      delete process.env.AWS_LAMBDA_MAX_CONCURRENCY
+    }
+    const { logged, invoke } = built
+    const holder = invoke((db) => db.query('SELECT SLEEP(1.5)'), 10_000)
+    await waitFor(() => (logged.some((event) => event.event === 'connected') ? true : undefined), {
+      what: 'the holder connected',
+    })
+    const waiter = await invoke((db) => db.query('SELECT 1'), 1_200).then(
+      () => undefined,
+      (error: { code?: string }) => error.code,
+    )
+    await holder
+    expect(waiter).toBe('THAW_QUEUE_TIMEOUT')
+    expect(logged.filter((event) => event.event !== 'connected')).toEqual([
+      {
+        level: 'warn',
+        event: 'queue-timeout',
+        pool: poolLabel(user, Number(new URL(dsn()).port || 3306)),
+        message: 'gave up waiting for a connection in the pool queue: THAW_QUEUE_TIMEOUT',
+        code: 'THAW_QUEUE_TIMEOUT',
+      },
+    ])
+  })
+
+  describe('a server that refuses the connection', () => {
+    let closedPort = 0
+    beforeAll(async () => {
+      // A port nothing listens on: taken, then freed.
+      const server = createServer()
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()))
+      closedPort = (server.address() as { port: number }).port
+      await new Promise<void>((resolve) => server.close(() => resolve()))
+    })
+
+    it("'connect-failed' with the cause's code and errno, at the invocation", async () => {
+      const { user, dsn } = await createTestUser('logrefused')
+      const { logged, invoke } = loggedFunction({ config: dsn(closedPort) })
+      const code = await invoke((db) => db.query('SELECT 1')).then(
+        () => undefined,
+        (error: { code?: string }) => error.code,
+      )
+      expect(code).toBe('ECONNREFUSED')
+      expect(logged).toEqual([
+        {
+          level: 'warn',
+          event: 'connect-failed',
+          pool: poolLabel(user, closedPort),
+          message: 'opening a connection failed: ECONNREFUSED',
+          code: 'ECONNREFUSED',
+          errno: expect.any(Number),
+        },
+      ])
+    })
+
+    it("'connect-failed' at init with connect: 'init', which never throws there", async () => {
+      const { user, dsn } = await createTestUser('loginit')
+      const { logged } = loggedFunction({ config: dsn(closedPort), connect: 'init' })
+      await waitFor(() => (logged.length > 0 ? true : undefined), { what: "the init connect's failure" })
+      expect(logged).toEqual([
+        {
+          level: 'warn',
+          event: 'connect-failed',
+          pool: poolLabel(user, closedPort),
+          message: 'opening a connection at init failed: ECONNREFUSED',
+          code: 'ECONNREFUSED',
+          errno: expect.any(Number),
+        },
+      ])
+    })
+  })
+
+  describe('credentials', () => {
+    let peer: SecretsManagerPeer
+    beforeAll(async () => {
+      peer = await startSecretsManagerPeer()
+    })
+    afterAll(async () => {
+      await peer.close()
+    })
+
+    it("'rotation' when the server refuses the password, before the one retry with the secret read again", async () => {
+      const { user, password, dsn } = await createTestUser('logrotate')
+      const secretId = `log-events/${user}`
+      peer.setSecret(secretId, { username: user, password })
+      const url = new URL(dsn())
+      const { logged, invoke } = loggedFunction({
+        config: `mysql://${url.host}${url.pathname}`,
+        secret: {
+          secretId,
+          clientConfig: peerConfig(peer),
+          sdk: () => import('@aws-sdk/client-secrets-manager'),
+        },
+      })
+      const first = await invoke(connectionId)
+      // The password rotates (server and secret) and the connection is gone: the next connect uses
+      // the cached, old password, is refused with 1045, and retries once with the new one.
+      const rotated = `${password}-rotated`
+      await setPassword(user, rotated)
+      peer.setSecret(secretId, { username: user, password: rotated })
+      await (await admin()).query('KILL ?', [first])
+      await waitFor(
+        async () => {
+          const [rows] = await (await admin()).query(
+            'SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST WHERE ID = ?',
+            [first],
+          )
+          return Number((rows as [{ n: number }])[0].n) === 0 ? true : undefined
+        },
+        { what: 'the killed session gone' },
+      )
+      const second = await invoke(connectionId)
+      expect(second).not.toBe(first)
+      const rotation = logged.filter((event) => event.event === 'rotation')
+      expect(rotation).toEqual([
+        {
+          level: 'info',
+          event: 'rotation',
+          // No user is known before the secret is read: the pool is named by its secret.
+          pool: `@${url.host}${url.pathname} (secret ${secretId})`,
+          message: 'access denied: retrying once with credentials fetched anew: ER_ACCESS_DENIED_ERROR',
+          code: 'ER_ACCESS_DENIED_ERROR',
+          errno: 1045,
+        },
+      ])
+      expect(JSON.stringify(logged)).not.toContain(password)
+    })
+  })
+
+  it("'given-back' for a connection opened while the server was crowded, closed after its invocation", async () => {
+    const { user, dsn } = await createTestUser('loggiven')
+    // Any server counts as crowded at this fraction: one connection of 151 is above it.
+    const { logged, invoke } = loggedFunction({ config: dsn(), fleet: { giveBackAbove: 0.0001 } })
+    const id = await invoke(connectionId)
+    await waitFor(() => (logged.some((event) => event.event === 'given-back') ? true : undefined), {
+      what: 'the give-back',
+    })
+    expect(logged.find((event) => event.event === 'given-back')).toEqual({
+      level: 'debug',
+      event: 'given-back',
+      pool: poolLabel(user, Number(new URL(dsn()).port || 3306)),
+      message: 'the server was crowded when this connection opened: closed after its invocation',
+      threadId: id,
+    })
+    expect(await invoke(connectionId)).not.toBe(id)
+  })
+
+  it("'reset-failed' when COM_RESET_CONNECTION goes unanswered, and the next invocation gets a new connection", async () => {
+    const { user, dsn, host, port } = await createTestUser('logreset')
+    const proxy = await startProxy({ host, port })
+    const { logged, invoke } = loggedFunction({
+      config: dsn(proxy.port),
+      resetSession: 'always',
+      validateTimeoutMs: 300,
+    })
+    const id = await invoke(async (db) => {
+      const found = await connectionId(db)
+      // The server stops answering before the reset after this invocation.
+      proxy.blackhole()
+      return found
+    })
+    expect(logged.filter((event) => event.event !== 'connected')).toEqual([
+      {
+        level: 'warn',
+        event: 'reset-failed',
+        pool: poolLabel(user, proxy.port),
+        message: 'COM_RESET_CONNECTION failed; connection discarded',
+        threadId: id,
+      },
+    ])
+    expect(await invoke(connectionId)).not.toBe(id)
+  })
+
+  it("'abandoned' for a statement still running when the invocation ends, whose session is then killed", async () => {
+    const { user, dsn } = await createTestUser('logabandon')
+    const { logged, invoke } = loggedFunction({ config: dsn() })
+    const id = await invoke(connectionId)
+    // The handler returns without awaiting its statement.
+    await invoke(async (db) => {
+      void db.query('SELECT SLEEP(5)').catch(() => {})
+      await waitFor(
+        async () => {
+          const [rows] = await (await admin()).query(
+            'SELECT INFO FROM information_schema.PROCESSLIST WHERE ID = ?',
+            [id],
+          )
+          return String((rows as [{ INFO?: string }])[0]?.INFO ?? '').includes('SLEEP') ? true : undefined
+        },
+        { what: 'the statement running' },
+      )
+    })
+    expect(logged.filter((event) => event.event === 'abandoned')).toEqual([
+      {
+        level: 'warn',
+        event: 'abandoned',
+        pool: poolLabel(user, Number(new URL(dsn()).port || 3306)),
+        message: 'a statement was still running when the invocation ended',
+        threadId: id,
+      },
+    ])
+    // The session was killed, not left running its SLEEP.
+    const [rows] = await (await admin()).query(
+      'SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST WHERE ID = ?',
+      [id],
+    )
+    expect(Number((rows as [{ n: number }])[0].n)).toBe(0)
+  })
+})

@@ -12,7 +12,15 @@ import dbConnection, {
   type DbConnectionOptions,
   dbConnectionStats,
 } from '../src/index.ts'
-import { admin, call, createTestUser, setUpTestFile, startHandler, startProxy } from './helpers.ts'
+import {
+  admin,
+  call,
+  createTestUser,
+  lambdaContext,
+  setUpTestFile,
+  startHandler,
+  startProxy,
+} from './helpers.ts'
 
 // Issue 16: one test per guarantee whose mechanism could be removed without any test noticing. Each
 // test says which change to src/ it catches ("kills"); each was run by hand against that change
@@ -35,13 +43,6 @@ const table = setUpTestFile({ table: 'dbc_guar', cleanUp: () => closePools() })
 // environment: each call is one invocation, its handler whatever the test passes.
 type Db = DbConnectionContext['db']
 type Invoke = <T>(handler: (db: Db) => Promise<T>) => Promise<T>
-const lambdaContext = (remainingMs = 10_000) => {
-  const deadline = Date.now() + remainingMs
-  return {
-    getRemainingTimeInMillis: () => deadline - Date.now(),
-    functionName: 'dbc-guarantees',
-  } as unknown as DbConnectionContext
-}
 const inProcess = async (label: string, options: Partial<DbConnectionOptions> = {}): Promise<Invoke> => {
   const { dsn } = await createTestUser(label)
   const wrapped = middy<{ handler: (db: Db) => Promise<unknown> }, unknown, Error, DbConnectionContext>()

@@ -14,8 +14,19 @@ import {
   startedThings,
 } from '@thaw/test-support'
 import mysql from 'mysql2/promise'
+import type { DbConnectionContext } from '../src/index.ts'
 
 export { databaseName, databaseUrl, sleep }
+
+// The Lambda context of an in-process invocation (Middy around dbConnection in the test process):
+// what thaw reads of it, its deadline remainingMs from now.
+export const lambdaContext = (remainingMs = 10_000) => {
+  const deadline = Date.now() + remainingMs
+  return {
+    getRemainingTimeInMillis: () => deadline - Date.now(),
+    functionName: 'dbc-in-process',
+  } as unknown as DbConnectionContext
+}
 
 const fixture = fixturesOf(import.meta.url)
 

@@ -8,7 +8,7 @@ import dbConnection, {
   type DbConnectionLogEvent,
   type DbConnectionOptions,
 } from '../src/index.ts'
-import { admin, createTestUser, setPassword, setUpTestFile, startProxy } from './helpers.ts'
+import { admin, createTestUser, lambdaContext, setPassword, setUpTestFile, startProxy } from './helpers.ts'
 
 // The logger hook is public API: `{ level, event, pool, message, code?, errno?, threadId? }` for every
 // connection thaw opens, replaces, gives back, resets or abandons. Each event here comes from a real
@@ -20,14 +20,6 @@ setUpTestFile({ cleanUp: () => closePools() })
 
 type Db = DbConnectionContext['db']
 type Handler = (db: Db) => Promise<unknown>
-
-const lambdaContext = (remainingMs = 10_000) => {
-  const deadline = Date.now() + remainingMs
-  return {
-    getRemainingTimeInMillis: () => deadline - Date.now(),
-    functionName: 'dbc-log-events',
-  } as unknown as DbConnectionContext
-}
 
 // One function, in this process: its logger's events, and an invoke that runs `handler` as one
 // invocation (remainingMs: the invocation's time left when it starts).

@@ -5,7 +5,7 @@ import { databaseUrl, waitFor } from '@thaw/test-support'
 import fc from 'fast-check'
 import mysql from 'mysql2/promise'
 import dbConnection, { closePools, type DbConnectionContext } from '../src/index.ts'
-import { admin, closeAdmin, createTestUser, databaseName, dropTestUsers } from './helpers.ts'
+import { admin, closeAdmin, createTestUser, databaseName, dropTestUsers, lambdaContext } from './helpers.ts'
 
 // Generated evidence for issue 10 (item 7), in-process against the real MariaDB: state set by any
 // disguise never reaches the next invocation, and no chain of middlewares around dbConnection leaves a
@@ -133,14 +133,6 @@ const disguised = (kind: Kind, disguise: Disguise): string[] => {
     case 'prepared':
       return [`PREPARE dbc_prop_s FROM '${kind.sql.replaceAll("'", "''")}'`, 'EXECUTE dbc_prop_s']
   }
-}
-
-const lambdaContext = (remainingMs = 10_000) => {
-  const deadline = Date.now() + remainingMs
-  return {
-    getRemainingTimeInMillis: () => deadline - Date.now(),
-    functionName: 'dbc-properties',
-  } as unknown as DbConnectionContext
 }
 
 beforeAll(async () => {

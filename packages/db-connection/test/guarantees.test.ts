@@ -486,4 +486,43 @@ describe('a server with max_connections reached (1040, ER_CON_COUNT_ERROR)', () 
     expect(backoffs.length).toBeGreaterThanOrEqual(2)
     for (const event of backoffs) expect(event).toMatchObject({ code: 'ER_CON_COUNT_ERROR', errno: 1040 })
   })
+
+  // Kills: Math.max for Math.min, / for *, and retries-- in connect.ts's back-off. The delays are
+  // random (full jitter), so the test checks what holds for every draw: the i-th delay is under
+  // min(maxDelayMs, baseDelayMs * 2^i), and over a dozen retries one of them reaches past the base
+  // delay (with the bounds doubling, all of them under 20 ms has a probability under 1 in 10^6).
+  it('backs off with full jitter under a bound that doubles from baseDelayMs up to maxDelayMs', async () => {
+    while (held.length < maxConnections) held.push(await mysql.createConnection(server.rootUrl))
+    const logged: DbConnectionLogEvent[] = []
+    const baseDelayMs = 20
+    const maxDelayMs = 100
+    const wrapped = middy<unknown, unknown, Error, DbConnectionContext>()
+      .use(
+        dbConnection({
+          config: `${appUrl}?connectTimeout=5000`,
+          connectRetry: { baseDelayMs, maxDelayMs },
+          logger: (event) => logged.push(event),
+        }),
+      )
+      .handler(async (_event, context) => (await context.db.query('SELECT 1 AS one'))[0])
+    const delays = () =>
+      logged
+        .filter((event) => event.event === 'backoff')
+        .map((event) =>
+          Number(/^too many connections: retrying in (\d+) ms: ER_CON_COUNT_ERROR$/.exec(event.message)?.[1]),
+        )
+    const invocation = wrapped({}, lambdaContext(30_000))
+    await waitFor(() => (delays().length >= 12 ? true : undefined), {
+      what: 'a dozen back-offs',
+      withinMs: 20_000,
+    })
+    await (held.pop() as mysql.Connection).end()
+    expect(await invocation).toEqual([{ one: 1 }])
+    const seen = delays()
+    seen.forEach((delay, retry) => {
+      expect(delay).toBeGreaterThanOrEqual(0)
+      expect(delay).toBeLessThan(Math.min(maxDelayMs, baseDelayMs * 2 ** retry))
+    })
+    expect(Math.max(...seen)).toBeGreaterThanOrEqual(baseDelayMs)
+  })
 })

@@ -106,32 +106,45 @@ describe('the logger hook: one event per thing thaw does to a connection, from r
     const { user, dsn } = await createTestUser('logqueue')
     // Concurrent invocations in one process are Managed Instances' (classic Lambda runs one at a time,
     // and a new invocation there finishes what the last one left running); read at construction.
-    process.env.AWS_LAMBDA_MAX_CONCURRENCY = '2'
+    process.env.AWS_LAMBDA_MAX_CONCURRENCY = '3'
     let built: ReturnType<typeof loggedFunction>
     try {
       built = loggedFunction({
-        config: `${dsn()}?connectionLimit=1`,
+        config: `${dsn()}?connectionLimit=2`,
         connectRetry: { deadlineMarginMs: 500 },
       })
     } finally {
       delete process.env.AWS_LAMBDA_MAX_CONCURRENCY
     }
     const { logged, invoke } = built
-    const holder = invoke((db) => db.query('SELECT SLEEP(1.5)'), 10_000)
-    await waitFor(() => (logged.some((event) => event.event === 'connected') ? true : undefined), {
-      what: 'the holder connected',
-    })
+    // Both of the pool's connections are leased for 1.5 s.
+    const holders = [1, 2].map(() => invoke((db) => db.query('SELECT SLEEP(1.5)'), 10_000))
+    await waitFor(
+      () => (logged.filter((event) => event.event === 'connected').length === 2 ? true : undefined),
+      {
+        what: 'both holders connected',
+      },
+    )
     const waiter = await invoke((db) => db.query('SELECT 1'), 1_200).then(
       () => undefined,
-      (error: { code?: string }) => error.code,
+      (error: Error & { code?: string }) => error,
     )
-    await holder
-    expect(waiter).toBe('THAW_QUEUE_TIMEOUT')
+    await Promise.all(holders)
+    const label = `${user}@127.0.0.1:${Number(new URL(dsn()).port || 3306)}/${new URL(dsn()).pathname.slice(1)}`
+    // The error says how long it waited, for which pool of which size, and how early it gave up.
+    expect(waiter).toMatchObject({
+      code: 'THAW_QUEUE_TIMEOUT',
+      message: expect.stringMatching(
+        new RegExp(
+          `^@thaw/db-connection: waited \\d+ ms in the pool's queue for a connection to ${label.replace(/[.]/g, '\\.')} \\(connectionLimit 2, all leased by other invocations\\) and gave up 500 ms before the invocation's deadline$`,
+        ),
+      ),
+    })
     expect(logged.filter((event) => event.event !== 'connected')).toEqual([
       {
         level: 'warn',
         event: 'queue-timeout',
-        pool: poolLabel(user, Number(new URL(dsn()).port || 3306)),
+        pool: label,
         message: 'gave up waiting for a connection in the pool queue: THAW_QUEUE_TIMEOUT',
         code: 'THAW_QUEUE_TIMEOUT',
       },

@@ -7,8 +7,17 @@ import dbConnection, {
   type DbConnectionContext,
   type DbConnectionLogEvent,
   type DbConnectionOptions,
+  dbConnectionStats,
 } from '../src/index.ts'
-import { admin, createTestUser, lambdaContext, setPassword, setUpTestFile, startProxy } from './helpers.ts'
+import {
+  admin,
+  createTestUser,
+  getSecretValueCalls,
+  lambdaContext,
+  setPassword,
+  setUpTestFile,
+  startProxy,
+} from './helpers.ts'
 
 // The logger hook is public API: `{ level, event, pool, message, code?, errno?, threadId? }` for every
 // connection thaw opens, replaces, gives back, resets or abandons. Each event here comes from a real
@@ -207,12 +216,14 @@ describe('the logger hook: one event per thing thaw does to a connection, from r
       await peer.close()
     })
 
-    it("'rotation' when the server refuses the password, before the one retry with the secret read again", async () => {
-      const { user, password, dsn } = await createTestUser('logrotate')
-      const secretId = `log-events/${user}`
-      peer.setSecret(secretId, { username: user, password })
-      const url = new URL(dsn())
-      const { logged, invoke } = loggedFunction({
+    // A function whose user and password come from a secret on the peer (the config names only the
+    // server, `port` if not the shared one's).
+    const secretFunction = async (label: string, port?: number) => {
+      const created = await createTestUser(label)
+      const secretId = `log-events/${created.user}`
+      peer.setSecret(secretId, { username: created.user, password: created.password })
+      const url = new URL(created.dsn(port))
+      const built = loggedFunction({
         config: `mysql://${url.host}${url.pathname}`,
         secret: {
           secretId,
@@ -220,38 +231,78 @@ describe('the logger hook: one event per thing thaw does to a connection, from r
           sdk: () => import('@aws-sdk/client-secrets-manager'),
         },
       })
+      // No user is known before the secret is read: the pool is named by its secret.
+      return { ...created, ...built, secretId, pool: `@${url.host}${url.pathname} (secret ${secretId})` }
+    }
+
+    const killAndWaitGone = async (id: number) => {
+      await (await admin()).query('KILL ?', [id])
+      await waitFor(
+        async () => {
+          const [rows] = await (await admin()).query(
+            'SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST WHERE ID = ?',
+            [id],
+          )
+          return Number((rows as [{ n: number }])[0].n) === 0 ? true : undefined
+        },
+        { what: 'the killed session gone' },
+      )
+    }
+
+    const rotationEvent = (pool: string) => ({
+      level: 'info',
+      event: 'rotation',
+      pool,
+      message: 'access denied: retrying once with credentials fetched anew: ER_ACCESS_DENIED_ERROR',
+      code: 'ER_ACCESS_DENIED_ERROR',
+      errno: 1045,
+    })
+
+    it("'rotation' when the server refuses the password, before the one retry with the secret read again", async () => {
+      const { user, password, secretId, pool, logged, invoke } = await secretFunction('logrotate')
       const first = await invoke(connectionId)
       // The password rotates (server and secret) and the connection is gone: the next connect uses
       // the cached, old password, is refused with 1045, and retries once with the new one.
       const rotated = `${password}-rotated`
       await setPassword(user, rotated)
       peer.setSecret(secretId, { username: user, password: rotated })
-      await (await admin()).query('KILL ?', [first])
-      await waitFor(
-        async () => {
-          const [rows] = await (await admin()).query(
-            'SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST WHERE ID = ?',
-            [first],
-          )
-          return Number((rows as [{ n: number }])[0].n) === 0 ? true : undefined
-        },
-        { what: 'the killed session gone' },
-      )
+      await killAndWaitGone(first)
+      const before = dbConnectionStats().rotationRetries
       const second = await invoke(connectionId)
       expect(second).not.toBe(first)
-      const rotation = logged.filter((event) => event.event === 'rotation')
-      expect(rotation).toEqual([
-        {
-          level: 'info',
-          event: 'rotation',
-          // No user is known before the secret is read: the pool is named by its secret.
-          pool: `@${url.host}${url.pathname} (secret ${secretId})`,
-          message: 'access denied: retrying once with credentials fetched anew: ER_ACCESS_DENIED_ERROR',
-          code: 'ER_ACCESS_DENIED_ERROR',
-          errno: 1045,
-        },
-      ])
+      expect(logged.filter((event) => event.event === 'rotation')).toEqual([rotationEvent(pool)])
+      expect(dbConnectionStats().rotationRetries).toBe(before + 1)
+      expect(getSecretValueCalls(peer, secretId)).toBe(2)
       expect(JSON.stringify(logged)).not.toContain(password)
+    })
+
+    it('one retry only: a password the secret does not have either fails with 1045 after a single re-read', async () => {
+      const { user, password, secretId, pool, logged, invoke } = await secretFunction('logstale')
+      await killAndWaitGone(await invoke(connectionId))
+      // The server's password changes, the secret's does not (a rotation stuck half-way).
+      await setPassword(user, `${password}-elsewhere`)
+      const failure = await invoke(connectionId).then(
+        () => undefined,
+        (error: { errno?: number }) => error.errno,
+      )
+      expect(failure).toBe(1045)
+      expect(logged.filter((event) => event.event === 'rotation')).toEqual([rotationEvent(pool)])
+      expect(getSecretValueCalls(peer, secretId)).toBe(2)
+    })
+
+    it('a refusal other than 1045 is no rotation: the secret is not read again', async () => {
+      const server = createServer()
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()))
+      const closedPort = (server.address() as { port: number }).port
+      await new Promise<void>((resolve) => server.close(() => resolve()))
+      const { secretId, logged, invoke } = await secretFunction('lognorotate', closedPort)
+      const failure = await invoke(connectionId).then(
+        () => undefined,
+        (error: { code?: string }) => error.code,
+      )
+      expect(failure).toBe('ECONNREFUSED')
+      expect(logged.map((event) => event.event)).toEqual(['connect-failed'])
+      expect(getSecretValueCalls(peer, secretId)).toBe(1)
     })
   })
 

@@ -28,26 +28,31 @@ const { afterAll, beforeAll, beforeEach, expect } = require('@jest/globals')
 
 const directory = join(tmpdir(), `thaw-mutation-coverage-${process.pid}`)
 const preload = pathToFileURL(join(__dirname, 'child-coverage-preload.mjs')).href
-const replaced = Symbol.for('thaw.mutate.spawn')
+// The original spawn, kept on the module the first time: every test file wraps that one again.
+const original = Symbol.for('thaw.mutate.originalSpawn')
 
-if (!childProcess.spawn[replaced]) {
-  const spawn = childProcess.spawn
-  const spawnWithMutantCoverage = function spawnWithMutantCoverage(command, ...rest) {
-    if (command !== process.execPath) return spawn.call(this, command, ...rest)
-    // spawn(command, args?, options?): the arguments may be left out.
-    const [args, options] = rest
-    const argumentList = Array.isArray(args) ? args : []
-    const spawnOptions = (Array.isArray(args) ? options : args) ?? {}
-    const env = { ...(spawnOptions.env ?? process.env) }
-    const activeMutant = process.env.__STRYKER_ACTIVE_MUTANT__
-    if (activeMutant === undefined) delete env.__STRYKER_ACTIVE_MUTANT__
-    else env.__STRYKER_ACTIVE_MUTANT__ = activeMutant
-    env.THAW_MUTATION_COVERAGE_DIR = directory
-    env.NODE_OPTIONS = `${env.NODE_OPTIONS ?? ''} --import=${preload}`.trim()
-    return spawn.call(this, command, argumentList, { ...spawnOptions, env })
-  }
-  spawnWithMutantCoverage[replaced] = true
-  childProcess.spawn = spawnWithMutantCoverage
+// Wrapped anew for every test file, never once per worker. `process` here is the test file's own jest
+// environment's (a copy of the runner's, made when that environment was created), and Stryker's jest
+// runner sets __STRYKER_ACTIVE_MUTANT__ in the runner's environment before each mutant's run, so each
+// run's environments see its mutant. A wrapper kept from the first test file read that file's copy,
+// made in the dry run with no mutant active: every child of every later run was started without its
+// mutant, and tests that only a child can fail never killed one (found on db-connection's
+// secret.maxAgeMs test, which fails with its mutant applied by hand and survived it in a run).
+childProcess[original] ??= childProcess.spawn
+const spawn = childProcess[original]
+childProcess.spawn = function spawnWithMutantCoverage(command, ...rest) {
+  if (command !== process.execPath) return spawn.call(this, command, ...rest)
+  // spawn(command, args?, options?): the arguments may be left out.
+  const [args, options] = rest
+  const argumentList = Array.isArray(args) ? args : []
+  const spawnOptions = (Array.isArray(args) ? options : args) ?? {}
+  const env = { ...(spawnOptions.env ?? process.env) }
+  const activeMutant = process.env.__STRYKER_ACTIVE_MUTANT__
+  if (activeMutant === undefined) delete env.__STRYKER_ACTIVE_MUTANT__
+  else env.__STRYKER_ACTIVE_MUTANT__ = activeMutant
+  env.THAW_MUTATION_COVERAGE_DIR = directory
+  env.NODE_OPTIONS = `${env.NODE_OPTIONS ?? ''} --import=${preload}`.trim()
+  return spawn.call(this, command, argumentList, { ...spawnOptions, env })
 }
 
 const testsOfThisFile = new Set()

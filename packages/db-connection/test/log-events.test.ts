@@ -73,7 +73,15 @@ describe('the logger hook: one event per thing thaw does to a connection, from r
     // The server stops answering the open connection (no FIN: a half-open socket, as a NAT or a
     // proxy that dropped it leaves): the ping before reuse times out and the connection is replaced.
     proxy.blackhole()
+    const before = dbConnectionStats()
     const second = await invoke(connectionId)
+    const after = dbConnectionStats()
+    // One ping, failed: an error and a replacement.
+    expect({
+      validations: after.validations - before.validations,
+      errors: after.errors - before.errors,
+      replacements: after.replacements - before.replacements,
+    }).toEqual({ validations: 1, errors: 1, replacements: 1 })
     expect(second).not.toBe(first)
     expect(logged.slice(1)).toEqual([
       {
@@ -94,7 +102,15 @@ describe('the logger hook: one event per thing thaw does to a connection, from r
     const { logged, invoke } = loggedFunction({ config: dsn(proxy.port), validateTimeoutMs: 300 })
     // The first connection's handshake goes through; what it sends after (the SET) is never answered.
     proxy.holeNextAfter(1)
+    const before = dbConnectionStats()
     const id = await invoke(connectionId)
+    const after = dbConnectionStats()
+    // One error (the unanswered SET), two connections opened, none replaced (it was never idle).
+    expect({
+      errors: after.errors - before.errors,
+      connectionsOpened: after.connectionsOpened - before.connectionsOpened,
+      replacements: after.replacements - before.replacements,
+    }).toEqual({ errors: 1, connectionsOpened: 2, replacements: 0 })
     const [silenced, connected] = logged.filter(
       (event) => event.event !== 'connected' || event.threadId === id,
     )
@@ -134,10 +150,12 @@ describe('the logger hook: one event per thing thaw does to a connection, from r
         what: 'both holders connected',
       },
     )
+    const before = dbConnectionStats().errors
     const waiter = await invoke((db) => db.query('SELECT 1'), 1_200).then(
       () => undefined,
       (error: Error & { code?: string }) => error,
     )
+    expect(dbConnectionStats().errors - before).toBe(1)
     await Promise.all(holders)
     const label = `${user}@127.0.0.1:${Number(new URL(dsn()).port || 3306)}/${new URL(dsn()).pathname.slice(1)}`
     // The error says how long it waited, for which pool of which size, and how early it gave up.

@@ -173,6 +173,15 @@ export const setUpTestFile = (
   return table
 }
 
+// A loopback port nothing listens on: taken, then freed (a connect to it is refused at once).
+export const closedPort = async (): Promise<number> => {
+  const server = createServer()
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()))
+  const { port } = server.address() as { port: number }
+  await new Promise<void>((resolve) => server.close(() => resolve()))
+  return port
+}
+
 // A TCP proxy in front of the server, to do to connections what a real server can't on demand:
 // cut them (a restart: both sides closed), black-hole them (stop forwarding, no FIN: half-open),
 // close them after an idle time (a proxy's idle timeout), or delay the server's bytes.

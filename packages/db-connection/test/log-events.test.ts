@@ -1,4 +1,3 @@
-import { createServer } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
 import middy from '@middy/core'
 import { peerConfig, type SecretsManagerPeer, startSecretsManagerPeer, waitFor } from '@thaw/test-support'
@@ -11,6 +10,7 @@ import dbConnection, {
 } from '../src/index.ts'
 import {
   admin,
+  closedPort,
   createTestUser,
   getSecretValueCalls,
   lambdaContext,
@@ -142,8 +142,8 @@ describe('the logger hook: one event per thing thaw does to a connection, from r
       delete process.env.AWS_LAMBDA_MAX_CONCURRENCY
     }
     const { logged, invoke } = built
-    // Both of the pool's connections are leased for 1.5 s.
-    const holders = [1, 2].map(() => invoke((db) => db.query('SELECT SLEEP(1.5)'), 10_000))
+    // Both of the pool's connections are leased for 3 s, far past the waiter's 0.7 s in the queue.
+    const holders = [1, 2].map(() => invoke((db) => db.query('SELECT SLEEP(3)'), 10_000))
     await waitFor(
       () => (logged.filter((event) => event.event === 'connected').length === 2 ? true : undefined),
       {
@@ -179,18 +179,14 @@ describe('the logger hook: one event per thing thaw does to a connection, from r
   })
 
   describe('a server that refuses the connection', () => {
-    let closedPort = 0
+    let refusingPort = 0
     beforeAll(async () => {
-      // A port nothing listens on: taken, then freed.
-      const server = createServer()
-      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()))
-      closedPort = (server.address() as { port: number }).port
-      await new Promise<void>((resolve) => server.close(() => resolve()))
+      refusingPort = await closedPort()
     })
 
     it("'connect-failed' with the cause's code and errno, at the invocation", async () => {
       const { user, dsn } = await createTestUser('logrefused')
-      const { logged, invoke } = loggedFunction({ config: dsn(closedPort) })
+      const { logged, invoke } = loggedFunction({ config: dsn(refusingPort) })
       const code = await invoke((db) => db.query('SELECT 1')).then(
         () => undefined,
         (error: { code?: string }) => error.code,
@@ -200,7 +196,7 @@ describe('the logger hook: one event per thing thaw does to a connection, from r
         {
           level: 'warn',
           event: 'connect-failed',
-          pool: poolLabel(user, closedPort),
+          pool: poolLabel(user, refusingPort),
           message: 'opening a connection failed: ECONNREFUSED',
           code: 'ECONNREFUSED',
           errno: expect.any(Number),
@@ -210,13 +206,13 @@ describe('the logger hook: one event per thing thaw does to a connection, from r
 
     it("'connect-failed' at init with connect: 'init', which never throws there", async () => {
       const { user, dsn } = await createTestUser('loginit')
-      const { logged } = loggedFunction({ config: dsn(closedPort), connect: 'init' })
+      const { logged } = loggedFunction({ config: dsn(refusingPort), connect: 'init' })
       await waitFor(() => (logged.length > 0 ? true : undefined), { what: "the init connect's failure" })
       expect(logged).toEqual([
         {
           level: 'warn',
           event: 'connect-failed',
-          pool: poolLabel(user, closedPort),
+          pool: poolLabel(user, refusingPort),
           message: 'opening a connection at init failed: ECONNREFUSED',
           code: 'ECONNREFUSED',
           errno: expect.any(Number),
@@ -309,11 +305,7 @@ describe('the logger hook: one event per thing thaw does to a connection, from r
     })
 
     it('a refusal other than 1045 is no rotation: the secret is not read again', async () => {
-      const server = createServer()
-      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()))
-      const closedPort = (server.address() as { port: number }).port
-      await new Promise<void>((resolve) => server.close(() => resolve()))
-      const { secretId, logged, invoke } = await secretFunction('lognorotate', closedPort)
+      const { secretId, logged, invoke } = await secretFunction('lognorotate', await closedPort())
       const failure = await invoke(connectionId).then(
         () => undefined,
         (error: { code?: string }) => error.code,

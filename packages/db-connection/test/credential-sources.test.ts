@@ -1,21 +1,47 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
+import type { Request } from '@middy/core'
 import middy from '@middy/core'
 import { peerConfig, type SecretsManagerPeer, startSecretsManagerPeer } from '@thaw/test-support'
 import fc from 'fast-check'
-import { parseRdsSecret } from '../src/credentials.ts'
+import {
+  type CredentialSource,
+  type Credentials,
+  credentialSource,
+  parseRdsSecret,
+} from '../src/credentials.ts'
 import dbConnection, {
   closePools,
   type DbConnectionContext,
   type DbConnectionOptions,
   dbConnectionStats,
 } from '../src/index.ts'
-import { createTestUser, getSecretValueCalls, lambdaContext, setUpTestFile } from './helpers.ts'
+import type { CredentialSettings, SecretOptions } from '../src/options.ts'
+import {
+  closedPort,
+  createTestUser,
+  getSecretValueCalls,
+  lambdaContext,
+  setUpTestFile,
+  sleep,
+} from './helpers.ts'
 
 // Where credentials come from, in this process (where a mutation run sees every line): the secret's
 // JSON as RDS writes it, the secret read through the SDK (its version stage, its failures), values
 // another middleware left in request.internal, and an IAM token source that returns nothing.
 
 setUpTestFile({ cleanUp: () => closePools() })
+
+// A credential source as the middleware builds one (from the options' normal form), on a cache entry
+// of its own.
+let sourceKeys = 0
+const sourceOf = (credentials: Record<string, unknown>, poolOptions: Record<string, unknown> = {}) => {
+  sourceKeys += 1
+  return credentialSource({
+    credentials: credentials as CredentialSettings,
+    poolOptions,
+    key: `credential-sources-${sourceKeys}`,
+  }) as CredentialSource
+}
 
 describe('parseRdsSecret: the secret in the shape RDS writes, and nothing of it in an error', () => {
   const password = fc.string({ minLength: 8, maxLength: 24 }).map((text) => `pw-${text}`)
@@ -59,6 +85,8 @@ describe('parseRdsSecret: the secret in the shape RDS writes, and nothing of it 
         parseRdsSecret('prod/db', text)
       } catch (error) {
         expect(error).toMatchObject({ code: 'THAW_CREDENTIALS' })
+        // A refusal of the shape has no cause to carry (the JSON error would quote the text).
+        expect(Object.hasOwn(error as object, 'cause')).toBe(false)
         return (error as Error).message
       }
       throw new Error('expected a refusal')
@@ -147,6 +175,8 @@ describe('the secret read through the SDK', () => {
       code: 'THAW_CREDENTIALS',
       message: `@thaw/db-connection: reading the secret '${secretId}' failed: InternalServiceError (HTTP 400)`,
     })
+    // The SDK's error is the cause, for a log that wants its request id.
+    expect((failure?.cause as Error | undefined)?.name).toBe('InternalServiceError')
     expect(await invokeOnce(options)).toBe(`${user}@%`)
     expect(getSecretValueCalls(peer, secretId)).toBe(2)
   })
@@ -220,5 +250,140 @@ describe('an IAM token source', () => {
       code: 'THAW_CREDENTIALS',
       message: "@thaw/db-connection: option 'iam': the token source returned no token",
     })
+  })
+})
+
+describe('the secret source shared by concurrent invocations (Managed Instances)', () => {
+  let peer: SecretsManagerPeer
+  beforeAll(async () => {
+    peer = await startSecretsManagerPeer()
+  })
+  afterAll(async () => {
+    await peer.close()
+  })
+
+  // A source over a secret of its own on the peer.
+  const secretSourceFor = (label: string, options: Partial<SecretOptions> = {}) => {
+    const secretId = `sources/race-${label}`
+    peer.setSecret(secretId, { username: 'u', password: 'p-1' })
+    const source = sourceOf({ secret: { secretId, clientConfig: peerConfig(peer), ...options } })
+    return { source, secretId, calls: () => getSecretValueCalls(peer, secretId) }
+  }
+
+  it('a refusal seen by several invocations fetches the secret once: the later ones join the first', async () => {
+    const { source, calls } = secretSourceFor('refusal')
+    const refused = source.get(undefined)
+    await refused
+    const first = source.refresh(refused, undefined)
+    const second = source.refresh(refused, undefined)
+    expect(second).toBe(first)
+    await Promise.all([first, second])
+    expect(calls()).toBe(2)
+    // And the version they joined is what the next connection gets.
+    expect(source.get(undefined)).toBe(first)
+    expect(calls()).toBe(2)
+  })
+
+  it('a fetch that fails after a newer one was cached leaves the newer one in the cache', async () => {
+    const { source, secretId, calls } = secretSourceFor('late-failure')
+    // The first GetSecretValue fails, answering 300 ms after it arrived.
+    peer.failNext('InternalServiceError', { target: 'GetSecretValue', status: 400, delayMs: 300 })
+    const failing = source.get(undefined)
+    const failed = failing.then(
+      () => undefined,
+      (error: Error) => error,
+    )
+    const deadline = Date.now() + 10_000
+    while (peer.pendingFailures > 0) {
+      if (Date.now() > deadline) throw new Error('the peer never took the failure')
+      await sleep(5)
+    }
+    // While it is known to fail, another invocation saw its connect refused and asks for newer
+    // credentials: a second fetch, which succeeds and is cached.
+    const newer = source.refresh(failing, undefined) as Promise<Credentials>
+    expect(await newer).toMatchObject({ user: 'u', password: 'p-1' })
+    expect(await failed).toMatchObject({ code: 'THAW_CREDENTIALS' })
+    // The old fetch's failure must not throw away what the newer one holds.
+    expect(source.get(undefined)).toBe(newer)
+    expect(calls()).toBe(2)
+    expect(peer.calls.filter((call) => call.secretId === secretId).map((call) => call.status)).toEqual([
+      200, 400,
+    ])
+  })
+
+  it('maxAgeMs counts from the fetch, not from the last invocation that used the secret', async () => {
+    const { source, calls } = secretSourceFor('age', { maxAgeMs: 3_000 })
+    const fetched = source.get(undefined)
+    await fetched
+    await sleep(2_000)
+    // Younger than maxAgeMs: the cached fetch (unless this machine slept past it, then a new one).
+    await source.get(undefined)
+    await sleep(2_000)
+    // Older than maxAgeMs counted from the first fetch: a fetch anew, whatever used it in between.
+    const later = source.get(undefined)
+    await later
+    expect(later).not.toBe(fetched)
+    expect(calls()).toBe(2)
+  })
+
+  it('a read that got no HTTP answer names the error and no status', async () => {
+    const port = await closedPort()
+    const source = sourceOf({
+      secret: {
+        secretId: 'sources/unreachable',
+        clientConfig: { ...peerConfig(peer), endpoint: `http://127.0.0.1:${port}` },
+      },
+    })
+    const failure = await source.get(undefined).then(
+      () => undefined,
+      (error: Error) => error,
+    )
+    expect(failure).toMatchObject({ code: 'THAW_CREDENTIALS' })
+    expect(failure?.message).toMatch(
+      /^@thaw\/db-connection: reading the secret 'sources\/unreachable' failed: [A-Za-z]+$/,
+    )
+    expect(failure?.cause).toBeInstanceOf(Error)
+  })
+})
+
+describe('the request.internal source, read directly', () => {
+  const internalSourceFor = (internalData: Record<string, string>) => sourceOf({ internalData })
+  const requestWith = (internal: Record<string, unknown>) => ({ internal }) as unknown as Request
+
+  it('gives the port as a number and every other value as text', async () => {
+    const source = internalSourceFor({ user: 'db.user', password: 'db.password', port: 'db.port' })
+    expect(await source.get(requestWith({ db: { user: 'u', password: 1234, port: '3307' } }))).toEqual({
+      user: 'u',
+      password: '1234',
+      port: 3307,
+    })
+  })
+
+  it('refuses a null as it refuses nothing, and needs an invocation', async () => {
+    const source = internalSourceFor({ user: 'db.user', password: 'db.password' })
+    await expect(source.get(requestWith({ db: { user: null, password: 'p' } }))).rejects.toMatchObject({
+      code: 'THAW_CREDENTIALS',
+      message: "@thaw/db-connection: option 'internalData.user': request.internal has nothing at 'db.user'",
+    })
+    await expect(source.get(undefined)).rejects.toMatchObject({
+      code: 'THAW_CREDENTIALS',
+      message:
+        "@thaw/db-connection: option 'internalData' needs an invocation: credentials come from request.internal",
+    })
+  })
+})
+
+describe('an IAM token source returning something that is not a token', () => {
+  it('fails as one that returns nothing, naming the option', async () => {
+    for (const token of [12_345, null, undefined, { token: 'x' }]) {
+      const source = sourceOf(
+        { iam: { getAuthToken: async () => token } },
+        { host: '127.0.0.1', user: 'iam_user' },
+      )
+      await expect(source.get(undefined)).rejects.toMatchObject({
+        code: 'THAW_CREDENTIALS',
+        message: "@thaw/db-connection: option 'iam': the token source returned no token",
+      })
+    }
   })
 })

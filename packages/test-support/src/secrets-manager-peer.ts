@@ -67,6 +67,9 @@ export interface FailNextOptions {
   message?: string
   // How many calls fail (default 1).
   times?: number
+  // How long the failing answer waits after the call took it, in ms (default 0): lets a test start
+  // another call while this one is known to fail and has not answered yet.
+  delayMs?: number
 }
 
 export interface SecretsManagerPeer {
@@ -95,6 +98,9 @@ export interface SecretsManagerPeer {
   closeIdleConnections(): number
   // The next call(s) answer with this error type.
   failNext(errorType: string, options?: FailNextOptions): void
+  // Failures set by failNext and not yet taken by a call (a call takes its failure when it arrives,
+  // after latencyMs).
+  readonly pendingFailures: number
   latencyMs: number
   // Forgets recorded calls and counted connections (the secrets stay).
   resetCounts(): void
@@ -107,6 +113,7 @@ interface PendingFailure {
   status: number
   message: string | undefined
   times: number
+  delayMs: number
 }
 
 const jsonContentType = 'application/x-amz-json-1.1'
@@ -249,11 +256,14 @@ export const startSecretsManagerPeer = async (
     const failure = failures[index] as PendingFailure
     failure.times -= 1
     if (failure.times <= 0) failures.splice(index, 1)
-    return new PeerError(
-      failure.type,
-      failure.message ?? `${failure.type} (injected by the test peer)`,
-      failure.status,
-    )
+    return {
+      error: new PeerError(
+        failure.type,
+        failure.message ?? `${failure.type} (injected by the test peer)`,
+        failure.status,
+      ),
+      delayMs: failure.delayMs,
+    }
   }
 
   const handle = async (request: IncomingMessage, response: ServerResponse) => {
@@ -289,7 +299,10 @@ export const startSecretsManagerPeer = async (
       call.versionStage = typeof body.VersionStage === 'string' ? body.VersionStage : undefined
       if (peer.latencyMs > 0) await new Promise((resolve) => setTimeout(resolve, peer.latencyMs))
       const injected = takeFailure(target)
-      if (injected) throw injected
+      if (injected) {
+        if (injected.delayMs > 0) await new Promise((resolve) => setTimeout(resolve, injected.delayMs))
+        throw injected.error
+      }
       const operation = handlers[target as keyof typeof handlers]
       if (!operation)
         throw new PeerError('UnknownOperationException', `Unknown operation ${fullTarget || '(none)'}`)
@@ -379,7 +392,11 @@ export const startSecretsManagerPeer = async (
         status: failOptions.status ?? 400,
         message: failOptions.message,
         times: failOptions.times ?? 1,
+        delayMs: failOptions.delayMs ?? 0,
       })
+    },
+    get pendingFailures() {
+      return failures.reduce((sum, failure) => sum + failure.times, 0)
     },
     resetCounts() {
       calls.length = 0

@@ -143,6 +143,31 @@ describe('a handler with config alone', () => {
   })
 })
 
+describe('a handler whose option needs a peer that is not installed', () => {
+  // The bundle builds (the peer is required by a name held in a variable, which bundlers leave
+  // alone); the first invocation says what to install, naming the option that needs it.
+  test.each([
+    ['with-secret', 'secret', '@aws-sdk/client-secrets-manager'],
+    ['with-iam', 'iam', '@aws-sdk/rds-signer'],
+  ])('%s fails its invocation naming the option and the package', async (name, option, peer) => {
+    expect(installed(peer)).toBe(false)
+    const { outfile } = await bundle(name, 'esm')
+    const outcome = await runBundle(outfile, {
+      DATABASE_URL: databaseUrl(),
+      DB_HOST: '127.0.0.1',
+      DB_PORT: '1',
+      AWS_REGION: 'eu-west-1',
+      AWS_ACCESS_KEY_ID: 'AKIDFIRSTBUNDLE',
+      AWS_SECRET_ACCESS_KEY: 'first-bundle-secret',
+    })
+    expect(outcome).toEqual({
+      ok: false,
+      code: 'THAW_CREDENTIALS',
+      message: `@thaw/db-connection: option '${option}' needs the package ${peer}: install it (npm install ${peer}) or use a Lambda runtime that ships the AWS SDK v3`,
+    })
+  })
+})
+
 describe('a handler with secret', () => {
   let peer: SecretsManagerPeer
   let admin: mysql.Connection

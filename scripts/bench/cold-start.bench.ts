@@ -5,7 +5,15 @@
 // peers, MariaDB. Both variants must give the same answer.
 //
 // node --conditions=@thaw/source scripts/bench/cold-start.bench.ts [rounds] [--only <example>]
-//     [--also <handler.ts> ...] [--cpu-prof <dir> [--cpu-prof-interval <µs>]]
+//     [--also <handler.ts> ...] [--cpu-prof <dir> [--cpu-prof-interval <µs>]] [--instructions]
+//
+// --instructions counts what a cold start executes instead of timing it: each variant's bundle is
+// imported and invoked once in a plain Node process (no runtime client, the environment variables a
+// function sees) under valgrind's callgrind, and the instructions of the whole process (every thread,
+// Node's own start included) are compared. The same bundle, event and peers give the same count to
+// within a few tenths of a percent whatever else the machine is doing, where CPU time moves by several
+// percent with the machine's load; it does not count the kernel's work (system calls) nor what a
+// cache miss costs. About 25 s per run here (3 rounds by default).
 //
 // For finding what a cold start spends its time on:
 // --also adds a variant built from another handler file (with --only: it must answer as the example
@@ -14,10 +22,12 @@
 // --cpu-prof writes a V8 CPU profile of every environment (NODE_OPTIONS in its env) into <dir>, one
 // file per process or worker thread, named by variant, sampled every --cpu-prof-interval µs (1000).
 
+import { execFile } from 'node:child_process'
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { basename, join, resolve } from 'node:path'
+import { basename, dirname, join, resolve } from 'node:path'
 import { DatabaseSync } from 'node:sqlite'
+import { pathToFileURL } from 'node:url'
 import { isDeepStrictEqual, parseArgs } from 'node:util'
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3'
 import { type LambdaEnvironment, type LambdaSimOptions, startEnvironment } from '@thaw/lambda-sim'
@@ -39,10 +49,12 @@ const { values: flags, positionals } = parseArgs({
     also: { type: 'string', multiple: true },
     'cpu-prof': { type: 'string' },
     'cpu-prof-interval': { type: 'string', default: '1000' },
+    instructions: { type: 'boolean', default: false },
   },
 })
 if (flags.also !== undefined && flags.only === undefined) throw new Error('--also needs --only <example>')
-const rounds = Number(positionals[0] ?? 21)
+const countInstructions = flags.instructions === true
+const rounds = Number(positionals[0] ?? (countInstructions ? 3 : 21))
 const profileDirectory = flags['cpu-prof'] === undefined ? undefined : resolve(flags['cpu-prof'])
 const root = new URL('../../', import.meta.url).pathname
 const orders = {
@@ -80,6 +92,7 @@ interface Variant {
   first: number[]
   initCpu: number[]
   firstCpu: number[]
+  instructions: number[]
 }
 
 interface Case {
@@ -113,6 +126,66 @@ const salesFile = () => {
   for (let index = 0; index < 2_000; index++) insert.run(regions[index % 3] as string, (index % 97) + 0.5)
   sales.close()
   return readFileSync(file)
+}
+
+// --instructions: the bundle's init and first invocation in a Node process under callgrind, with the
+// variables Lambda sets that a handler may read (TMPDIR its own, as each environment's /tmp is). The
+// process exits once the invocation has answered: a pool or a keep-alive socket would keep it alive.
+const runUnderCallgrind = async (
+  file: string,
+  each: Pick<Case, 'env' | 'event' | 'options'>,
+  memoryMb: number,
+): Promise<{ instructions: number; result: unknown }> => {
+  const tmp = mkdtempSync(join(workDirectory, 'tmp-'))
+  const script = `
+    const { handler } = await import(${JSON.stringify(pathToFileURL(file).href)})
+    const context = { functionName: 'cold-start', awsRequestId: 'cold-start-1', getRemainingTimeInMillis: () => 10_000 }
+    const result = await handler(${JSON.stringify(each.event)}, context)
+    process.stdout.write(JSON.stringify({ result }) + '\\n')
+    process.exit(0)`
+  const concurrency = each.options?.concurrency
+  const env: Record<string, string> = {
+    PATH: process.env.PATH ?? '/usr/bin:/bin',
+    TZ: ':UTC',
+    TMPDIR: tmp,
+    LAMBDA_TASK_ROOT: dirname(file),
+    AWS_REGION: 'us-east-1',
+    AWS_ACCESS_KEY_ID: 'AKIDCOLDSTART',
+    AWS_SECRET_ACCESS_KEY: 'cold-start-secret',
+    AWS_LAMBDA_FUNCTION_NAME: 'cold-start',
+    AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(memoryMb),
+    ...(concurrency === undefined ? {} : { AWS_LAMBDA_MAX_CONCURRENCY: String(concurrency) }),
+    ...each.env,
+  }
+  try {
+    const { stdout, stderr } = await new Promise<{ stdout: string; stderr: string }>((done, fail) => {
+      execFile(
+        'valgrind',
+        [
+          '--tool=callgrind',
+          '--callgrind-out-file=/dev/null',
+          // V8 writes and rewrites machine code: valgrind must watch for it outside mapped files.
+          '--smc-check=all-non-file',
+          process.execPath,
+          `--max-old-space-size=${Math.max(16, Math.floor(memoryMb * 0.9))}`,
+          '--input-type=module',
+          '-e',
+          script,
+        ],
+        { cwd: dirname(file), env, timeout: 300_000, maxBuffer: 64 * 1024 * 1024 },
+        (error, out, err) =>
+          error
+            ? fail(new Error(`${basename(file)} under callgrind: ${error.message}\n${err}`))
+            : done({ stdout: out, stderr: err }),
+      )
+    })
+    const collected = /Collected : (\d+)/.exec(stderr)
+    if (!collected) throw new Error(`callgrind printed no count for ${basename(file)}:\n${stderr}`)
+    const line = stdout.trim().split('\n').pop() ?? ''
+    return { instructions: Number(collected[1]), result: (JSON.parse(line) as { result: unknown }).result }
+  } finally {
+    rmSync(tmp, { recursive: true, force: true })
+  }
 }
 
 const admin = await mysql.createConnection({ uri: databaseUrl(), multipleStatements: true })
@@ -248,6 +321,7 @@ try {
       first: [],
       initCpu: [],
       firstCpu: [],
+      instructions: [],
     })
     each.variants.push(
       variant(`hand-written twin (${each.twinDoes})`, twin.file),
@@ -284,7 +358,9 @@ try {
     }
   }
 
-  for (let round = 0; round < rounds + 1; round++) {
+  // CPU and wall time: round 0 warms the machine's caches and is not counted. A count of instructions
+  // needs no warming.
+  for (let round = 0; round < (countInstructions ? rounds : rounds + 1); round++) {
     for (const each of cases) {
       const memoryMb = samMemorySize(new URL(`../../examples/${each.example}/template.yaml`, import.meta.url))
       const answers: unknown[] = []
@@ -292,6 +368,12 @@ try {
       // in the state the previous one left it.
       const first = round % each.variants.length
       for (const variant of [...each.variants.slice(first), ...each.variants.slice(0, first)]) {
+        if (countInstructions) {
+          const { instructions, result } = await runUnderCallgrind(variant.file, each, memoryMb)
+          answers.push(each.answer(result))
+          variant.instructions.push(instructions)
+          continue
+        }
         const profile = profiling(each, variant, round)
         const environment = await startEnvironment({
           entry: variant.file,
@@ -351,7 +433,30 @@ try {
     }
     console.log('')
   }
+  const instructionsTable = (each: Case) => {
+    console.log(
+      `${each.example} cold start, instructions executed under callgrind (init + first invocation, whole process; median of ${rounds} rounds)\n`,
+    )
+    console.log('| variant | instructions | ratio | rounds, lowest–highest |')
+    console.log('| --- | --: | --: | --: |')
+    const [baseline] = each.variants as [Variant]
+    for (const variant of each.variants) {
+      const paired = variant.instructions.map(
+        (value, index) => value / (baseline.instructions[index] as number),
+      )
+      const spread =
+        variant === baseline ? '' : `${Math.min(...paired).toFixed(3)}–${Math.max(...paired).toFixed(3)}`
+      console.log(
+        `| ${variant.name} | ${(median(variant.instructions) / 1e6).toFixed(1)} M | ${(median(variant.instructions) / median(baseline.instructions)).toFixed(3)}x | ${spread} |`,
+      )
+    }
+    console.log('')
+  }
   for (const each of cases) {
+    if (countInstructions) {
+      instructionsTable(each)
+      continue
+    }
     table(
       each,
       'CPU time of the environment',

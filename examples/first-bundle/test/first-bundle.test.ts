@@ -78,6 +78,10 @@ const runBundle = async (file: string, env: Record<string, string> = {}) => {
 const peerPaths = ['@aws-sdk/client-secrets-manager', '@aws-sdk/rds-signer']
 const carried = (inputs: string[]) =>
   peerPaths.filter((peer) => inputs.some((input) => input.includes(`node_modules/${peer}/`)))
+// sdk-clients (which db-connection builds its Secrets Manager client with) depends on
+// @aws-sdk/credential-providers for `assumeRole`, and loads it only for a role: never in these bundles.
+const carriesCredentialProviders = (inputs: string[]) =>
+  inputs.some((input) => input.includes('node_modules/@aws-sdk/credential-providers/'))
 
 beforeAll(() => {
   scratch = mkdtempSync(join(tmpdir(), 'thaw-first-bundle-'))
@@ -122,6 +126,7 @@ describe('a handler with config alone', () => {
       const { outfile, inputs } = await bundle('config-only', format)
       expect(inputs.some((input) => input.includes('node_modules/@thaw/db-connection/dist/'))).toBe(true)
       expect(carried(inputs)).toEqual([])
+      expect(carriesCredentialProviders(inputs)).toBe(false)
       expect(await runBundle(outfile, { DATABASE_URL: databaseUrl() })).toEqual({
         ok: true,
         result: [{ two: 2 }],
@@ -194,6 +199,7 @@ describe('a handler with secret', () => {
       expect(installed('@aws-sdk/rds-signer')).toBe(false)
       const { outfile, inputs } = await bundle('with-secret', format)
       expect(carried(inputs)).not.toContain('@aws-sdk/rds-signer')
+      expect(carriesCredentialProviders(inputs)).toBe(false)
       const server = new URL(databaseUrl())
       const outcome = await runBundle(outfile, {
         DATABASE_URL: `mysql://${server.host}/`,

@@ -8,6 +8,9 @@ export const sdkClientsErrorCodes = {
   // A NodeHttpHandler whose agent has keepAlive false: its agents are known only once its
   // configuration resolves, so the refusal comes with the first invocation, not at construction.
   keepAliveOff: 'THAW_KEEP_ALIVE_OFF',
+  // `assumeRole` without @aws-sdk/credential-providers where the client's first request looked for it
+  // (a bundle without it, on a runtime that does not ship it).
+  missingPeer: 'THAW_MISSING_PEER',
 } as const
 
 export type SdkClientsErrorCode = (typeof sdkClientsErrorCodes)[keyof typeof sdkClientsErrorCodes]

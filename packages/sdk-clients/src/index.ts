@@ -27,6 +27,7 @@ export type {
   ClientOf,
   ClientSpec,
   ClientsOf,
+  CredentialProvidersModule,
   SdkClientsContext,
   SdkClientsMiddleware,
 } from './types.ts'

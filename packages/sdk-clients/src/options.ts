@@ -80,10 +80,13 @@ export const captureRule = option.function<Capture>('a function that takes a cli
 
 const isAssumeRole = (value: unknown): value is AssumeRole =>
   (typeof value === 'string' && value.length > 0) ||
-  (isPlainObject(value) && typeof value.RoleArn === 'string' && value.RoleArn.length > 0)
+  (isPlainObject(value) &&
+    typeof value.RoleArn === 'string' &&
+    value.RoleArn.length > 0 &&
+    (value.sdk === undefined || typeof value.sdk === 'function'))
 
 export const assumeRoleRule = option.custom<AssumeRole>(
-  'a role ARN or AssumeRole parameters with a RoleArn',
+  'a role ARN or AssumeRole parameters with a RoleArn (and sdk, if given, a function)',
   isAssumeRole,
 )
 

@@ -8,6 +8,7 @@ import type { AssumeRole, AwsClient, Capture, ClientClass, ClientConfig } from '
 // key, @thaw/util's configurationKey), so two secret keys still get two clients while the key,
 // which lives as long as the client, never carries the secret itself.
 const secretNames: ReadonlySet<string> = new Set(['secretAccessKey', 'sessionToken'])
+const keyIgnoredNames: ReadonlySet<string> = new Set(['sdk'])
 
 // One registry per process (per worker thread: module state is per thread), found through a global
 // symbol so that two copies of this module in one bundle still share their clients.
@@ -124,9 +125,12 @@ export const acquire = (
   config: Readonly<Record<string, unknown>>,
   options: GetClientOptions = {},
 ): Entry => {
+  // `sdk` in assumeRole says where a module comes from, not which role: an inline `() => import(…)`
+  // on every getClient call must find the same client.
   const key = configurationKey(
     { config, capture: options.capture, assumeRole: options.assumeRole },
     secretNames,
+    keyIgnoredNames,
   )
   let byKey = registry.byClass.get(clientClass)
   if (!byKey) {

@@ -23,7 +23,13 @@ export type ClientConfig<TClass extends ClientClass> = NonNullable<ConstructorPa
 // It returns the client to hand out: the same object, instrumented, or a wrapper with the same type.
 export type Capture = <TClient extends AwsClient>(client: TClient) => TClient
 
+// The module that assumes a role (fromTemporaryCredentials), as `import('@aws-sdk/credential-providers')`
+// gives it.
+export type CredentialProvidersModule = typeof import('@aws-sdk/credential-providers')
+
 // AssumeRole parameters for @aws-sdk/credential-providers' fromTemporaryCredentials, or a role ARN.
+// `sdk` (not sent to STS) carries the module into a bundle; left out, it is looked up at the first
+// request (node_modules, or the AWS SDK the Lambda runtime ships).
 export type AssumeRole =
   | string
   | {
@@ -32,6 +38,7 @@ export type AssumeRole =
       DurationSeconds?: number
       ExternalId?: string
       Policy?: string
+      sdk?: () => Promise<CredentialProvidersModule>
       [parameter: string]: unknown
     }
 

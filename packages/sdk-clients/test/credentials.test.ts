@@ -75,4 +75,49 @@ describe('assumeRole', () => {
       getClient(SecretsManagerClient, peerConfig(peer), { assumeRole: 'arn:aws:iam::123456789012:role/b' }),
     ).not.toBe(reader)
   })
+
+  it('takes the module from `sdk` when given (a bundle carrying it), once, and keys the client without it', async () => {
+    let loads = 0
+    const role = 'arn:aws:iam::123456789012:role/bundled'
+    const assumeRole = () => ({
+      RoleArn: role,
+      sdk: () => {
+        loads++
+        return import('@aws-sdk/credential-providers')
+      },
+    })
+    // Each call passes a new arrow, as a handler written inline does: still one client.
+    const client = getClient(SecretsManagerClient, peerConfig(peer), { assumeRole: assumeRole() })
+    expect(getClient(SecretsManagerClient, peerConfig(peer), { assumeRole: assumeRole() })).toBe(client)
+    const before = stsRequests.length
+    for (let i = 0; i < 2; i++) {
+      const answer = await client.send(new GetSecretValueCommand({ SecretId: 'sdk-clients/assumed' }))
+      expect(answer.SecretString).toBe('assumed value')
+    }
+    expect(loads).toBe(1)
+    expect(stsRequests).toHaveLength(before + 1)
+    const params = new URLSearchParams(stsRequests[before]?.body)
+    // `sdk` is no AssumeRole parameter: STS sees the role and the session name only.
+    expect([...params.keys()].sort()).toEqual(['Action', 'RoleArn', 'RoleSessionName', 'Version'])
+    expect(params.get('RoleArn')).toBe(role)
+  })
+
+  it('a module that cannot be loaded fails the request with its error, and every request after it', async () => {
+    let loads = 0
+    const client = getClient(SecretsManagerClient, peerConfig(peer), {
+      assumeRole: {
+        RoleArn: 'arn:aws:iam::123456789012:role/unloadable',
+        sdk: () => {
+          loads++
+          return Promise.reject(new Error('no such module here'))
+        },
+      },
+    })
+    for (let i = 0; i < 2; i++) {
+      await expect(
+        client.send(new GetSecretValueCommand({ SecretId: 'sdk-clients/assumed' })),
+      ).rejects.toThrow('no such module here')
+    }
+    expect(loads).toBe(1)
+  })
 })

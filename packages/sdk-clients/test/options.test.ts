@@ -61,7 +61,7 @@ describe('bad options', () => {
     ],
     [
       { clients: { secrets: SecretsManagerClient }, assumeRole: { RoleSessionName: 'x' } },
-      /option 'assumeRole' must be a role ARN or AssumeRole parameters with a RoleArn, got an object/,
+      /option 'assumeRole' must be a role ARN or AssumeRole parameters with a RoleArn \(and sdk, if given, a function\), got an object/,
     ],
     [
       { clients: { secrets: { client: SecretsManagerClient, assumeRole: 42 } } },
@@ -114,11 +114,21 @@ describe('bad options', () => {
     ],
     [
       { clients: { secrets: SecretsManagerClient }, assumeRole: '' },
-      /option 'assumeRole' must be a role ARN or AssumeRole parameters with a RoleArn, got the string ""/,
+      /option 'assumeRole' must be a role ARN or AssumeRole parameters with a RoleArn \(and sdk, if given, a function\), got the string ""/,
+    ],
+    [
+      {
+        clients: { secrets: SecretsManagerClient },
+        assumeRole: {
+          RoleArn: 'arn:aws:iam::123456789012:role/reader',
+          sdk: '@aws-sdk/credential-providers',
+        },
+      },
+      /option 'assumeRole' must be a role ARN or AssumeRole parameters with a RoleArn \(and sdk, if given, a function\), got an object/,
     ],
     [
       { clients: { secrets: SecretsManagerClient }, assumeRole: { RoleArn: '' } },
-      /option 'assumeRole' must be a role ARN or AssumeRole parameters with a RoleArn, got an object/,
+      /option 'assumeRole' must be a role ARN or AssumeRole parameters with a RoleArn \(and sdk, if given, a function\), got an object/,
     ],
   ])('%j is refused', (options, message) => {
     expect(construct(options)).toThrow(TypeError)
@@ -148,7 +158,7 @@ describe('bad options', () => {
       /^@thaw\/sdk-clients: option 'capture' must be a function that takes a client and returns it, got the string "x-ray"$/,
     )
     expect(() => getClient(SecretsManagerClient, config, { assumeRole: '' })).toThrow(
-      /^@thaw\/sdk-clients: option 'assumeRole' must be a role ARN or AssumeRole parameters with a RoleArn, got the string ""$/,
+      /^@thaw\/sdk-clients: option 'assumeRole' must be a role ARN or AssumeRole parameters with a RoleArn \(and sdk, if given, a function\), got the string ""$/,
     )
   })
 

@@ -1,6 +1,7 @@
 export { configurationKey } from './configuration-key.ts'
 export { describeValue } from './describe.ts'
 export { type OptionErrorCause, optionError, ThawError } from './errors.ts'
+export { loadOptionalPeer } from './optional-peer.ts'
 export {
   defaultsOf,
   isPlainObject,

@@ -87,6 +87,21 @@ for (const file of readdirSync(join(root, 'scripts', 'bench'))
   }
 }
 
+// The same cold starts counted in instructions under valgrind (cold-start.bench.ts says how): the
+// figure the machine's load does not move. About six minutes.
+console.log('\n## cold-start.bench.ts --instructions\n')
+try {
+  collectRatios(
+    'cold-start.bench.ts --instructions',
+    await runPackageBenchmark(
+      root,
+      'node --conditions=@thaw/source scripts/bench/cold-start.bench.ts --instructions',
+    ),
+  )
+} catch (error) {
+  console.log(`(benchmark failed: ${(error as Error).message})`)
+}
+
 // The examples against hand-written twins doing the same work (scripts/bench/twins: the same secret,
 // the same SDK clients built at init, the same Middy middlewares, the same /tmp file written safely);
 // cold-start.bench.ts above times the same pairs through their first invocation.

@@ -5,8 +5,6 @@
 import type { ChildProcess } from 'node:child_process'
 import { readdirSync, readFileSync } from 'node:fs'
 
-const pageSize = 4096
-
 interface KnownProcess {
   pid: number
   // /proc/<pid>/stat field 22: tells a process from a later one that reuses its pid.
@@ -57,9 +55,22 @@ export const descendantsOf = (pid: number): number[] => {
   return found
 }
 
+// What a process holds of its own: anonymous and shared-memory pages (RssAnon + RssShmem), not the
+// pages of files it maps. Lambda's limit is its sandbox's memory cgroup, which charges a file's pages
+// once, to the page cache, not once per process mapping them; and the resident size of a mapped file
+// depends on the kernel, not on the function: the same Node 24.21 binary's text counted 34 MB in one
+// process and 55 MB in another on this machine, where khugepaged had put that copy of the binary in
+// huge pages (FilePmdMapped in /proc/<pid>/smaps_rollup). Counted in full, a 128 MB function with one
+// child process went over its limit on one checkout and not on another (runtime 74 + child 70 MB
+// against 53 + 42). A file the function writes to /tmp is not counted either (/tmp here is a
+// directory on the machine's disk).
+const anonymousPattern = /^RssAnon:\s+(\d+) kB$/m
+const sharedMemoryPattern = /^RssShmem:\s+(\d+) kB$/m
 const residentBytesOf = (pid: number): number => {
   try {
-    return Number(readFileSync(`/proc/${pid}/statm`, 'utf8').split(' ')[1]) * pageSize
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8')
+    const kilobytes = (pattern: RegExp) => Number(pattern.exec(status)?.[1] ?? 0)
+    return (kilobytes(anonymousPattern) + kilobytes(sharedMemoryPattern)) * 1024
   } catch {
     return 0
   }

@@ -29,11 +29,13 @@ export const processState = async (pid: number): Promise<string> => {
 }
 
 // The kernel delivers SIGSTOP asynchronously: on a loaded machine the state reads R for a moment
-// after kill() returned. Wait (briefly) for the state expected, and return the one seen last.
+// after kill() returned; a killed process whose parent died with it stays a zombie (Z) until init
+// reaps it, which took more than 2 s in a run beside a mutation run. Wait for the state expected (up
+// to 10 s, which only a failing test spends), and return the one seen last.
 export const settledProcessState = async (
   pid: number,
   expected: string,
-  withinMs = 2_000,
+  withinMs = 10_000,
 ): Promise<string> => {
   const deadline = Date.now() + withinMs
   let state = await processState(pid)

@@ -16,6 +16,7 @@ import {
   lambdaContext,
   setPassword,
   setUpTestFile,
+  sleep,
   startProxy,
 } from './helpers.ts'
 
@@ -94,6 +95,42 @@ describe('the logger hook: one event per thing thaw does to a connection, from r
       expect.objectContaining({ level: 'debug', event: 'connected', threadId: second }),
     ])
     expect(JSON.stringify(logged)).not.toContain(password)
+  })
+
+  it('an idle connection that answers its ping is kept: validated, not replaced, no event', async () => {
+    const { dsn } = await createTestUser('logpingok')
+    const { logged, invoke } = loggedFunction({ config: dsn(), validateAfterIdleMs: 50 })
+    const first = await invoke(connectionId)
+    await sleep(150)
+    const before = dbConnectionStats()
+    expect(await invoke(connectionId)).toBe(first)
+    const after = dbConnectionStats()
+    expect({
+      validations: after.validations - before.validations,
+      replacements: after.replacements - before.replacements,
+      connectionsOpened: after.connectionsOpened - before.connectionsOpened,
+    }).toEqual({ validations: 1, replacements: 0, connectionsOpened: 0 })
+    expect(logged.map((event) => event.event)).toEqual(['connected'])
+  })
+
+  it("connect: 'init''s connection is validated on its first use like any idle one, not taken as new", async () => {
+    const { dsn } = await createTestUser('loginit')
+    const opened = dbConnectionStats().connectionsOpened
+    const { logged, invoke } = loggedFunction({ config: dsn(), connect: 'init', validateAfterIdleMs: 50 })
+    // Opened while the middleware was built, outside any invocation (no event: nothing to tell).
+    await waitFor(() => (dbConnectionStats().connectionsOpened > opened ? true : undefined), {
+      what: "init's connection",
+    })
+    await sleep(150)
+    const before = dbConnectionStats()
+    await invoke(connectionId)
+    const after = dbConnectionStats()
+    // Idle past validateAfterIdleMs (init may be followed by a long freeze): pinged, then used as it is.
+    expect({
+      validations: after.validations - before.validations,
+      connectionsOpened: after.connectionsOpened - before.connectionsOpened,
+    }).toEqual({ validations: 1, connectionsOpened: 0 })
+    expect(logged).toEqual([])
   })
 
   it("'tracking-timeout' when a new connection's session-tracking SET goes unanswered, and the invocation still runs", async () => {

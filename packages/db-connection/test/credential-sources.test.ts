@@ -207,6 +207,21 @@ describe('credentials another middleware left in request.internal', () => {
     expect(await handler({}, lambdaContext())).toEqual({ user: `${user}@%`, port })
   })
 
+  it("a password the server refuses fails the invocation with the server's error, without a retry: nothing newer to ask for", async () => {
+    const { user, dsn } = await createTestUser('srcrefused')
+    const handler = withInternal(
+      { db: { user, password: 'not-the-password' } },
+      { config: dsn(), internalData: { user: 'db.user', password: 'db.password' } },
+    )
+    const before = dbConnectionStats()
+    const failure = await handler({}, lambdaContext()).then(
+      () => undefined,
+      (error: Error & { errno?: number }) => error,
+    )
+    expect(failure).toMatchObject({ errno: 1045, code: 'ER_ACCESS_DENIED_ERROR' })
+    expect(dbConnectionStats().rotationRetries - before.rotationRetries).toBe(0)
+  })
+
   it('a path with nothing at it fails the invocation naming the option and the path, not a value', async () => {
     const { password, dsn } = await createTestUser('srcmissing')
     const handler = withInternal(

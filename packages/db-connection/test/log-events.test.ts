@@ -162,6 +162,16 @@ describe('the logger hook: one event per thing thaw does to a connection, from r
     })
     expect(silenced?.threadId).not.toBe(id)
     expect(connected).toMatchObject({ event: 'connected', threadId: id })
+    // The server stays unasked about tracking, not about how full it is: the second connection's
+    // session had the fullness read before the handler's statement (Questions counts both).
+    const questions = await invoke(async (db) => {
+      const [rows] = await db.query(
+        "SELECT VARIABLE_VALUE AS questions FROM information_schema.SESSION_STATUS WHERE VARIABLE_NAME = 'QUESTIONS'",
+      )
+      return Number((rows as [{ questions: string }])[0].questions)
+    })
+    // The fullness read, the CONNECTION_ID() above, and this one.
+    expect(questions).toBe(3)
   })
 
   it("'queue-timeout' when every connection stays leased past the invocation's deadline margin", async () => {

@@ -8,7 +8,6 @@ import type { AssumeRole, AwsClient, Capture, ClientClass, ClientConfig } from '
 // key, @thaw/util's configurationKey), so two secret keys still get two clients while the key,
 // which lives as long as the client, never carries the secret itself.
 const secretNames: ReadonlySet<string> = new Set(['secretAccessKey', 'sessionToken'])
-const keyIgnoredNames: ReadonlySet<string> = new Set(['sdk'])
 
 // One registry per process (per worker thread: module state is per thread), found through a global
 // symbol so that two copies of this module in one bundle still share their clients.
@@ -119,18 +118,24 @@ const build = (
   return entry
 }
 
+// The role as it goes into the key: `sdk` says where a module comes from, not which role, so an inline
+// `() => import(…)` on every getClient call finds the same client. Only assumeRole's own `sdk` is left
+// out; a property of that name in a client's config still counts.
+const roleOf = (assumeRole: AssumeRole | undefined) => {
+  if (typeof assumeRole !== 'object') return assumeRole
+  const { sdk: _sdk, ...role } = assumeRole
+  return role
+}
+
 // The entry for a class and a configuration already validated (settings, never options).
 export const acquire = (
   clientClass: ClientClass,
   config: Readonly<Record<string, unknown>>,
   options: GetClientOptions = {},
 ): Entry => {
-  // `sdk` in assumeRole says where a module comes from, not which role: an inline `() => import(…)`
-  // on every getClient call must find the same client.
   const key = configurationKey(
-    { config, capture: options.capture, assumeRole: options.assumeRole },
+    { config, capture: options.capture, assumeRole: roleOf(options.assumeRole) },
     secretNames,
-    keyIgnoredNames,
   )
   let byKey = registry.byClass.get(clientClass)
   if (!byKey) {

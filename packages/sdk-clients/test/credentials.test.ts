@@ -89,6 +89,11 @@ describe('assumeRole', () => {
     // Each call passes a new arrow, as a handler written inline does: still one client.
     const client = getClient(SecretsManagerClient, peerConfig(peer), { assumeRole: assumeRole() })
     expect(getClient(SecretsManagerClient, peerConfig(peer), { assumeRole: assumeRole() })).toBe(client)
+    // Only assumeRole's own `sdk` is left out of the key: one in the client's config still counts.
+    const configWithSdk = { ...peerConfig(peer), sdk: 'a value of the config' } as ReturnType<
+      typeof peerConfig
+    >
+    expect(getClient(SecretsManagerClient, configWithSdk, { assumeRole: assumeRole() })).not.toBe(client)
     const before = stsRequests.length
     for (let i = 0; i < 2; i++) {
       const answer = await client.send(new GetSecretValueCommand({ SecretId: 'sdk-clients/assumed' }))

@@ -71,4 +71,20 @@ describe('options the compiler refuses', () => {
     expect(sdkClients).type.not.toBeCallableWith({ config: {} })
     expect(sdkClients).type.not.toBeCallableWith({ clients: { s3: S3Client }, capture: 'xray' })
   })
+
+  test("assumeRole's sdk is a function returning the credential-providers module", () => {
+    const RoleArn = 'arn:aws:iam::123456789012:role/reader'
+    expect(sdkClients).type.toBeCallableWith({
+      clients: { s3: S3Client },
+      assumeRole: { RoleArn, sdk: () => import('@aws-sdk/credential-providers') },
+    })
+    expect(sdkClients).type.not.toBeCallableWith({
+      clients: { s3: S3Client },
+      assumeRole: { RoleArn, sdk: '@aws-sdk/credential-providers' },
+    })
+    expect(sdkClients).type.not.toBeCallableWith({
+      clients: { s3: S3Client },
+      assumeRole: { RoleArn, sdk: () => import('@aws-sdk/client-s3') },
+    })
+  })
 })

@@ -12,6 +12,7 @@ import {
   type SecretsManagerPeer,
   sleep,
   startedThings,
+  waitFor,
 } from '@thaw/test-support'
 import mysql from 'mysql2/promise'
 import type { DbConnectionContext } from '../src/index.ts'
@@ -329,3 +330,17 @@ export const lockHolder = async (lock: string): Promise<number | null> => {
   const [rows] = await (await admin()).query('SELECT IS_USED_LOCK(?) AS holder', [lock])
   return (rows as [{ holder: number | null }])[0].holder
 }
+
+// Resolves once the server shows `text` in the statement connection `threadId` is running (a handler's
+// statement that it did not await has reached the server).
+export const untilRunning = (threadId: number, text: string): Promise<true> =>
+  waitFor(
+    async () => {
+      const [rows] = await (await admin()).query(
+        'SELECT INFO FROM information_schema.PROCESSLIST WHERE ID = ?',
+        [threadId],
+      )
+      return String((rows as [{ INFO?: string }])[0]?.INFO ?? '').includes(text) ? true : undefined
+    },
+    { what: `connection ${threadId} running ${text}` },
+  )

@@ -18,6 +18,7 @@ import {
   setUpTestFile,
   sleep,
   startProxy,
+  untilRunning,
 } from './helpers.ts'
 
 // The logger hook is public API: `{ level, event, pool, message, code?, errno?, threadId? }` for every
@@ -414,16 +415,7 @@ describe('the logger hook: one event per thing thaw does to a connection, from r
     // The handler returns without awaiting its statement.
     await invoke(async (db) => {
       void db.query('SELECT SLEEP(5)').catch(() => {})
-      await waitFor(
-        async () => {
-          const [rows] = await (await admin()).query(
-            'SELECT INFO FROM information_schema.PROCESSLIST WHERE ID = ?',
-            [id],
-          )
-          return String((rows as [{ INFO?: string }])[0]?.INFO ?? '').includes('SLEEP') ? true : undefined
-        },
-        { what: 'the statement running' },
-      )
+      await untilRunning(id, 'SLEEP')
     })
     expect(logged.filter((event) => event.event === 'abandoned')).toEqual([
       {

@@ -4,8 +4,8 @@
 //
 // Checked against mysql2 3.24.6 (lib/base/pool.js, lib/base/connection.js, lib/pool_connection.js);
 // package.json pins mysql2 to ~3.24.6, the range this file was read against and tested with.
-import type { Socket } from 'node:net'
 import { createPool, type Pool, type PoolConnection, type PoolOptions } from 'mysql2'
+import type { Socket } from './node-builtins.ts'
 
 interface RingQueue {
   length: number

@@ -1,12 +1,12 @@
 // One invocation's view of the pool (context.db): it leases at most one connection, at its first
 // statement, keeps it for all its statements, lets getConnection()/transaction() hold it
 // exclusively, and hands it to release.ts when the invocation ends.
-import { AsyncLocalStorage } from 'node:async_hooks'
 import type { Request } from '@middy/core'
 import type { Invocation } from './connect.ts'
 import { DbConnectionError, dbConnectionErrorCodes } from './errors.ts'
 import { acquireConnection } from './lease.ts'
 import { type CoreConnection, discardConnection, isConnectionDead } from './mysql2-adapter.ts'
+import { AsyncLocalStorage } from './node-builtins.ts'
 import type { DbConnectionSettings } from './options.ts'
 import type { PoolEntry } from './registry.ts'
 import { abandonConnection, releaseAfterInvocation } from './release.ts'

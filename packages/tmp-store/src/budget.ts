@@ -2,7 +2,6 @@
 // directory-wide budget lock (`.budget.lock`); the ledger (`.budget`) holds the committed bytes of the
 // whole directory; when an entry does not fit, the directory is scanned as it is now and the least
 // recently used entries are evicted. This module owns the eviction counter.
-import { closeSync, lstatSync, writeSync } from 'node:fs'
 import {
   type EntryIndex,
   type IndexEntry,
@@ -20,6 +19,7 @@ import {
 } from './files.ts'
 import { acquireLock, type FileLock, tryAcquireLock } from './lock.ts'
 import { budgetLockFile, dataFile, ledgerFile, metaFile, partialFile } from './names.ts'
+import { closeSync, lstatSync, writeSync } from './node-builtins.ts'
 import { scanDirectory } from './scan.ts'
 
 const withLock = <T>(lock: FileLock, run: () => T): T => {

@@ -5,10 +5,17 @@
 //
 // What is not defended: code running as the same user can replace the directory itself after it was
 // checked (it needs write access to the parent; /tmp's sticky bit keeps other users out).
-import { accessSync, constants, existsSync, lstatSync, mkdirSync, realpathSync } from 'node:fs'
-import { dirname } from 'node:path'
 import { optionError } from '@thaw/util'
 import { errorCode } from './files.ts'
+import {
+  accessSync,
+  constants,
+  dirname,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  realpathSync,
+} from './node-builtins.ts'
 import { packageName } from './options.ts'
 
 // mkdir -p, by hand: Node's recursive mkdir never returns for a path under /proc (mkdir there fails

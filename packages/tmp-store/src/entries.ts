@@ -1,9 +1,9 @@
 // What one store knows about the entries of its directory: the LRU index kept in memory (rebuilt
 // from the directory at construction, merged with it again at every scan), the metadata format of an
 // entry, and the removal of an entry's files. The read, write and budget modules share one of these.
-import { lutimes } from 'node:fs/promises'
 import { removeNameSync } from './files.ts'
 import { dataFile, metaFile } from './names.ts'
+import { lutimes } from './node-builtins.ts'
 import type { TmpStoreSettings } from './options.ts'
 
 /** The settings a store works with: the options' settings, with the budget resolved. */

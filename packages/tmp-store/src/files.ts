@@ -11,7 +11,7 @@
 // - Names are replaced by rename (a rename replaces a planted link itself, never its target) and
 //   removed by unlink or, for a planted directory, rmdir or a rename aside; nothing is ever
 //   truncated or written in place, and nothing is removed recursively.
-import { randomBytes } from 'node:crypto'
+import type { FileHandle, Stats } from './node-builtins.ts'
 import {
   close,
   closeSync,
@@ -19,18 +19,18 @@ import {
   fstat,
   fstatSync,
   futimes,
-  open as openFd,
+  open,
+  openFd,
   openSync,
+  randomBytes,
   read,
   readSync,
   renameSync,
   rmdirSync,
-  type Stats,
+  threadId,
   unlinkSync,
   writeSync,
-} from 'node:fs'
-import { type FileHandle, open } from 'node:fs/promises'
-import { threadId } from 'node:worker_threads'
+} from './node-builtins.ts'
 
 export const readFlags = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK
 export const createFlags =

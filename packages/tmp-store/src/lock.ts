@@ -13,12 +13,20 @@
 // lock's name (a link, a FIFO, a directory, a hard link) is a damaged lock: stale at once, moved
 // aside. The heartbeat refreshes the lock through its own descriptor (futimes), so it can only ever
 // touch the file this lock created. Every wait has a deadline (`lockWaitMs`).
-import { randomBytes } from 'node:crypto'
-import { closeSync, fstatSync, futimesSync, linkSync, lstatSync, renameSync, writeSync } from 'node:fs'
-import { setTimeout as sleep } from 'node:timers/promises'
-import { threadId } from 'node:worker_threads'
 import { TmpStoreError, tmpStoreErrorCodes } from './errors.ts'
 import { createExclusiveSync, errorCode, readSmallFileSync, removeNameSync } from './files.ts'
+import {
+  closeSync,
+  fstatSync,
+  futimesSync,
+  linkSync,
+  lstatSync,
+  randomBytes,
+  renameSync,
+  sleep,
+  threadId,
+  writeSync,
+} from './node-builtins.ts'
 import { currentOwner, isProcessAlive, type Owner } from './owner.ts'
 
 // Tokens of the locks this thread holds: a lock file naming this pid and thread but not one of these

@@ -6,10 +6,8 @@
 // encodes '\uD800', '\uDBFF' and '\uFFFD' alike as EF BF BD, so two different keys would name one
 // entry. Refusing them (rather than encoding them some other way) keeps the file names of every key
 // that was ever valid unchanged, and a JSON or S3 key cannot hold a lone surrogate anyway.
-import { hash, randomBytes } from 'node:crypto'
-import { join } from 'node:path'
-import { threadId } from 'node:worker_threads'
 import { invalidKeyError } from './errors.ts'
+import { hash, join, randomBytes, threadId } from './node-builtins.ts'
 
 // String.prototype.isWellFormed (ES2024, Node 20+); the project's TypeScript lib is ES2023.
 const isWellFormed = (key: string): boolean => (key as unknown as { isWellFormed(): boolean }).isWellFormed()

@@ -1,8 +1,6 @@
 // The options of a store and of the middleware: one table (@thaw/util's `option.*` rules), from which
 // the options type, the settings type, the defaults and the error messages all follow. Options are
 // checked here and nowhere else: everything after `tmpStoreValidateOptions` takes settings.
-import { tmpdir } from 'node:os'
-import { isAbsolute, join } from 'node:path'
 import {
   defaultsOf,
   type OptionRule,
@@ -11,6 +9,7 @@ import {
   type SettingsOf,
   validateOptionTable,
 } from '@thaw/util'
+import { isAbsolute, join, tmpdir } from './node-builtins.ts'
 
 export const packageName = '@thaw/tmp-store'
 

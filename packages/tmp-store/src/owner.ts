@@ -1,6 +1,6 @@
 // Who holds a lock or writes a partial file: a process and a thread. In Lambda Managed Instances
 // the worker threads of one process share a pid and the directory, so the thread id is part of it.
-import { threadId } from 'node:worker_threads'
+import { threadId } from './node-builtins.ts'
 
 export interface Owner {
   pid: number

@@ -4,10 +4,6 @@
 // metadata names exactly the key asked for, its size matches (and its checksum, when on, once per
 // version per thread), and it has not expired. A damaged entry is removed by whoever can take its
 // key's lock, and never served; another key's entry under the same name is left alone.
-import { createHash } from 'node:crypto'
-import { createReadStream, type Stats } from 'node:fs'
-import { lstat } from 'node:fs/promises'
-import { pipeline } from 'node:stream/promises'
 import {
   type EntryIndex,
   maxMetaBytes,
@@ -21,6 +17,8 @@ import {
 import { closeFd, futimesFd, isOwnFile, openRegular, openRegularFd, readFd } from './files.ts'
 import { tryAcquireLock } from './lock.ts'
 import { dataFile, lockFile, metaFile } from './names.ts'
+import type { Stats } from './node-builtins.ts'
+import { createHash, createReadStream, lstat, pipeline } from './node-builtins.ts'
 import type { TmpEntryInfo } from './types.ts'
 
 /** What the read path needs of a store. */

@@ -2,8 +2,8 @@
 // thread, in Managed Instances): one store per directory in this thread, whatever number of handlers
 // ask for it. A second request for the same directory gets the open store, unless it asks for other
 // settings, which one store cannot honour at once: that fails the init, naming the option.
-import { realpathSync } from 'node:fs'
 import { optionError } from '@thaw/util'
+import { realpathSync } from './node-builtins.ts'
 import {
   packageName,
   settingsOf,

@@ -2,11 +2,10 @@
 // their sizes and last-use times, and removes what a dead writer left behind. It reads no file's
 // contents (metadata is read lazily, on an entry's first use), so 10,000 entries take one readdir
 // and 10,000 lstat calls.
-import { lstatSync, readdirSync, rmdirSync, unlinkSync } from 'node:fs'
-import { join } from 'node:path'
 import { errorCode, isOwnFile } from './files.ts'
 import { isLockStale, readLockState } from './lock.ts'
 import { lockFile, parseName } from './names.ts'
+import { join, lstatSync, readdirSync, rmdirSync, unlinkSync } from './node-builtins.ts'
 import { isProcessAlive } from './owner.ts'
 
 export interface ScannedEntry {

@@ -1,9 +1,8 @@
 // The end of the write pipeline: a Writable over a file descriptor that counts bytes (and refuses
 // to pass the budget as soon as it is passed, not after the whole download), hashes them when a
 // checksum is wanted, and on ENOSPC asks the store to make room once, then retries the same write.
-import { createHash, type Hash } from 'node:crypto'
-import { write } from 'node:fs'
-import { Writable } from 'node:stream'
+import type { Hash } from './node-builtins.ts'
+import { createHash, Writable, write } from './node-builtins.ts'
 
 export interface SinkOptions {
   fd: number

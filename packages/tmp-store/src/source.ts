@@ -1,6 +1,6 @@
 // What a fetch may hand the store, and how it becomes something stream.pipeline can drain into the
 // file: bytes and strings as one chunk, streams and async iterables chunk by chunk (never whole).
-import { Readable } from 'node:stream'
+import { Readable } from './node-builtins.ts'
 import type { TmpData, TmpDataWithMeta, TmpFetchResult } from './types.ts'
 
 const isAsyncIterable = (value: unknown): value is AsyncIterable<Uint8Array | string> =>

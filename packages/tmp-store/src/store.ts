@@ -3,7 +3,6 @@
 // directory at construction, and the locks that make writes single-flight and budgeted across the
 // threads and processes that share the directory. This class puts the parts together: reading
 // (read.ts), writing (write.ts), the budget (budget.ts), the index (entries.ts), the locks (lock.ts).
-import { statfsSync } from 'node:fs'
 import { optionError } from '@thaw/util'
 import { Budget } from './budget.ts'
 import { openDirectory } from './directory.ts'
@@ -11,6 +10,7 @@ import { EntryIndex, removeEntry, type StoredMeta, type StoreSettings } from './
 import { fileSystemError } from './errors.ts'
 import { acquireLock } from './lock.ts'
 import { dataFile, hashKey, lockFile } from './names.ts'
+import { statfsSync } from './node-builtins.ts'
 import {
   defaultBudget,
   packageName,

@@ -5,8 +5,8 @@
 // devDependency): these declarations name it, so a user's tsc must resolve it from what they install.
 // @middy/core 7.9 names it too but lists @types/aws-lambda only as a devDependency; Powertools for
 // AWS Lambda (TypeScript) 2.x lists it as a dependency, and we do the same (checked 8.10.164).
-import type { Readable } from 'node:stream'
 import type { Context } from 'aws-lambda'
+import type { Readable } from './node-builtins.ts'
 
 export type TmpData = Buffer | Uint8Array | string | Readable | AsyncIterable<Uint8Array | string>
 

@@ -2,9 +2,6 @@
 // O_CREAT|O_EXCL|O_NOFOLLOW, so it is always a fresh regular file of our own, on the same file system,
 // so the rename that commits it is atomic), then committed against the budget. The caller holds the
 // key's lock. A fetch's own error reaches the caller as it is; the file system's become TmpStoreErrors.
-import { closeSync, fsyncSync } from 'node:fs'
-import { Readable } from 'node:stream'
-import { pipeline } from 'node:stream/promises'
 import type { Budget } from './budget.ts'
 import { maxMetaBytes, type StoredMeta, type StoreSettings } from './entries.ts'
 import {
@@ -16,6 +13,7 @@ import {
 } from './errors.ts'
 import { createExclusiveSync, removeNameSync } from './files.ts'
 import { dataFile, partialFile } from './names.ts'
+import { closeSync, fsyncSync, pipeline, Readable } from './node-builtins.ts'
 import { FileSink } from './sink.ts'
 import { toSource } from './source.ts'
 import type { TmpData, TmpEntry, TmpPutOptions } from './types.ts'

@@ -9,7 +9,7 @@
 //
 // @middy/util 7.9 has a stableStringify, but it is private to its module and skips functions, which
 // would give one client to two different credential providers.
-import { createHmac, randomBytes } from 'node:crypto'
+import { createHmac, randomBytes } from './node-builtins.ts'
 
 // Each object, function or symbol gets a number of its own the first time it is keyed.
 const identities = new WeakMap<object, number>()

@@ -11,8 +11,7 @@
 // the function's task root, where Lambda puts the deployment and its node_modules, then from the working
 // directory; on Lambda, require() also searches NODE_PATH, which holds the AWS SDK the runtime ships
 // (/var/runtime/node_modules).
-import { createRequire } from 'node:module'
-import { join } from 'node:path'
+import { createRequire, join } from './node-builtins.ts'
 
 const searchFrom = (callerUrl: unknown): string[] => {
   const roots = [process.env.LAMBDA_TASK_ROOT, process.cwd()].filter((root): root is string => !!root)

@@ -110,7 +110,8 @@ const rollbackAndRelease = async (
 // A statement is still running (the invocation's deadline is near, Middy's early timeout fired
 // mid-query, or the handler did not await it): the connection cannot be handed to anyone. Close it, and
 // end its server-side session with KILL so the statement stops and its transaction and locks go now,
-// not when the server notices the closed socket (it never does while the statement runs). The KILL goes
+// not when the server notices the closed socket (a running statement seldom looks: on MariaDB 10.11 a
+// SLEEP checks every 5 s, a BENCHMARK or a long scan never). The KILL goes
 // through a new pool connection, which then stays in the pool for the next invocation. Settles once the
 // KILL has been answered or validateTimeoutMs has passed: the caller awaits it before the invocation
 // ends, since a frozen environment sends nothing.

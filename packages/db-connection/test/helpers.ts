@@ -344,3 +344,18 @@ export const untilRunning = (threadId: number, text: string): Promise<true> =>
     },
     { what: `connection ${threadId} running ${text}` },
   )
+
+// Resolves once the server's process list no longer shows connection `threadId`. A KILLed session
+// takes a moment to leave it on a busy machine; `withinMs` must stay below how long the session would
+// take to end by itself, or the wait could not tell a KILL from its absence.
+export const untilGone = (threadId: number, withinMs: number): Promise<true> =>
+  waitFor(
+    async () => {
+      const [rows] = await (await admin()).query(
+        'SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST WHERE ID = ?',
+        [threadId],
+      )
+      return Number((rows as [{ n: number }])[0].n) === 0 ? true : undefined
+    },
+    { what: `connection ${threadId} gone from the server`, withinMs },
+  )

@@ -331,31 +331,26 @@ export const lockHolder = async (lock: string): Promise<number | null> => {
   return (rows as [{ holder: number | null }])[0].holder
 }
 
+// Connection `threadId` as the server's process list shows it, or undefined when it is not there.
+const processListRow = async (threadId: number): Promise<{ INFO: string | null } | undefined> => {
+  const [rows] = await (await admin()).query('SELECT INFO FROM information_schema.PROCESSLIST WHERE ID = ?', [
+    threadId,
+  ])
+  return (rows as { INFO: string | null }[])[0]
+}
+
 // Resolves once the server shows `text` in the statement connection `threadId` is running (a handler's
 // statement that it did not await has reached the server).
 export const untilRunning = (threadId: number, text: string): Promise<true> =>
-  waitFor(
-    async () => {
-      const [rows] = await (await admin()).query(
-        'SELECT INFO FROM information_schema.PROCESSLIST WHERE ID = ?',
-        [threadId],
-      )
-      return String((rows as [{ INFO?: string }])[0]?.INFO ?? '').includes(text) ? true : undefined
-    },
-    { what: `connection ${threadId} running ${text}` },
-  )
+  waitFor(async () => ((await processListRow(threadId))?.INFO?.includes(text) ? true : undefined), {
+    what: `connection ${threadId} running ${text}`,
+  })
 
 // Resolves once the server's process list no longer shows connection `threadId`. A KILLed session
 // takes a moment to leave it on a busy machine; `withinMs` must stay below how long the session would
 // take to end by itself, or the wait could not tell a KILL from its absence.
 export const untilGone = (threadId: number, withinMs: number): Promise<true> =>
-  waitFor(
-    async () => {
-      const [rows] = await (await admin()).query(
-        'SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST WHERE ID = ?',
-        [threadId],
-      )
-      return Number((rows as [{ n: number }])[0].n) === 0 ? true : undefined
-    },
-    { what: `connection ${threadId} gone from the server`, withinMs },
-  )
+  waitFor(async () => ((await processListRow(threadId)) === undefined ? true : undefined), {
+    what: `connection ${threadId} gone from the server`,
+    withinMs,
+  })

@@ -4,7 +4,7 @@
 // Why: a bundler (esbuild 0.28, Rollup) keeps `import { lstatSync } from 'node:fs'` in an ESM bundle,
 // one imported binding per name and per importing module, and V8 (Node 24.21) resolves every global a
 // lazily compiled function names (Promise, Error, process…) by walking the bundle's imported bindings
-// one by one (ScopeInfo::ModuleIndex), at every first call of every function in the bundle, the AWS
+// one by one (ScopeInfo::ModuleIndex), each time a function of the bundle is first compiled, the AWS
 // SDK's included. tmp-store's 50 named imports cost a cold start of examples/all-together about 5 M
 // instructions that way (`cold-start.bench.ts --instructions --callgrind-out`), before tmp-store ran a
 // line. The constants below are ordinary module variables, found through a hash table.

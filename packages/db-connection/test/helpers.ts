@@ -4,6 +4,7 @@
 import { randomBytes } from 'node:crypto'
 import { createServer, type Server, type Socket, connect as tcpConnect } from 'node:net'
 import { afterAll, beforeAll } from '@jest/globals'
+import middy from '@middy/core'
 import { type EnvironmentOptions, type LambdaEnvironment, startEnvironment } from '@thaw/lambda-sim'
 import {
   databaseName,
@@ -15,7 +16,7 @@ import {
   waitFor,
 } from '@thaw/test-support'
 import mysql from 'mysql2/promise'
-import type { DbConnectionContext } from '../src/index.ts'
+import dbConnection, { type DbConnectionContext, type DbConnectionOptions } from '../src/index.ts'
 
 export { databaseName, databaseUrl, sleep }
 
@@ -27,6 +28,16 @@ export const lambdaContext = (remainingMs = 10_000) => {
     getRemainingTimeInMillis: () => deadline - Date.now(),
     functionName: 'dbc-in-process',
   } as unknown as DbConnectionContext
+}
+
+// One function in this process, with the middleware and `options`: each call runs `run` as one
+// invocation with its context.db, and resolves with what it returns.
+export const inProcessFunction = (options: DbConnectionOptions) => {
+  type Db = DbConnectionContext['db']
+  const handler = middy<{ run: (db: Db) => Promise<unknown> }, unknown, Error, DbConnectionContext>()
+    .use(dbConnection(options))
+    .handler((event, context) => event.run(context.db))
+  return <T>(run: (db: Db) => Promise<T>) => handler({ run }, lambdaContext()) as Promise<T>
 }
 
 const fixture = fixturesOf(import.meta.url)

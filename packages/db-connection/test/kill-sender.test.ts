@@ -1,13 +1,7 @@
 import { describe, expect, it } from '@jest/globals'
-import middy from '@middy/core'
 import { waitFor } from '@thaw/test-support'
-import dbConnection, {
-  closePools,
-  type DbConnectionContext,
-  type DbConnectionOptions,
-  dbConnectionStats,
-} from '../src/index.ts'
-import { connectionIds, createTestUser, lambdaContext, setUpTestFile, untilRunning } from './helpers.ts'
+import { closePools, type DbConnectionContext, dbConnectionStats } from '../src/index.ts'
+import { connectionIds, createTestUser, inProcessFunction, setUpTestFile, untilRunning } from './helpers.ts'
 
 // The connection a KILL was sent from (release.ts: a statement still running when its invocation ended
 // is stopped from a second pool connection, which then stays in the pool) is the one connection a warm
@@ -20,13 +14,6 @@ const rows = setUpTestFile({ table: 'dbc_killsender', cleanUp: () => closePools(
 
 type Db = DbConnectionContext['db']
 
-const invoker = (options: DbConnectionOptions) => {
-  const handler = middy<{ run: (db: Db) => Promise<unknown> }, unknown, Error, DbConnectionContext>()
-    .use(dbConnection(options))
-    .handler((event, context) => event.run(context.db))
-  return <T>(run: (db: Db) => Promise<T>) => handler({ run }, lambdaContext()) as Promise<T>
-}
-
 const connectionId = async (db: Db) => {
   const [result] = await db.query('SELECT CONNECTION_ID() AS id')
   return Number((result as [{ id: number }])[0].id)
@@ -35,7 +22,7 @@ const connectionId = async (db: Db) => {
 // An invocation that returns while its statement runs on the server: thaw abandons the connection and
 // KILLs its session from a new one. Resolves with the two connections' ids once the killed session has
 // left the server's process list.
-const abandonOne = async (invoke: ReturnType<typeof invoker>, user: string) => {
+const abandonOne = async (invoke: ReturnType<typeof inProcessFunction>, user: string) => {
   const abandoned = await invoke(async (db) => {
     const id = await connectionId(db)
     void db.query(`SELECT BENCHMARK(1000000000, MD5('thaw'))`).catch(() => {})
@@ -57,7 +44,7 @@ const abandonOne = async (invoke: ReturnType<typeof invoker>, user: string) => {
 describe('the connection a KILL was sent from', () => {
   it('is tracked and idle-limited before its first statement, so a write on it costs no reset', async () => {
     const { user, dsn } = await createTestUser('killtrack')
-    const invoke = invoker({ config: dsn(), fleet: { idleTimeoutMs: 7_000 } })
+    const invoke = inProcessFunction({ config: dsn(), fleet: { idleTimeoutMs: 7_000 } })
     const { sender } = await abandonOne(invoke, user)
     const resetsBefore = dbConnectionStats().resets
     const seen = await invoke(async (db) => {
@@ -79,7 +66,7 @@ describe('the connection a KILL was sent from', () => {
   it('goes back to the server after its invocation when the server is fuller than giveBackAbove', async () => {
     const { user, dsn } = await createTestUser('killcrowd')
     // Any server is fuller than this: every connection thaw opens is crowded, the KILL's too.
-    const invoke = invoker({ config: dsn(), fleet: { giveBackAbove: 0.000_001 } })
+    const invoke = inProcessFunction({ config: dsn(), fleet: { giveBackAbove: 0.000_001 } })
     const { sender } = await abandonOne(invoke, user)
     const givenBackBefore = dbConnectionStats().givenBack
     expect(await invoke(connectionId)).toBe(sender)

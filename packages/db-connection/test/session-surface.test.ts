@@ -1,0 +1,112 @@
+import { describe, expect, it } from '@jest/globals'
+import { closePools } from '../src/index.ts'
+import { countRowsWith, createTestUser, inProcessFunction, setUpTestFile } from './helpers.ts'
+
+// context.db's surface beside query() and transaction(), in-process so that mutation testing counts it:
+// execute(), escape() and format(); the errors a handler meets when it uses context.db or a leased
+// connection too late, each with its message; and a multi-statement text whose later result opens a
+// transaction, which must be rolled back at the invocation's end like any other.
+
+const table = setUpTestFile({ table: 'dbc_surface', cleanUp: () => closePools() })
+
+describe("context.db's surface", () => {
+  it('execute() runs a prepared statement; escape() and format() are mysql2 own', async () => {
+    const { dsn } = await createTestUser('surface')
+    const invoke = inProcessFunction({ config: dsn() })
+    const seen = await invoke(async (db) => {
+      const [rows] = await db.execute('SELECT ? + 1 AS n', [41])
+      return {
+        n: Number((rows as [{ n: number }])[0].n),
+        escaped: db.escape("it's"),
+        formatted: db.format('SELECT ?', ["it's"]),
+      }
+    })
+    expect(seen).toEqual({ n: 42, escaped: "'it\\'s'", formatted: "SELECT 'it\\'s'" })
+  })
+
+  it('context.db kept past its invocation refuses every statement with THAW_INVOCATION_ENDED', async () => {
+    const { dsn } = await createTestUser('surfaceend')
+    const invoke = inProcessFunction({ config: dsn() })
+    const kept = await invoke(async (db) => {
+      await db.query('SELECT 1')
+      return db
+    })
+    for (const late of [() => kept.query('SELECT 1'), () => kept.getConnection()]) {
+      await expect(late()).rejects.toMatchObject({
+        code: 'THAW_INVOCATION_ENDED',
+        message: expect.stringMatching(
+          /^@thaw\/db-connection: the invocation has ended .*context\.db can no longer be used$/,
+        ),
+      })
+    }
+  })
+
+  it('a statement still running when the invocation ends settles with THAW_INVOCATION_ENDED', async () => {
+    const { dsn } = await createTestUser('surfaceflight')
+    const invoke = inProcessFunction({ config: dsn() })
+    let running: Promise<unknown> | undefined
+    await invoke(async (db) => {
+      await db.query('SELECT 1')
+      running = db.query(`SELECT BENCHMARK(1000000000, MD5('thaw'))`)
+      running.catch(() => {})
+    })
+    await expect(running).rejects.toMatchObject({
+      code: 'THAW_INVOCATION_ENDED',
+      message: expect.stringMatching(
+        /while this statement was still running; its session was ended on the server \(KILL\)$/,
+      ),
+    })
+  })
+
+  it('a leased connection used after release() refuses with THAW_CONNECTION_RELEASED', async () => {
+    const { dsn } = await createTestUser('surfacerel')
+    const invoke = inProcessFunction({ config: dsn() })
+    const refused = await invoke(async (db) => {
+      const connection = await db.getConnection()
+      connection.release()
+      return connection.query('SELECT 1').then(
+        () => 'answered',
+        (error: { code?: string; message?: string }) => ({ code: error.code, message: error.message }),
+      )
+    })
+    expect(refused).toEqual({
+      code: 'THAW_CONNECTION_RELEASED',
+      message: '@thaw/db-connection: this connection was released',
+    })
+  })
+
+  it('getConnection() inside a transaction() callback fails at once with THAW_NESTED_LEASE', async () => {
+    const { dsn } = await createTestUser('surfacenest')
+    const invoke = inProcessFunction({ config: dsn() })
+    const refused = await invoke((db) =>
+      db.transaction(() =>
+        db.getConnection().then(
+          () => 'leased',
+          (error: { code?: string; message?: string }) => ({ code: error.code, message: error.message }),
+        ),
+      ),
+    )
+    expect(refused).toEqual({
+      code: 'THAW_NESTED_LEASE',
+      message: expect.stringMatching(
+        /^@thaw\/db-connection: getConnection\(\) inside a transaction\(\) callback would wait/,
+      ),
+    })
+  })
+
+  it("a transaction opened by a multi-statement text's later result is rolled back at the invocation's end", async () => {
+    const { dsn } = await createTestUser('surfacemulti')
+    const invoke = inProcessFunction({ config: `${dsn()}?multipleStatements=true` })
+    const value = `multi-${Date.now()}`
+    // The first result is a plain SELECT; the transaction opens in the second, the INSERT in the third.
+    await invoke((db) =>
+      db.query(`SELECT 1; START TRANSACTION; INSERT INTO ${table} (v) VALUES (?)`, [value]),
+    )
+    const next = await invoke(async (db) => {
+      const [rows] = await db.query('SELECT @@in_transaction AS t')
+      return Number((rows as [{ t: number }])[0].t)
+    })
+    expect(next).toBe(0)
+    expect(await countRowsWith(table, value)).toBe(0)
+  })
+})

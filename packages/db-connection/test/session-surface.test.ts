@@ -1,6 +1,8 @@
 import { describe, expect, it } from '@jest/globals'
-import { closePools } from '../src/index.ts'
-import { countRowsWith, createTestUser, inProcessFunction, setUpTestFile } from './helpers.ts'
+import middy from '@middy/core'
+import { sleep } from '@thaw/test-support'
+import dbConnection, { closePools, type DbConnectionContext, dbConnectionStats } from '../src/index.ts'
+import { countRowsWith, createTestUser, inProcessFunction, lambdaContext, setUpTestFile } from './helpers.ts'
 
 // context.db's surface beside query() and transaction(), in-process so that mutation testing counts it:
 // execute(), escape() and format(); the errors a handler meets when it uses context.db or a leased
@@ -108,5 +110,62 @@ describe("context.db's surface", () => {
     })
     expect(next).toBe(0)
     expect(await countRowsWith(table, value)).toBe(0)
+  })
+
+  it('getConnection() holds the connection: a statement or a second getConnection() waits for its release', async () => {
+    const { dsn } = await createTestUser('surfacehold')
+    const invoke = inProcessFunction({ config: dsn() })
+    const order = await invoke(async (db) => {
+      const seen: string[] = []
+      const held = await db.getConnection()
+      const query = db.query('SELECT 1').then(() => seen.push('query'))
+      const second = db.getConnection().then((connection) => {
+        seen.push('second lease')
+        connection.release()
+      })
+      await held.query('SELECT SLEEP(0.05)')
+      seen.push('released')
+      held.release()
+      await Promise.all([query, second])
+      return seen
+    })
+    expect(order[0]).toBe('released')
+    expect([...order].sort()).toEqual(['query', 'released', 'second lease'])
+  })
+
+  it('a statement sent past the deadline less statementMarginMs is refused unsent; an idle connection is not stopped', async () => {
+    const { dsn } = await createTestUser('surfacelate')
+    // No early timeout from Middy: the handler goes on past its deadline, as only thaw's margin is tested.
+    const handler = middy<{ warm?: boolean }, unknown, Error, DbConnectionContext>({
+      timeoutEarlyInMillis: 0,
+    })
+      .use(dbConnection({ config: dsn(), statementMarginMs: 250 }))
+      .handler(async (event, context) => {
+        await context.db.query('SELECT 1')
+        if (event.warm) return undefined
+        // 300 ms left at the start, a 250 ms margin: from about 50 ms on, nothing is sent. Polled with a
+        // deadline of its own, so that a late timer on a busy machine only makes it wait longer.
+        const until = Date.now() + 10_000
+        for (;;) {
+          const outcome = await context.db.query('SELECT 1').then(
+            () => undefined,
+            (error: { code?: string; message?: string }) => ({ code: error.code, message: error.message }),
+          )
+          if (outcome || Date.now() > until) return outcome
+          await sleep(20)
+        }
+      })
+    // A warm connection first: a connect in the short invocation would have its deadline too.
+    await handler({ warm: true }, lambdaContext())
+    const stopsBefore = dbConnectionStats().deadlineStops
+    const refused = await handler({}, lambdaContext(300))
+    expect(refused).toEqual({
+      code: 'THAW_STATEMENT_DEADLINE',
+      message: expect.stringMatching(
+        /the statement was not sent: the invocation's deadline is less than 250 ms away/,
+      ),
+    })
+    // Nothing was running at the deadline: no session was stopped.
+    expect(dbConnectionStats().deadlineStops).toBe(stopsBefore)
   })
 })

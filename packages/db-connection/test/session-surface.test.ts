@@ -2,7 +2,14 @@ import { describe, expect, it } from '@jest/globals'
 import middy from '@middy/core'
 import { sleep } from '@thaw/test-support'
 import dbConnection, { closePools, type DbConnectionContext, dbConnectionStats } from '../src/index.ts'
-import { countRowsWith, createTestUser, inProcessFunction, lambdaContext, setUpTestFile } from './helpers.ts'
+import {
+  connectionIds,
+  countRowsWith,
+  createTestUser,
+  inProcessFunction,
+  lambdaContext,
+  setUpTestFile,
+} from './helpers.ts'
 
 // context.db's surface beside query() and transaction(), in-process so that mutation testing counts it:
 // execute(), escape() and format(); the errors a handler meets when it uses context.db or a leased
@@ -167,5 +174,21 @@ describe("context.db's surface", () => {
     })
     // Nothing was running at the deadline: no session was stopped.
     expect(dbConnectionStats().deadlineStops).toBe(stopsBefore)
+  })
+
+  it("an invocation's concurrent first statements share one lease and one connection", async () => {
+    const { user, dsn } = await createTestUser('surfaceshare')
+    // Room for a second connection, which a second lease would open.
+    const invoke = inProcessFunction({ config: `${dsn()}?connectionLimit=2` })
+    const ids = await invoke((db) =>
+      Promise.all(
+        [1, 2, 3].map(async () => {
+          const [rows] = await db.query('SELECT CONNECTION_ID() AS id')
+          return Number((rows as [{ id: number }])[0].id)
+        }),
+      ),
+    )
+    expect(new Set(ids).size).toBe(1)
+    expect(await connectionIds(user)).toEqual([ids[0]])
   })
 })

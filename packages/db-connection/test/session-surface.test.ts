@@ -3,12 +3,14 @@ import middy from '@middy/core'
 import { sleep } from '@thaw/test-support'
 import dbConnection, { closePools, type DbConnectionContext, dbConnectionStats } from '../src/index.ts'
 import {
+  admin,
   connectionIds,
   countRowsWith,
   createTestUser,
   inProcessFunction,
   lambdaContext,
   setUpTestFile,
+  untilRunning,
 } from './helpers.ts'
 
 // context.db's surface beside query() and transaction(), in-process so that mutation testing counts it:
@@ -190,5 +192,45 @@ describe("context.db's surface", () => {
     )
     expect(new Set(ids).size).toBe(1)
     expect(await connectionIds(user)).toEqual([ids[0]])
+  })
+
+  it('a connection killed under a statement fails that statement; the next one runs on a new connection', async () => {
+    const { dsn } = await createTestUser('surfacekill')
+    const invoke = inProcessFunction({ config: dsn() })
+    const errorsBefore = dbConnectionStats().errors
+    const seen = await invoke(async (db) => {
+      const [rows] = await db.query('SELECT CONNECTION_ID() AS id')
+      const first = Number((rows as [{ id: number }])[0].id)
+      const running = db.query(`SELECT BENCHMARK(1000000000, MD5('thaw'))`).then(
+        () => 'answered',
+        (error: { code?: string }) => error.code,
+      )
+      await untilRunning(first, 'BENCHMARK')
+      await (await admin()).query('KILL ?', [first])
+      const failed = await running
+      const [again] = await db.query('SELECT CONNECTION_ID() AS id')
+      return { first, failed, second: Number((again as [{ id: number }])[0].id) }
+    })
+    expect(['ER_CONNECTION_KILLED', 'PROTOCOL_CONNECTION_LOST']).toContain(seen.failed)
+    expect(seen.second).not.toBe(seen.first)
+    expect(dbConnectionStats().errors).toBe(errorsBefore + 1)
+  })
+
+  it("a statement's own error (a missing table) keeps the connection for the next statement", async () => {
+    const { dsn } = await createTestUser('surfacesqlerr')
+    const invoke = inProcessFunction({ config: dsn() })
+    const seen = await invoke(async (db) => {
+      const [rows] = await db.query('SELECT CONNECTION_ID() AS id')
+      const failed = await db.query('SELECT * FROM dbc_no_such_table').then(
+        () => 'answered',
+        (error: { code?: string }) => error.code,
+      )
+      const [again] = await db.query('SELECT CONNECTION_ID() AS id')
+      return {
+        failed,
+        same: Number((rows as [{ id: number }])[0].id) === Number((again as [{ id: number }])[0].id),
+      }
+    })
+    expect(seen).toEqual({ failed: 'ER_NO_SUCH_TABLE', same: true })
   })
 })

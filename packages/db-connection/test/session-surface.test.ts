@@ -1,7 +1,12 @@
 import { describe, expect, it } from '@jest/globals'
 import middy from '@middy/core'
 import { sleep } from '@thaw/test-support'
-import dbConnection, { closePools, type DbConnectionContext, dbConnectionStats } from '../src/index.ts'
+import dbConnection, {
+  closePools,
+  type DbConnectionContext,
+  type DbConnectionOptions,
+  dbConnectionStats,
+} from '../src/index.ts'
 import {
   admin,
   connectionIds,
@@ -19,6 +24,23 @@ import {
 // transaction, which must be rolled back at the invocation's end like any other.
 
 const table = setUpTestFile({ table: 'dbc_surface', cleanUp: () => closePools() })
+
+// A function with Middy's early timeout off (only thaw's statement margin is under test, and the
+// handler goes on past its deadline): it opens its connection in a first invocation with time to spare
+// (a connect in the short one would have the deadline too), then runs `run` in one with `remainingMs`.
+const shortInvocation = async (
+  options: DbConnectionOptions,
+  remainingMs: number,
+  run: (db: DbConnectionContext['db']) => Promise<unknown>,
+) => {
+  const handler = middy<{ warm?: boolean }, unknown, Error, DbConnectionContext>({ timeoutEarlyInMillis: 0 })
+    .use(dbConnection(options))
+    .handler(async (event, context) =>
+      event.warm ? context.db.query('SELECT 1').then(() => undefined) : run(context.db),
+    )
+  await handler({ warm: true }, lambdaContext())
+  return handler({}, lambdaContext(remainingMs))
+}
 
 describe("context.db's surface", () => {
   it('execute() runs a prepared statement; escape() and format() are mysql2 own', async () => {
@@ -144,30 +166,20 @@ describe("context.db's surface", () => {
 
   it('a statement sent past the deadline less statementMarginMs is refused unsent; an idle connection is not stopped', async () => {
     const { dsn } = await createTestUser('surfacelate')
-    // No early timeout from Middy: the handler goes on past its deadline, as only thaw's margin is tested.
-    const handler = middy<{ warm?: boolean }, unknown, Error, DbConnectionContext>({
-      timeoutEarlyInMillis: 0,
-    })
-      .use(dbConnection({ config: dsn(), statementMarginMs: 250 }))
-      .handler(async (event, context) => {
-        await context.db.query('SELECT 1')
-        if (event.warm) return undefined
-        // 300 ms left at the start, a 250 ms margin: from about 50 ms on, nothing is sent. Polled with a
-        // deadline of its own, so that a late timer on a busy machine only makes it wait longer.
-        const until = Date.now() + 10_000
-        for (;;) {
-          const outcome = await context.db.query('SELECT 1').then(
-            () => undefined,
-            (error: { code?: string; message?: string }) => ({ code: error.code, message: error.message }),
-          )
-          if (outcome || Date.now() > until) return outcome
-          await sleep(20)
-        }
-      })
-    // A warm connection first: a connect in the short invocation would have its deadline too.
-    await handler({ warm: true }, lambdaContext())
     const stopsBefore = dbConnectionStats().deadlineStops
-    const refused = await handler({}, lambdaContext(300))
+    const refused = await shortInvocation({ config: dsn(), statementMarginMs: 250 }, 300, async (db) => {
+      // 300 ms left at the start, a 250 ms margin: from about 50 ms on, nothing is sent. Polled with a
+      // deadline of its own, so that a late timer on a busy machine only makes it wait longer.
+      const until = Date.now() + 10_000
+      for (;;) {
+        const outcome = await db.query('SELECT 1').then(
+          () => undefined,
+          (error: { code?: string; message?: string }) => ({ code: error.code, message: error.message }),
+        )
+        if (outcome || Date.now() > until) return outcome
+        await sleep(20)
+      }
+    })
     expect(refused).toEqual({
       code: 'THAW_STATEMENT_DEADLINE',
       message: expect.stringMatching(
@@ -232,5 +244,15 @@ describe("context.db's surface", () => {
       }
     })
     expect(seen).toEqual({ failed: 'ER_NO_SUCH_TABLE', same: true })
+  })
+
+  it('statementMarginMs 0 stops nothing: a statement running past the deadline is answered', async () => {
+    const { dsn } = await createTestUser('surfacenomargin')
+    // 300 ms left; the statement runs 1.5 s, well past the deadline, and nothing stops it.
+    const slept = await shortInvocation({ config: dsn(), statementMarginMs: 0 }, 300, async (db) => {
+      const [rows] = await db.query('SELECT SLEEP(1.5) AS slept')
+      return Number((rows as [{ slept: number }])[0].slept)
+    })
+    expect(slept).toBe(0)
   })
 })

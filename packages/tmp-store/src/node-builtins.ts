@@ -8,6 +8,14 @@
 // SDK's included. tmp-store's 50 named imports cost a cold start of examples/all-together about 5 M
 // instructions that way (`cold-start.bench.ts --instructions --callgrind-out`), before tmp-store ran a
 // line. The constants below are ordinary module variables, found through a hash table.
+
+// Node 22.0 to 22.2 have no process.getBuiltinModule: a message that names the Node needed rather than
+// "process.getBuiltinModule is not a function" from the line below.
+if (typeof process.getBuiltinModule !== 'function')
+  throw new Error(
+    `@thaw/tmp-store needs Node 22.3 or later (process.getBuiltinModule); this is Node ${process.version}`,
+  )
+
 export const { createHash, hash, randomBytes } = process.getBuiltinModule('node:crypto')
 export const {
   accessSync,

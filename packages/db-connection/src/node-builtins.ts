@@ -3,5 +3,13 @@
 // bundle's imported bindings one by one for every global that a function compiled at a cold start
 // names, the AWS SDK's functions included (measured in the README's cold start section). These are
 // ordinary module variables.
+
+// Node 22.0 to 22.2 have no process.getBuiltinModule: a message that names the Node needed rather than
+// "process.getBuiltinModule is not a function" from the line below.
+if (typeof process.getBuiltinModule !== 'function')
+  throw new Error(
+    `@thaw/db-connection needs Node 22.3 or later (process.getBuiltinModule); this is Node ${process.version}`,
+  )
+
 export const { AsyncLocalStorage } = process.getBuiltinModule('node:async_hooks')
 export type { Socket } from 'node:net'

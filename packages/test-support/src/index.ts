@@ -1,5 +1,6 @@
 export { peerConfig, s3PeerConfig, testCredentials } from './client-config.ts'
 export { databaseName, databaseUrl, fixturesOf, samMemorySize } from './fixtures.ts'
+export { importWithoutGetBuiltinModule } from './node-version.ts'
 export { type PrivateMariadb, type PrivateMariadbOptions, startPrivateMariadb } from './private-mariadb.ts'
 export { processCpuMs, waitUntilStopped } from './process-cpu.ts'
 export { type S3Peer, type S3PeerOptions, type S3PeerRequest, startS3Peer } from './s3-peer.ts'

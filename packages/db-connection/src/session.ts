@@ -268,8 +268,10 @@ export class DbSession {
         const header = rows as OkPacket | undefined
         if (header && typeof header.serverStatus === 'number') this.#readOk(header)
         else if (this.#multi && Array.isArray(rows)) {
+          // Only the OK packets among the results (mysql2 3.24.6's ResultSetHeader): a row is a plain
+          // object whose `serverStatus`, if a query names such a column, is the user's data.
           for (const result of rows as OkPacket[]) {
-            if (typeof result?.serverStatus === 'number') this.#readOk(result)
+            if (result?.constructor?.name === 'ResultSetHeader') this.#readOk(result)
           }
         }
         resolve([rows, fields])

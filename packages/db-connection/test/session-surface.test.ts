@@ -255,4 +255,31 @@ describe("context.db's surface", () => {
     })
     expect(slept).toBe(0)
   })
+
+  it.each([
+    ['one statement per query', ''],
+    ['multipleStatements', '?multipleStatements=true'],
+  ])(
+    "a column named serverStatus is the handler's data, not the server's status (%s)",
+    async (_name, query) => {
+      const { dsn } = await createTestUser('surfacestatus')
+      const invoke = inProcessFunction({ config: `${dsn()}${query}`, resetSession: 'never' })
+      const value = `status-${Date.now()}`
+      // A transaction left open, then a row whose serverStatus column says "no transaction" (0) and "session
+      // changed" (0x4000): the transaction must still be rolled back at the end, and nothing reset.
+      await invoke(async (db) => {
+        await db.query('START TRANSACTION')
+        await db.query(`INSERT INTO ${table} (v) VALUES (?)`, [value])
+        await db.query('SELECT 0 AS serverStatus UNION ALL SELECT 16384')
+      })
+      const resets = dbConnectionStats().resets
+      const next = await invoke(async (db) => {
+        const [rows] = await db.query('SELECT @@in_transaction AS t, 16384 AS serverStatus')
+        return Number((rows as [{ t: number }])[0].t)
+      })
+      expect(next).toBe(0)
+      expect(await countRowsWith(table, value)).toBe(0)
+      expect(dbConnectionStats().resets).toBe(resets)
+    },
+  )
 })

@@ -57,6 +57,18 @@ describe("context.db's surface", () => {
     expect(seen).toEqual({ n: 42, escaped: "'it\\'s'", formatted: "SELECT 'it\\'s'" })
   })
 
+  it('a callback passed as values is refused: context.db answers with promises only', async () => {
+    const { dsn } = await createTestUser('surfacecb')
+    const invoke = inProcessFunction({ config: dsn() })
+    const refused = await invoke((db) =>
+      (db.query as (sql: string, values: unknown) => Promise<unknown>)('SELECT 1', () => {}).then(
+        () => 'answered',
+        (error: { code?: string }) => error.code,
+      ),
+    )
+    expect(refused).toBe('THAW_CALLBACK_REFUSED')
+  })
+
   it('context.db kept past its invocation refuses every statement with THAW_INVOCATION_ENDED', async () => {
     const { dsn } = await createTestUser('surfaceend')
     const invoke = inProcessFunction({ config: dsn() })

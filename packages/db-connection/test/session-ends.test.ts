@@ -20,7 +20,8 @@ import {
 // Sessions that end off the happy path, in-process so that mutation testing counts them: an invocation
 // whose after was skipped by another middleware's early response (finished by the next invocation's
 // before, in classic mode and with Managed Instances), a lease that fails inside getConnection(), a lease
-// that arrives after its invocation has ended, and a USE that the server reports.
+// that arrives after its invocation has ended, a USE that the server reports, and a change on a connection
+// that was not asked to report its changes (after a tracking timeout).
 
 setUpTestFile({ cleanUp: () => closePools() })
 
@@ -250,5 +251,34 @@ describe('leases off the happy path', () => {
     })
     // Reset (the variable is gone) on the same connection, and no change of database was sent.
     expect(after).toEqual({ ...before, v: null })
+  })
+
+  it('a connection opened after a tracking timeout counts any statement but a plain read as a change', async () => {
+    const { user, dsn, host, port } = await createTestUser('endsuntracked')
+    // A function that sets a user variable: `DO f()` names no keyword of the session-state detection,
+    // so only the server's report, or its absence, tells that the session changed.
+    const hidden = `dbc_hidden_${user.slice(-6)}`
+    await (await admin()).query(
+      `CREATE FUNCTION ${hidden}() RETURNS INT DETERMINISTIC BEGIN SET @thaw_hidden = 42; RETURN 1; END`,
+    )
+    try {
+      const proxy = await startProxy({ host, port })
+      const invoke = inProcessFunction({ config: dsn(proxy.port), validateTimeoutMs: 300 })
+      // The first connection's tracking SET goes unanswered: it is discarded, and the pool's next
+      // connections are not asked to report their session changes.
+      proxy.holeNextAfter(1)
+      const first = await invoke(async (db) => {
+        await db.query(`DO ${hidden}()`)
+        return idOf(db)
+      })
+      const next = await invoke(async (db) => {
+        const [rows] = await db.query('SELECT @thaw_hidden AS v, CONNECTION_ID() AS id')
+        const [row] = rows as [{ v: unknown; id: number }]
+        return { v: row.v, id: Number(row.id) }
+      })
+      expect(next).toEqual({ v: null, id: first })
+    } finally {
+      await (await admin()).query(`DROP FUNCTION IF EXISTS ${hidden}`)
+    }
   })
 })

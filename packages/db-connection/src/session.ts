@@ -56,6 +56,12 @@ const deadlineError = (marginMs: number, sent: boolean) =>
 
 const noop = () => {}
 
+// A multi-statement text's answer (mysql2 3.24.6): `fields` holds one entry per result, undefined for an
+// OK packet and the columns for a result set. One result set alone has its columns there instead
+// (ColumnDefinition objects), and its rows are never OK packets, whatever their columns are named.
+const isSeveralResults = (fields: unknown): boolean =>
+  Array.isArray(fields) && fields.every((each) => each === undefined || Array.isArray(each))
+
 type Settle = (value: Promise<never> | [unknown, unknown]) => void
 
 const stopAtDeadline = (session: DbSession) => session.stopAtDeadline()
@@ -267,11 +273,11 @@ export class DbSession {
         }
         const header = rows as OkPacket | undefined
         if (header && typeof header.serverStatus === 'number') this.#readOk(header)
-        else if (this.#multi && Array.isArray(rows)) {
-          // Only the OK packets among the results (mysql2 3.24.6's ResultSetHeader): a row is a plain
-          // object whose `serverStatus`, if a query names such a column, is the user's data.
-          for (const result of rows as OkPacket[]) {
-            if (result?.constructor?.name === 'ResultSetHeader') this.#readOk(result)
+        else if (this.#multi && Array.isArray(rows) && isSeveralResults(fields)) {
+          // Only the OK packets among the results: a result set's rows are the user's data, whose
+          // `serverStatus`, if a query names such a column, says nothing about the session.
+          for (let index = 0; index < rows.length; index++) {
+            if ((fields as unknown[])[index] === undefined) this.#readOk(rows[index] as OkPacket)
           }
         }
         resolve([rows, fields])

@@ -269,11 +269,12 @@ describe("context.db's surface", () => {
   })
 
   it.each([
-    ['one statement per query', ''],
-    ['multipleStatements', '?multipleStatements=true'],
+    ['one statement per query', '', []],
+    // Several results, the last a result set: only the OK packet before it says what the session is.
+    ['multipleStatements', '?multipleStatements=true', ['DO 1; SELECT 0 AS serverStatus']],
   ])(
     "a column named serverStatus is the handler's data, not the server's status (%s)",
-    async (_name, query) => {
+    async (_name, query, more) => {
       const { dsn } = await createTestUser('surfacestatus')
       const invoke = inProcessFunction({ config: `${dsn()}${query}`, resetSession: 'never' })
       const value = `status-${Date.now()}`
@@ -283,6 +284,7 @@ describe("context.db's surface", () => {
         await db.query('START TRANSACTION')
         await db.query(`INSERT INTO ${table} (v) VALUES (?)`, [value])
         await db.query('SELECT 0 AS serverStatus UNION ALL SELECT 16384')
+        for (const sql of more) await db.query(sql)
       })
       const resets = dbConnectionStats().resets
       const next = await invoke(async (db) => {

@@ -3,8 +3,8 @@ import { execFile } from 'node:child_process'
 // What a package does on a Node whose `engines` it refuses: Node 22.0 to 22.2 lack
 // process.getBuiltinModule, which thaw's packages take their built-ins with. A real Node process
 // imports `before` (already-checked packages, so that their own check does not answer first), deletes
-// process.getBuiltinModule and imports `module`; resolves with its standard error once the import
-// has failed, rejects if it succeeded.
+// process.getBuiltinModule and imports `module`; resolves with the error the import failed with, as
+// Node prints it (`Error: message`), and rejects if the import succeeded.
 export const importWithoutGetBuiltinModule = (
   module: URL,
   before: readonly string[] = [],

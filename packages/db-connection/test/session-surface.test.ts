@@ -1,6 +1,7 @@
 import { describe, expect, it } from '@jest/globals'
 import middy from '@middy/core'
 import { sleep } from '@thaw/test-support'
+import fc from 'fast-check'
 import dbConnection, {
   closePools,
   type DbConnectionContext,
@@ -296,4 +297,57 @@ describe("context.db's surface", () => {
       expect(dbConnectionStats().resets).toBe(resets)
     },
   )
+
+  it("any multi-statement texts: a transaction they leave open is rolled back at the end, whatever its results' columns are named", async () => {
+    const { dsn } = await createTestUser('surfacemultiprop')
+    const invoke = inProcessFunction({ config: `${dsn()}?multipleStatements=true`, resetSession: 'never' })
+    const statements = [
+      'START TRANSACTION',
+      'COMMIT',
+      'DO 1',
+      'INSERT',
+      'SELECT 0 AS serverStatus',
+      'SELECT 1 AS serverStatus UNION ALL SELECT 16384',
+    ]
+    let run = 0
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.array(fc.constantFrom(...statements), { minLength: 1, maxLength: 3 }), {
+          minLength: 1,
+          maxLength: 4,
+        }),
+        async (queries) => {
+          const picked = queries.flat()
+          const value = `prop-${run++}-${Date.now()}`
+          const sqlOf = (each: string) =>
+            each === 'INSERT' ? `INSERT INTO ${table} (v) VALUES ('${value}')` : each
+          // The model: an INSERT is kept unless a START TRANSACTION before it is still open at the end.
+          let open = false
+          let pending = 0
+          let kept = 0
+          for (const each of picked) {
+            if (each === 'START TRANSACTION' || each === 'COMMIT') {
+              if (open || each === 'COMMIT') kept += pending
+              pending = 0
+              open = each === 'START TRANSACTION'
+            } else if (each === 'INSERT') {
+              if (open) pending++
+              else kept++
+            }
+          }
+          // Each query one text of one to three statements: alone, a SELECT is a single result set.
+          await invoke(async (db) => {
+            for (const query of queries) await db.query(query.map(sqlOf).join('; '))
+          })
+          const next = await invoke(async (db) => {
+            const [rows] = await db.query('SELECT @@in_transaction AS t')
+            return Number((rows as [{ t: number }])[0].t)
+          })
+          expect(next).toBe(0)
+          expect(await countRowsWith(table, value)).toBe(kept)
+        },
+      ),
+      { numRuns: 40 },
+    )
+  })
 })

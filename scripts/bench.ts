@@ -25,13 +25,17 @@ try {
   process.exit(1)
 }
 
-// A benchmark's tables are markdown; every row with a cell like "1.03x" is one ratio.
+// A benchmark's tables are markdown; every row with a cell like "1.03x" is one ratio. A table whose
+// rows each name their own baseline (a "baseline" column, as tmp-store's) says it beside the variant:
+// two of its rows share a case and differ only in what they are compared with.
 const collectRatios = (source: string, output: string) => {
   let table = ''
+  let baselineColumn = -1
   for (const line of output.split('\n')) {
     const trimmed = line.trim()
     if (!trimmed.startsWith('|')) {
       if (trimmed) table = trimmed.replace(/[:(].*$/, '').trim()
+      baselineColumn = -1
       continue
     }
     const cells = trimmed
@@ -39,7 +43,14 @@ const collectRatios = (source: string, output: string) => {
       .slice(1, -1)
       .map((cell) => cell.trim().replaceAll('**', ''))
     const ratio = cells.find((cell, index) => index > 0 && /^\d+(\.\d+)?x( \/ \d+(\.\d+)?x)?$/.test(cell))
-    if (ratio && cells[0]) ratios.push({ source, table, variant: cells[0], ratio })
+    if (!ratio) {
+      const header = cells.indexOf('baseline')
+      if (header > 0) baselineColumn = header
+      continue
+    }
+    const baseline = baselineColumn > 0 ? cells[baselineColumn] : undefined
+    if (cells[0])
+      ratios.push({ source, table, variant: baseline ? `${cells[0]} vs ${baseline}` : cells[0], ratio })
   }
 }
 

@@ -6,7 +6,7 @@
 //
 // node --conditions=@thaw/source scripts/bench/cold-start.bench.ts [rounds] [--only <example>]
 //     [--also <handler.ts> ...] [--cpu-prof <dir> [--cpu-prof-interval <µs>]]
-//     [--instructions [--callgrind-out <dir>]]
+//     [--instructions [--callgrind-out <dir>] [--semi-space-mb <n>]]
 //
 // --instructions counts what a cold start executes instead of timing it: each variant's bundle is
 // imported and invoked once in a plain Node process (no runtime client, the environment variables a
@@ -26,6 +26,10 @@
 // --callgrind-out keeps each --instructions run's callgrind file in <dir> (<example>-<variant>-<round>):
 // `callgrind_annotate` on two of them says which of V8's parts (parser, bytecode compiler, interpreter,
 // regular expressions, garbage collector) and which of Node's ran longer in one variant than the other.
+// --semi-space-mb gives every --instructions run a young generation of <n> MB from the start
+// (--min-semi-space-size and --max-semi-space-size): with 64, no scavenge runs before the answer in
+// either variant, so the count is what the code costs without the garbage collector's share, which
+// depends on whether a variant's last allocations cross a scavenge's threshold before it answers.
 
 import { execFile } from 'node:child_process'
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
@@ -56,6 +60,7 @@ const { values: flags, positionals } = parseArgs({
     'cpu-prof-interval': { type: 'string', default: '1000' },
     instructions: { type: 'boolean', default: false },
     'callgrind-out': { type: 'string' },
+    'semi-space-mb': { type: 'string' },
   },
 })
 if (flags.also !== undefined && flags.only === undefined) throw new Error('--also needs --only <example>')
@@ -65,6 +70,9 @@ const profileDirectory = flags['cpu-prof'] === undefined ? undefined : resolve(f
 const callgrindDirectory = flags['callgrind-out'] === undefined ? undefined : resolve(flags['callgrind-out'])
 if (callgrindDirectory !== undefined && !countInstructions)
   throw new Error('--callgrind-out needs --instructions')
+const semiSpaceMb = flags['semi-space-mb'] === undefined ? undefined : Number(flags['semi-space-mb'])
+if (semiSpaceMb !== undefined && !(countInstructions && Number.isInteger(semiSpaceMb) && semiSpaceMb > 0))
+  throw new Error('--semi-space-mb needs --instructions and a whole number of megabytes above 0')
 const root = new URL('../../', import.meta.url).pathname
 const orders = {
   database: 'thaw_bench_cold_orders',
@@ -207,6 +215,9 @@ const runUnderCallgrind = async (
           // V8 writes and rewrites machine code: valgrind must watch for it outside mapped files.
           '--smc-check=all-non-file',
           process.execPath,
+          ...(semiSpaceMb === undefined
+            ? []
+            : [`--min-semi-space-size=${semiSpaceMb}`, `--max-semi-space-size=${semiSpaceMb}`]),
           `--max-old-space-size=${Math.max(16, Math.floor(memoryMb * 0.9))}`,
           '--input-type=module',
           '-e',
@@ -486,7 +497,7 @@ try {
   }
   const instructionsTable = (each: Case) => {
     console.log(
-      `${each.example} cold start, instructions executed under callgrind (init + first invocation, whole process; median of ${rounds} rounds)\n`,
+      `${each.example} cold start, instructions executed under callgrind (init + first invocation, whole process${semiSpaceMb === undefined ? '' : `, a young generation of ${semiSpaceMb} MB`}; median of ${rounds} rounds)\n`,
     )
     console.log('| variant | instructions | ratio | rounds, lowest–highest |')
     console.log('| --- | --: | --: | --: |')

@@ -1,16 +1,19 @@
-// Opening a new connection: the credentials and the deadline applied to mysql2's connection template,
-// and the retries a refused connect gets (once with credentials fetched anew after a refused password;
-// a jittered back-off while the server has too many connections). Where credentials come from, and
-// how a refused connect is retried, change here alone.
+// Opening a new connection: fresh credentials for every connection the pool opens (also for the
+// waiters mysql2 serves itself), the deadline applied to mysql2's connection template, and the retries
+// a refused connect gets (with credentials fetched anew after a refused password; a jittered back-off
+// while the server has too many connections). Where credentials come from, and how a refused connect
+// is retried, change here alone.
 import type { Request } from '@middy/core'
 import type { PoolOptions } from 'mysql2'
-import type { CredentialSource, Credentials } from './credentials.ts'
+import type { Credentials } from './credentials.ts'
 import { DbConnectionError, DbConnectionLimitError, dbConnectionErrorCodes } from './errors.ts'
 import { logEvent } from './log.ts'
 import {
   type CoreConnection,
   type CorePool,
   connectionTemplate,
+  interceptOpens,
+  type LeaseCallback,
   leaseFromPoolWithin,
   mayOpenConnection,
 } from './mysql2-adapter.ts'
@@ -45,26 +48,17 @@ const mysql2ConnectTimeoutMs = 10_000
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
-// Applies the credentials and the deadline to the pool's connection template, which mysql2 copies for
-// each new connection, when the next lease may open one. Returns the credentials' promise used, boxed
-// (its identity names the version, for a refresh after a refusal; an async function would flatten it).
-export const prepareNewConnection = async (
+// Caps the connect timeout mysql2 copies into the next new connection by what is left of the
+// invocation, when the next lease may open one: a connect never outlives the invocation.
+export const prepareNewConnection = (
   pool: CorePool,
   configured: PoolOptions,
-  source: CredentialSource | undefined,
-  request: Request | undefined,
   deadline: number | undefined,
-): Promise<{ credentials: Promise<Credentials> } | undefined> => {
-  if (!mayOpenConnection(pool, configured.connectionLimit ?? 1)) return undefined
-  const template = connectionTemplate(pool)
-  // A connect never outlives the invocation: its timeout is capped by what is left of it.
+): void => {
+  if (!mayOpenConnection(pool, configured.connectionLimit ?? 1)) return
   const timeout = configured.connectTimeout ?? mysql2ConnectTimeoutMs
-  template.connectTimeout =
+  connectionTemplate(pool).connectTimeout =
     deadline === undefined ? timeout : Math.max(1, Math.min(timeout, Math.floor(deadline - Date.now())))
-  if (!source) return undefined
-  const used = source.get(request)
-  applyCredentials(pool, await used)
-  return { credentials: used }
 }
 
 const applyCredentials = (pool: CorePool, credentials: Credentials): void => {
@@ -72,6 +66,62 @@ const applyCredentials = (pool: CorePool, credentials: Credentials): void => {
   for (const name of ['user', 'password', 'host', 'port', 'database'] as const) {
     if (credentials[name] !== undefined) template[name] = credentials[name]
   }
+}
+
+// The invocation each of thaw's lease callbacks serves: its request reaches the credentials source
+// (request.internal) even when mysql2 opens the connection later, for a waiter it queued.
+const requestOf = new WeakMap<LeaseCallback, Request | undefined>()
+
+// How many times one open asks for newer credentials after ER_ACCESS_DENIED_ERROR: once, and only for
+// a version no attempt of this open used (a wrong password in the secret costs one refetch, not a storm).
+const maxRotationRetries = 1
+
+const installed = new WeakSet<PoolEntry>()
+
+// Fresh credentials for every connection the pool opens: thaw's own leases, the waiters mysql2 serves
+// from its queue when a connection leaves the pool, and the retry after a refused password. The
+// source's get() applies maxAgeMs, so no open uses credentials older than that; a refusal is retried
+// with a newer version (rotation), never with the one refused. Once per pool.
+export const freshCredentialsOnEveryOpen = (entry: PoolEntry, settings: DbConnectionSettings): void => {
+  const { source, pool } = entry
+  if (!source || installed.has(entry)) return
+  installed.add(entry)
+  interceptOpens(pool, (callback, open) => {
+    const request = requestOf.get(callback)
+    const tried = new Set<Promise<Credentials>>()
+    const attempt = (credentials: Promise<Credentials>) => {
+      tried.add(credentials)
+      credentials.then(
+        (values) => {
+          applyCredentials(pool, values)
+          open((error, connection) => {
+            if (
+              (error as ServerError | null)?.errno === ER_ACCESS_DENIED_ERROR &&
+              tried.size <= maxRotationRetries
+            ) {
+              const newer = source.refresh(credentials, request)
+              if (newer && !tried.has(newer)) {
+                counters.rotationRetries++
+                logEvent(
+                  settings.logger,
+                  entry.label,
+                  'info',
+                  'rotation',
+                  'access denied: retrying once with credentials fetched anew',
+                  error,
+                )
+                attempt(newer)
+                return
+              }
+            }
+            callback(error, connection)
+          }, callback)
+        },
+        (error: Error) => callback(error),
+      )
+    }
+    attempt(source.get(request))
+  })
 }
 
 // When connecting must have succeeded or given up: the invocation's remaining time minus a margin
@@ -92,49 +142,57 @@ const queueTimeoutError = ({ entry, settings }: Invocation, waitedMs: number) =>
       `${settings.connectRetry.deadlineMarginMs} ms before the invocation's deadline`,
   )
 
-// No idle connection: the pool opens one (with the source's credentials) or queues this lease.
-// A refusal for bad credentials is retried once with credentials fetched anew (rotation); one for
-// too many connections is retried after a jittered back-off until the deadline. Nothing else is.
+// Network errors of a connect (mysql2 3.24.6 says `connect ETIMEDOUT` and nothing else) name the server
+// they were about, so the log says which host did not answer. The error keeps its code.
+const networkCodes = new Set([
+  'ETIMEDOUT',
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EAI_AGAIN',
+])
+const nameTheServer = (error: unknown, pool: CorePool): unknown => {
+  const { code } = error as ServerError
+  if (!(error instanceof Error) || code === undefined || !networkCodes.has(code)) return error
+  const { host, port, socketPath } = connectionTemplate(pool) as {
+    host?: string
+    port?: number
+    socketPath?: string
+  }
+  const server = socketPath ?? `${host ?? 'localhost'}:${port ?? 3306}`
+  if (!error.message.includes(server)) error.message = `${error.message} (connecting to ${server})`
+  return error
+}
+
+// No idle connection: the pool opens one (freshCredentialsOnEveryOpen gives it credentials) or queues
+// this lease. A refusal for too many connections is retried after a jittered back-off until the
+// deadline; nothing else is (a refused password is retried where the connection is opened).
 export const openOrWait = async (invocation: Invocation): Promise<CoreConnection> => {
   const { entry, settings, request } = invocation
-  const { pool, poolOptions, source } = entry
+  const { pool, poolOptions } = entry
   const { baseDelayMs, maxDelayMs } = settings.connectRetry
   const started = Date.now()
   const deadline = invocationDeadline(invocation)
-  let rotated = false
   // The last refusal for too many connections: if the attempt after it times out (its connectTimeout is
   // capped by the deadline, and on a busy machine it may run out), the caller still learns why.
   let refusedFull: ServerError | undefined
   for (let retries = 0; ; ) {
-    const prepared = await prepareNewConnection(pool, poolOptions, source, request, deadline)
-    if (prepared) entry.applied = prepared.credentials
-    const tried = entry.applied
+    prepareNewConnection(pool, poolOptions, deadline)
     try {
-      return await leaseFromPoolWithin(pool, deadline, (waitedMs) => queueTimeoutError(invocation, waitedMs))
+      return await leaseFromPoolWithin(
+        pool,
+        deadline,
+        (waitedMs) => queueTimeoutError(invocation, waitedMs),
+        (waiter) => requestOf.set(waiter, request),
+      )
     } catch (error) {
       const { errno } = error as ServerError
-      if (errno === ER_ACCESS_DENIED_ERROR && source && tried && !rotated) {
-        const newer = source.refresh(tried, request)
-        if (newer) {
-          rotated = true
-          counters.rotationRetries++
-          logEvent(
-            settings.logger,
-            entry.label,
-            'info',
-            'rotation',
-            'access denied: retrying once with credentials fetched anew',
-            error,
-          )
-          await newer
-          continue
-        }
-      }
       if (errno === undefined || !tooManyConnections.has(errno)) {
         if (refusedFull && (error as ServerError).code === 'ETIMEDOUT') {
           throw new DbConnectionLimitError(refusedFull, retries, Date.now() - started)
         }
-        throw error
+        throw nameTheServer(error, pool)
       }
       refusedFull = error as ServerError
       // Full jitter: concurrent environments refused at once do not come back at once.

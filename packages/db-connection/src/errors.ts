@@ -17,9 +17,13 @@ export const dbConnectionErrorCodes = {
   credentials: 'THAW_CREDENTIALS',
   // getConnection() inside a transaction() callback: it would wait for the transaction it runs in.
   nestedLease: 'THAW_NESTED_LEASE',
-  // A statement still running statementMarginMs before the invocation's deadline: stopped on the
-  // server (its session KILLed), or refused when sent after that point.
+  // A statement still running when the margin before the invocation's deadline began: stopped on the
+  // server (its session KILLed, and seen gone), or refused when sent after that point.
   statementDeadline: 'THAW_STATEMENT_DEADLINE',
+  // A statement still running at the deadline that could not be confirmed stopped (no connection for
+  // the KILL, the KILL refused, the server not confirming in time): it may still run and commit, and
+  // retrying it is not safe.
+  statementOutcomeUnknown: 'THAW_STATEMENT_OUTCOME_UNKNOWN',
   // A callback passed where mysql2/promise takes values.
   callbackRefused: 'THAW_CALLBACK_REFUSED',
 } as const

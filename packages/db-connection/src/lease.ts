@@ -3,6 +3,7 @@
 import { type Invocation, openOrWait, prepareNewConnection } from './connect.ts'
 import { DbConnectionError, dbConnectionErrorCodes } from './errors.ts'
 import { fleetReady } from './fleet-hygiene.ts'
+import { recordConnect, recordRoundTrip } from './link.ts'
 import { logEvent } from './log.ts'
 import {
   type CoreConnection,
@@ -26,7 +27,10 @@ const pollOnce = () => new Promise<void>((resolve) => setImmediate(resolve))
 // Asks a connection's server to report session changes (session-tracking.ts), once per connection.
 // False: it did not answer within validateTimeoutMs and was discarded; the caller takes another.
 const readyToTrack = async ({ entry, settings }: Invocation, connection: CoreConnection) => {
-  if ((await startTracking(connection, entry.pool, settings.validateTimeoutMs)) !== 'discarded') return true
+  const sent = Date.now()
+  const answer = await startTracking(connection, entry.pool, settings.validateTimeoutMs)
+  if (answer === 'done') recordRoundTrip(entry, Date.now() - sent)
+  if (answer !== 'discarded') return true
   counters.errors++
   logEvent(
     settings.logger,
@@ -50,6 +54,7 @@ export const acquireConnection = async (invocation: Invocation): Promise<CoreCon
   const attempts = 2 * (poolOptions.connectionLimit ?? 1) + 2
   for (let attempt = 0; attempt < attempts; attempt++) {
     let connection: CoreConnection
+    const leased = Date.now()
     try {
       connection = takeIdleConnection(pool) ?? (await openOrWait(invocation))
     } catch (error) {
@@ -70,6 +75,8 @@ export const acquireConnection = async (invocation: Invocation): Promise<CoreCon
     }
     if (fresh.has(connection)) {
       fresh.delete(connection)
+      // What a stop at the deadline will need (link.ts): a connect on this link, queue wait included.
+      recordConnect(entry, Date.now() - leased)
       logEvent(log, label, 'debug', 'connected', 'opened a connection', undefined, connection.threadId)
       if ((await readyToTrack(invocation, connection)) && (await fleetReady(entry, settings, connection)))
         return connection
@@ -91,7 +98,10 @@ export const acquireConnection = async (invocation: Invocation): Promise<CoreCon
     }
     if (Date.now() - lastActiveTime(connection) >= settings.validateAfterIdleMs) {
       counters.validations++
-      if (!(await pingWithin(connection, settings.validateTimeoutMs))) {
+      const pinged = Date.now()
+      const answered = await pingWithin(connection, settings.validateTimeoutMs)
+      if (answered) recordRoundTrip(entry, Date.now() - pinged)
+      if (!answered) {
         countReplacement(entry, connection)
         counters.errors++
         logEvent(
@@ -126,8 +136,8 @@ export const acquireConnection = async (invocation: Invocation): Promise<CoreCon
 // connect: 'init' opens the first connection while the module initialises. A failure is counted and
 // logged, never kept: the first invocation simply opens one itself.
 export const connectAtInit = (entry: PoolEntry, settings: DbConnectionSettings): void => {
-  prepareNewConnection(entry.pool, entry.poolOptions, entry.source, undefined, undefined)
-    .then(() => leaseFromPool(entry.pool))
+  prepareNewConnection(entry.pool, entry.poolOptions, undefined)
+  leaseFromPool(entry.pool)
     .then(async (connection) => {
       await startTracking(connection, entry.pool, settings.validateTimeoutMs)
       return connection

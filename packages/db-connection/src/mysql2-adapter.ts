@@ -4,7 +4,7 @@
 //
 // Checked against mysql2 3.24.6 (lib/base/pool.js, lib/base/connection.js, lib/pool_connection.js);
 // package.json pins mysql2 to ~3.24.6, the range this file was read against and tested with.
-import { createPool, type Pool, type PoolConnection, type PoolOptions } from 'mysql2'
+import { Connection, createPool, type Pool, type PoolConnection, type PoolOptions } from 'mysql2'
 import type { Socket } from './node-builtins.ts'
 
 interface RingQueue {
@@ -104,7 +104,69 @@ export const isReleased = (connection: CoreConnection): boolean => connection._r
 
 export const lastActiveTime = (connection: CoreConnection): number => connection.lastActiveTime
 
-type LeaseCallback = (error: Error | null, connection?: unknown) => void
+export type LeaseCallback = (error: Error | null, connection?: unknown) => void
+
+// An idle connection of the pool opened as `user`, taken out of the free list (the KILL of a session
+// of that user needs no new connection then, even with the server or the user at its limit).
+export const takeIdleConnectionOf = (pool: CorePool, user: unknown): CoreConnection | undefined => {
+  const free = pool._freeConnections
+  for (let index = 0; index < free.length; index++) {
+    const connection = free.get(index) as CoreConnection
+    if ((connection.config as { user?: unknown }).user !== user || isConnectionDead(connection)) continue
+    free.removeOne(index)
+    pool.emit('acquire', connection)
+    connection._released = false
+    return connection
+  }
+  return undefined
+}
+
+// A connection outside the pool with the very configuration (user, password, TLS, auth plugins) that
+// `like` connected with: the KILL of its session after its credentials left the pool's template (an
+// alternating-users rotation moved the pool to the other user, whose KILL the server would refuse).
+// The copy is made as mysql2's pool makes each connection's (BasePool._createConnectionConfig, 3.24.6).
+export const openConnectionLike = (like: CoreConnection, connectTimeoutMs: number): Promise<CoreConnection> =>
+  new Promise((resolve, reject) => {
+    const config = Object.create(
+      Object.getPrototypeOf(like.config),
+      Object.getOwnPropertyDescriptors(like.config),
+    ) as Record<string, unknown>
+    config.connectTimeout = connectTimeoutMs
+    config.pool = undefined
+    const connection = new Connection({ config } as never) as unknown as CoreConnection
+    connection.once('error', () => {})
+    connection.connect((error: Error | null) => {
+      if (error) {
+        connection.destroy()
+        reject(error)
+      } else resolve(connection)
+    })
+  })
+
+// Every connection the pool opens, for a lease of thaw's or for a waiter mysql2 serves from its own
+// queue (BasePool.releaseConnection calls `this.getConnection` again for it when a connection left the
+// pool, 3.24.6), first goes through `beforeOpen`, which may update the template (credentials) before
+// mysql2 copies it. `beforeOpen` gets the callback it serves and a function that opens now.
+// `open(wrapped, callback)` opens with `wrapped` when the pool would still open a connection, and
+// otherwise hands `callback` itself to mysql2 (queued, or served by a connection freed meanwhile), so
+// that a queued waiter stays the function thaw can find in the queue.
+type Open = (wrapped: LeaseCallback, callback: LeaseCallback) => void
+export const interceptOpens = (
+  pool: CorePool,
+  beforeOpen: (callback: LeaseCallback, open: Open) => void,
+): void => {
+  const getConnection = pool.getConnection.bind(pool) as (callback: LeaseCallback) => void
+  const connectionLimit = pool.config.connectionLimit ?? 0
+  const opens = () =>
+    !pool._closed &&
+    pool._freeConnections.length === 0 &&
+    (connectionLimit === 0 || pool._allConnections.length < connectionLimit)
+  const open: Open = (wrapped, callback) => getConnection(opens() ? wrapped : callback)
+  ;(pool as { getConnection: unknown }).getConnection = (callback: LeaseCallback) => {
+    if (!opens()) getConnection(callback)
+    else beforeOpen(callback, open)
+  }
+}
 
 export const leaseFromPool = (pool: CorePool): Promise<CoreConnection> =>
   new Promise((resolve, reject) => {
@@ -131,18 +193,22 @@ const leaveQueue = (queue: RingQueue, waiter: LeaseCallback): boolean => {
 // mysql2's queue for another invocation to give a connection back: mysql2's queue has no timeout of
 // its own (acquireTimeout bounds only a connect), so without this an invocation would wait until the
 // function's timeout. A lease that is opening a connection is left to connectTimeout, which the
-// caller caps by the same deadline. Past the deadline, the lease leaves the queue and fails with
-// queueTimeout(waitedMs); a connection that reaches it later goes straight back to the pool.
+// caller caps by the same deadline. Past the deadline, a lease still in the queue leaves it and fails
+// with queueTimeout(waitedMs); a connection that reaches it later goes straight back to the pool.
+// `onWaiter` sees the callback handed to mysql2 before it is (interceptOpens' hook finds it by it).
 export const leaseFromPoolWithin = (
   pool: CorePool,
   deadline: number,
   queueTimeout: (waitedMs: number) => Error,
+  onWaiter: (waiter: LeaseCallback) => void = () => {},
 ): Promise<CoreConnection> =>
   new Promise((resolve, reject) => {
     const started = Date.now()
     let timer: NodeJS.Timeout | undefined
     let gaveUp = false
+    let called = false
     const waiter: LeaseCallback = (error, connection) => {
+      called = true
       if (timer !== undefined) clearTimeout(timer)
       if (gaveUp) {
         if (!error) (connection as CoreConnection).release()
@@ -151,16 +217,18 @@ export const leaseFromPoolWithin = (
       if (error) reject(error)
       else resolve(connection as CoreConnection)
     }
-    const queue = pool._connectionQueue
-    const queuedBefore = queue?.length ?? 0
+    onWaiter(waiter)
     pool.getConnection(waiter as Parameters<Pool['getConnection']>[0])
-    // Served at once (an idle connection) or opening one (connectTimeout bounds it): not queued.
-    if (!queue || queue.length <= queuedBefore) return
+    // Armed whatever happened above: credentials fetched before an open may find the pool full by then,
+    // and the waiter queued late. Only a waiter found in the queue gives up; one that is opening a
+    // connection is bounded by its connectTimeout. (mysql2 refuses a full queueLimit synchronously.)
+    if (called) return
     timer = setTimeout(
       () => {
         timer = undefined
+        const queue = pool._connectionQueue
+        if (!queue || !leaveQueue(queue, waiter)) return
         gaveUp = true
-        leaveQueue(queue, waiter)
         reject(queueTimeout(Date.now() - started))
       },
       Math.max(0, deadline - Date.now()),
@@ -240,6 +308,11 @@ export const resetWithin = (connection: CoreConnection, timeoutMs: number): Prom
 // Connection's end() is the one that quits.
 export const quitConnection = (connection: CoreConnection): void => {
   connection._removeFromPool()
+  endConnection(connection)
+}
+
+// COM_QUIT on a connection outside any pool (openConnectionLike's), or one already out of its pool.
+export const endConnection = (connection: CoreConnection): void => {
   const base = Object.getPrototypeOf(Object.getPrototypeOf(connection)) as { end(callback: () => void): void }
   base.end.call(connection, () => {})
 }

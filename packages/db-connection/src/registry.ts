@@ -2,7 +2,7 @@
 // thread), shared by every middleware and handler in the bundle that asks for the same configuration,
 // and ended at SIGTERM when asked to.
 import type { PoolOptions } from 'mysql2'
-import type { CredentialSource, Credentials } from './credentials.ts'
+import type { CredentialSource } from './credentials.ts'
 import {
   type CoreConnection,
   type CorePool,
@@ -20,8 +20,6 @@ export interface PoolEntry {
   poolOptions: PoolOptions
   // Where new connections' credentials come from, when not from the config.
   source: CredentialSource | undefined
-  // The credentials last applied to the connection template (their promise names their version).
-  applied: Promise<Credentials> | undefined
   closeOnShutdown: boolean
   // Connections opened and not yet handed out: they need no validation.
   fresh: WeakSet<CoreConnection>
@@ -57,7 +55,6 @@ export const acquirePool = (settings: DbConnectionSettings, source?: CredentialS
     pool,
     poolOptions: settings.poolOptions,
     source,
-    applied: undefined,
     closeOnShutdown: settings.closeOnShutdown,
     fresh: new WeakSet(),
     replaced: new WeakSet(),

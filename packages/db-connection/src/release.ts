@@ -5,9 +5,13 @@ import {
   type CoreConnection,
   connectionTemplate,
   discardConnection,
+  endConnection,
   isConnectionDead,
   leaseFromPool,
+  mayOpenConnection,
+  openConnectionLike,
   resetWithin,
+  takeIdleConnectionOf,
 } from './mysql2-adapter.ts'
 import type { DbConnectionSettings } from './options.ts'
 import type { PoolEntry } from './registry.ts'
@@ -20,8 +24,6 @@ export const releaseCounters = (): Readonly<typeof counters> => counters
 
 // What the invocation knows about the session it leaves.
 export interface SessionState {
-  // Statements sent and not answered yet.
-  inFlight: number
   // Something may have changed the session (variables, temporary tables, locks, …).
   stateLeaked: boolean
   // The last OK packet said a transaction is open.
@@ -39,7 +41,6 @@ export const releaseAfterInvocation = (
   connection: CoreConnection,
   state: SessionState,
 ): Promise<void> | undefined => {
-  if (state.inFlight > 0) return abandonConnection(entry, settings, connection)
   if (isConnectionDead(connection)) {
     discardConnection(connection)
     return undefined
@@ -107,19 +108,164 @@ const rollbackAndRelease = async (
   }
 }
 
-// A statement is still running (the invocation's deadline is near, Middy's early timeout fired
-// mid-query, or the handler did not await it): the connection cannot be handed to anyone. Close it, and
-// end its server-side session with KILL so the statement stops and its transaction and locks go now,
-// not when the server notices the closed socket (a running statement seldom looks: on MariaDB 10.11 a
-// SLEEP checks every 5 s, a BENCHMARK or a long scan never). The KILL goes
-// through a new pool connection, which then stays in the pool for the next invocation. Settles once the
-// KILL has been answered or validateTimeoutMs has passed: the caller awaits it before the invocation
-// ends, since a frozen environment sends nothing.
+// What became of a statement thaw had to stop: `stopped` only when the server was seen without its
+// session after the KILL; otherwise why that could not be established. The handler's error says only
+// this (session.ts): a statement that may still run must never be reported as stopped, since a caller
+// that retries it would write twice.
+export type StopOutcome = { stopped: true } | { stopped: false; reason: string }
+
+const ER_NO_SUCH_THREAD = 1094
+// The server or the user is at its connection limit (1040, 1203, 1226): a connect for the KILL may get
+// a slot a moment later, within the budget.
+const tooManyConnections = new Set([1040, 1203, 1226])
+const retryDelayMs = 10
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+
+const codeOf = (error: unknown): string => {
+  const { code, errno } = (error ?? {}) as { code?: string; errno?: number }
+  return code ?? (errno !== undefined ? `errno ${errno}` : 'an error without a code')
+}
+
+// A connection to send the KILL from, as the victim's own user (a user may KILL its own sessions
+// without privileges; after an alternating-users rotation the pool's template names the other user,
+// whose KILL the server would refuse): an idle pool connection of that user first (no connect, so it
+// works with the server or the user at its limit); else a pool lease when the template still names the
+// user (the new connection then stays in the pool); else a connection opened like the victim's. A
+// refusal for too many connections is retried until the budget ends. Rejects with the last error.
+const killerFor = async (
+  entry: PoolEntry,
+  victim: CoreConnection,
+  until: number,
+): Promise<{ connection: CoreConnection; pooled: boolean }> => {
+  const user = (victim.config as { user?: unknown }).user
+  for (;;) {
+    const idle = takeIdleConnectionOf(entry.pool, user)
+    if (idle) return { connection: idle, pooled: true }
+    const timeoutMs = Math.max(1, until - Date.now())
+    const pooled =
+      connectionTemplate(entry.pool).user === user &&
+      mayOpenConnection(entry.pool, entry.poolOptions.connectionLimit ?? 1)
+    try {
+      if (pooled) {
+        // The template's connectTimeout was capped by some earlier invocation's deadline: this connect
+        // has its own.
+        connectionTemplate(entry.pool).connectTimeout = timeoutMs
+        const connection = await withinMs(leaseFromPool(entry.pool), until, (late) => late.release())
+        entry.fresh.delete(connection)
+        return { connection, pooled: true }
+      }
+      return {
+        connection: await withinMs(openConnectionLike(victim, timeoutMs), until, endConnection),
+        pooled: false,
+      }
+    } catch (error) {
+      const { errno } = error as { errno?: number }
+      if (errno === undefined || !tooManyConnections.has(errno) || Date.now() + retryDelayMs >= until)
+        throw error
+      await sleep(retryDelayMs)
+    }
+  }
+}
+
+class OutOfTime extends Error {
+  override name = 'OutOfTime'
+}
+
+// `promise`, or a rejection with OutOfTime at `until`; what arrives later goes to `late`.
+const withinMs = <T>(promise: Promise<T>, until: number, late: (value: T) => void): Promise<T> =>
+  new Promise((resolve, reject) => {
+    let expired = false
+    const timer = setTimeout(
+      () => {
+        expired = true
+        reject(new OutOfTime())
+      },
+      Math.max(0, until - Date.now()),
+    )
+    promise.then(
+      (value) => {
+        if (expired) late(value)
+        else {
+          clearTimeout(timer)
+          resolve(value)
+        }
+      },
+      (error) => {
+        if (expired) return
+        clearTimeout(timer)
+        reject(error)
+      },
+    )
+  })
+
+// The KILL, then the process list until the session has left it.
+// `usable`: the killer answered every statement, so it can serve again.
+const killAndConfirm = async (
+  killer: CoreConnection,
+  threadId: number,
+  until: number,
+): Promise<{ outcome: StopOutcome; usable: boolean }> => {
+  const confirmed = await confirmKill(killer, threadId, until)
+  return { outcome: confirmed === lateAnswer ? late : confirmed, usable: confirmed !== lateAnswer }
+}
+
+const lateAnswer = Symbol('late')
+const late: StopOutcome = { stopped: false, reason: 'the server did not answer in time' }
+
+const confirmKill = async (
+  killer: CoreConnection,
+  threadId: number,
+  until: number,
+): Promise<StopOutcome | typeof lateAnswer> => {
+  try {
+    await withinMs(statementOn(killer, 'KILL ?', [threadId]), until, noop)
+  } catch (error) {
+    if (error instanceof OutOfTime) return lateAnswer
+    // Already gone, which is what was wanted (checked below all the same).
+    if ((error as { errno?: number }).errno !== ER_NO_SUCH_THREAD) {
+      return { stopped: false, reason: `the server refused the KILL (${codeOf(error)})` }
+    }
+  }
+  for (;;) {
+    let present: boolean
+    try {
+      const [rows] = await withinMs(
+        statementOn(killer, 'SELECT 1 FROM information_schema.PROCESSLIST WHERE ID = ?', [threadId]),
+        until,
+        noop,
+      )
+      present = (rows as unknown[]).length > 0
+    } catch (error) {
+      if (error instanceof OutOfTime) return lateAnswer
+      return {
+        stopped: false,
+        reason: `the KILL was sent, but reading the process list failed (${codeOf(error)})`,
+      }
+    }
+    if (!present) return { stopped: true }
+    if (Date.now() + retryDelayMs >= until) {
+      return {
+        stopped: false,
+        reason: 'the KILL was sent, but the session was still on the server when time ran out',
+      }
+    }
+    await sleep(retryDelayMs)
+  }
+}
+
+// A statement is still running when it must not be (the invocation's deadline is near, or no deadline
+// is known and the invocation ended): the connection cannot be handed to anyone. It is closed, and its
+// server-side session ended with KILL so the statement stops and its transaction and locks go now, not
+// when the server notices the closed socket (a running statement seldom looks: on MariaDB 10.11 a SLEEP
+// checks every 5 s, a BENCHMARK or a long scan never). Settles by `until` with what is known: the caller
+// awaits it before the invocation ends, since a frozen environment sends nothing.
 export const abandonConnection = async (
   entry: PoolEntry,
   settings: DbConnectionSettings,
   connection: CoreConnection,
-): Promise<void> => {
+  until: number,
+): Promise<StopOutcome> => {
   counters.abandoned++
   const threadId = connection.threadId
   logEvent(
@@ -127,43 +273,27 @@ export const abandonConnection = async (
     entry.label,
     'warn',
     'abandoned',
-    'a statement was still running when the invocation ended',
+    'a statement was still running when it had to end: its connection is closed and its session KILLed',
     undefined,
     threadId,
   )
   discardConnection(connection)
-  if (threadId === null) return
-  const { pool } = entry
-  const deadline = settings.validateTimeoutMs
-  let timedOut = false
-  // The template's connectTimeout was capped by some earlier invocation's deadline: this connect has
-  // its own. (Credentials stay those of the last connect, which the abandoned connection used.)
-  connectionTemplate(pool).connectTimeout = deadline
-  const killer = leaseFromPool(pool)
-  let clock: NodeJS.Timeout | undefined
-  const timer = new Promise<undefined>((resolve) => {
-    clock = setTimeout(() => {
-      timedOut = true
-      resolve(undefined)
-    }, deadline)
-  })
-  const other = await Promise.race([killer.catch(() => undefined), timer])
-  if (!other) {
-    clearTimeout(clock)
-    // Too late or refused: when it comes, it goes straight back to the pool.
-    killer.then((late) => late.release(), noop)
-    return
-  }
-  entry.fresh.delete(other)
+  if (threadId === null) return { stopped: false, reason: 'the connection never learned its session id' }
+  let killer: { connection: CoreConnection; pooled: boolean }
   try {
-    await Promise.race([statementOn(other, 'KILL ?', [threadId]), timer])
-    if (timedOut) discardConnection(other)
-    else other.release()
+    killer = await killerFor(entry, connection, until)
   } catch (error) {
-    // ER_NO_SUCH_THREAD: it is already gone, which is what was wanted.
-    if ((error as { errno?: number }).errno === 1094) other.release()
-    else discardConnection(other)
-  } finally {
-    clearTimeout(clock)
+    return {
+      stopped: false,
+      reason:
+        error instanceof OutOfTime
+          ? 'no connection for the KILL could be opened in time'
+          : `no connection for the KILL could be opened (${codeOf(error)})`,
+    }
   }
+  const { outcome, usable } = await killAndConfirm(killer.connection, threadId, until)
+  if (!killer.pooled) endConnection(killer.connection)
+  else if (usable && !isConnectionDead(killer.connection)) killer.connection.release()
+  else discardConnection(killer.connection)
+  return outcome
 }

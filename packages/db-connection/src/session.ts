@@ -5,6 +5,8 @@ import type { Request } from '@middy/core'
 import type { Invocation } from './connect.ts'
 import { DbConnectionError, dbConnectionErrorCodes } from './errors.ts'
 import { acquireConnection } from './lease.ts'
+import { neededStopMs, stopMarginMs } from './link.ts'
+import { logEvent } from './log.ts'
 import { type CoreConnection, discardConnection, isConnectionDead } from './mysql2-adapter.ts'
 import { AsyncLocalStorage } from './node-builtins.ts'
 import type { DbConnectionSettings } from './options.ts'
@@ -24,8 +26,9 @@ import {
 import type { DbLeasedConnection } from './types.ts'
 
 // Counted here, read by stats.ts: statements that failed fatally (their connection is discarded);
-// sessions whose running statement was stopped at the invocation's deadline.
-const counters = { errors: 0, deadlineStops: 0 }
+// sessions whose running statement was stopped at the invocation's deadline, and those whose statement
+// could not be confirmed stopped.
+const counters = { errors: 0, deadlineStops: 0, outcomesUnknown: 0 }
 export const sessionCounters = (): Readonly<typeof counters> => counters
 
 const SERVER_STATUS_IN_TRANS = 1
@@ -38,20 +41,24 @@ const endedError = () =>
     `the invocation has ended (after, onError or Middy's early timeout); context.db can no longer be used`,
   )
 
-// Statements still running when the invocation ended (Middy's early timeout, an un-awaited query):
-// their awaits settle with this, since the connection they ran on is closed without a word from mysql2.
-const endedInFlightError = () =>
-  new DbConnectionError(
-    dbConnectionErrorCodes.invocationEnded,
-    `the invocation ended (Middy's early timeout, or after/onError) while this statement was still running; its session was ended on the server (KILL)`,
-  )
-
-const deadlineError = (marginMs: number, sent: boolean) =>
+const notSentError = (marginMs: number) =>
   new DbConnectionError(
     dbConnectionErrorCodes.statementDeadline,
-    sent
-      ? `the statement was stopped at the invocation's deadline: it was still running ${marginMs} ms before the function's timeout (statementMarginMs), so its session was ended on the server (KILL) and its transaction and locks are gone`
-      : `the statement was not sent: the invocation's deadline is less than ${marginMs} ms away (statementMarginMs)`,
+    `the statement was not sent: the invocation's deadline is less than ${marginMs} ms away (statementMarginMs, or what stopping a statement takes on this link)`,
+  )
+
+// Said only when the server was seen without the statement's session (release.ts, abandonConnection).
+const stoppedError = (marginMs: number) =>
+  new DbConnectionError(
+    dbConnectionErrorCodes.statementDeadline,
+    `the statement was stopped at the invocation's deadline: it was still running ${marginMs} ms before the function's timeout, so its session was ended on the server (KILL), and the server no longer shows it: the statement did not complete, and its transaction and locks went with the session`,
+  )
+
+// Anything short of that: the statement may have completed, may still run, may still commit.
+const outcomeUnknownError = (marginMs: number, reason: string) =>
+  new DbConnectionError(
+    dbConnectionErrorCodes.statementOutcomeUnknown,
+    `the statement was still running ${marginMs} ms before the invocation's deadline and could not be stopped: ${reason}. It may still be running on the server and may still commit: retrying it is not safe`,
   )
 
 const noop = () => {}
@@ -63,6 +70,20 @@ const isSeveralResults = (fields: unknown): boolean =>
   Array.isArray(fields) && fields.every((each) => each === undefined || Array.isArray(each))
 
 type Settle = (value: Promise<never> | [unknown, unknown]) => void
+type Answer = Promise<[unknown, unknown]>
+
+// A rejection of thaw's own that no caller may be waiting for (a statement the handler never awaited):
+// marked as handled, so that it cannot end the runtime as an unhandled rejection. A caller that awaits
+// the promise still gets the error.
+const quietRejection = (error: Error): Answer => {
+  const rejected = Promise.reject(error)
+  rejected.catch(noop)
+  return rejected
+}
+
+// The least time a stop keeps before the deadline for the handler to answer (and Middy's early
+// timeout), out of the margin: a fifth of it, at most this.
+const handlerShareMs = 50
 
 const stopAtDeadline = (session: DbSession) => session.stopAtDeadline()
 
@@ -107,8 +128,12 @@ export class DbSession {
   #invocation: Invocation
   #connection: CoreConnection | undefined
   #leasing: Promise<CoreConnection> | undefined
-  // The statements sent and not answered yet, by the function that settles each one's promise.
-  #pending = new Set<Settle>()
+  // The statements sent and not answered yet: the function that settles each one's promise, and it.
+  #pending = new Map<Settle, Answer>()
+  // Resolves finish()'s wait for the statements still running when the invocation ended.
+  #drained: (() => void) | undefined
+  // The margin before the deadline at which a running statement is stopped (link.ts).
+  #marginMs = 0
   #stateLeaked = false
   #inTransaction = false
   #schemaChanged = false
@@ -121,7 +146,8 @@ export class DbSession {
   // Past deadline - statementMarginMs: nothing more is sent.
   #pastDeadline = false
   #stopTimer: NodeJS.Timeout | undefined
-  // The KILL of a session stopped at the deadline, awaited by finish().
+  // The stop of a statement still running at the deadline (KILL and its confirmation), awaited by
+  // finish().
   #stopping: Promise<void> | undefined
   // Set while getConnection()/transaction() holds the connection exclusively.
   #exclusive: Promise<void> | undefined
@@ -222,12 +248,13 @@ export class DbSession {
   }
 
   // The hot path: a leased, healthy connection runs the statement with no extra step.
-  #shared(method: Method, sql: Statement, values: unknown) {
+  #shared(method: Method, sql: Statement, values: unknown): Answer {
     if (this.#connection && !this.#exclusive) return this.#run(this.#connection, method, sql, values)
+    if (this.#ended) return this.#refuseLate()
     return this.#sharedSlow(method, sql, values)
   }
 
-  async #sharedSlow(method: Method, sql: Statement, values: unknown) {
+  async #sharedSlow(method: Method, sql: Statement, values: unknown): Answer {
     // Inside this session's transaction() callback: the statement belongs to the transaction.
     if (this.#exclusive) {
       const scope = transactionScope.getStore()
@@ -245,32 +272,32 @@ export class DbSession {
     return this.#run(connection, method, sql, values)
   }
 
-  #run(connection: CoreConnection, method: Method, sql: Statement, values: unknown) {
-    if (this.#ended) return Promise.reject(endedError())
-    if (this.#pastDeadline) {
-      return Promise.reject(deadlineError(this.#invocation.settings.statementMarginMs, false))
-    }
+  #run(connection: CoreConnection, method: Method, sql: Statement, values: unknown): Answer {
+    if (this.#ended) return this.#refuseLate()
+    if (this.#pastDeadline) return quietRejection(notSentError(this.#marginMs))
     refuseCallback(values)
     if (!this.#stateLeaked) {
       const kind = statementKind(sql)
       if (kind === leavesState || (kind !== plainRead && !this.#tracked)) this.#stateLeaked = true
     }
     const pending = this.#pending
-    return new Promise<[unknown, unknown]>((resolve) => {
-      pending.add(resolve)
-      sendStatement(connection, method, sql, values, (error, rows, fields) => {
-        // Already settled: stopped at the deadline, or the invocation ended while it ran.
-        if (!pending.delete(resolve)) return
-        if (error) {
-          // Never re-run: the error reaches the handler as mysql2 made it (code, errno, sqlState,
-          // fatal); a dead connection is discarded so the next invocation gets a new one.
-          if ((error as { fatal?: boolean }).fatal || isConnectionDead(connection)) {
-            counters.errors++
-            this.#drop(connection)
-          }
-          rejectWithCallerStack(resolve, error)
-          return
+    let settle: Settle = noop
+    const answer: Answer = new Promise<[unknown, unknown]>((resolve) => {
+      settle = resolve
+    })
+    pending.set(settle, answer)
+    sendStatement(connection, method, sql, values, (error, rows, fields) => {
+      // Already settled: stopped at the deadline.
+      if (!pending.delete(settle)) return
+      if (error) {
+        // Never re-run: the error reaches the handler as mysql2 made it (code, errno, sqlState,
+        // fatal); a dead connection is discarded so the next invocation gets a new one.
+        if ((error as { fatal?: boolean }).fatal || isConnectionDead(connection)) {
+          counters.errors++
+          this.#drop(connection)
         }
+        rejectWithCallerStack(settle, error)
+      } else {
         const header = rows as OkPacket | undefined
         if (header && typeof header.serverStatus === 'number') this.#readOk(header)
         else if (this.#multi && Array.isArray(rows) && isSeveralResults(fields)) {
@@ -280,9 +307,25 @@ export class DbSession {
             if ((fields as unknown[])[index] === undefined) this.#readOk(rows[index] as OkPacket)
           }
         }
-        resolve([rows, fields])
-      })
+        settle([rows, fields])
+      }
+      if (pending.size === 0) this.#drained?.()
     })
+    return answer
+  }
+
+  // A statement sent through a context.db kept past its invocation: refused, and said in the log, since
+  // no handler may be waiting for it (an un-awaited statement started after the answer).
+  #refuseLate(): Answer {
+    const { entry, settings } = this.#invocation
+    logEvent(
+      settings.logger,
+      entry.label,
+      'warn',
+      'late-statement',
+      'a statement was sent through context.db after its invocation ended: refused, not sent',
+    )
+    return quietRejection(endedError())
   }
 
   // What an OK packet says about the session: a transaction open or not, and, from the server's
@@ -297,12 +340,16 @@ export class DbSession {
     }
   }
 
-  // Settles every statement still waiting for an answer with `error` (their connection is being
-  // closed: mysql2 3.24.6 never calls back a command of a connection it was told to destroy).
+  // Settles every statement still waiting for an answer with `error` (their connection was closed:
+  // mysql2 3.24.6 never calls back a command of a connection it was told to destroy).
   #settlePending(error: () => Error) {
     const pending = [...this.#pending]
     this.#pending.clear()
-    for (const resolve of pending) rejectWithCallerStack(resolve, error())
+    for (const [settle, answer] of pending) {
+      answer.catch(noop)
+      rejectWithCallerStack(settle, error())
+    }
+    this.#drained?.()
   }
 
   #drop(connection: CoreConnection) {
@@ -371,7 +418,8 @@ export class DbSession {
     const remaining = this.#invocation.request?.context?.getRemainingTimeInMillis?.()
     if (typeof remaining === 'number') {
       this.deadline = Date.now() + remaining
-      const margin = this.#invocation.settings.statementMarginMs
+      const margin = stopMarginMs(this.#invocation.entry, this.#invocation.settings)
+      this.#marginMs = margin
       if (margin > 0) {
         this.#stopTimer = setTimeout(stopAtDeadline, Math.max(0, remaining - margin), this).unref()
       }
@@ -382,47 +430,95 @@ export class DbSession {
     }
   }
 
-  // deadline - statementMarginMs (internal: called by the session's timer). From now on nothing is
-  // sent; a statement still running is stopped on the server (the session is KILLed from another
-  // connection) and its await fails with THAW_STATEMENT_DEADLINE at once, so the handler ends before
-  // Middy's early timeout or Lambda's own, and the invocation's end (finish) waits for the KILL.
+  // deadline - margin (internal: called by the session's timer). From now on nothing is sent; a
+  // statement still running is stopped on the server (the session is KILLed from another connection,
+  // and the server is asked whether it is gone) and its await fails with what is known: stopped
+  // (THAW_STATEMENT_DEADLINE) or not (THAW_STATEMENT_OUTCOME_UNKNOWN), before Middy's early timeout or
+  // Lambda's own. finish() waits for the stop.
   stopAtDeadline(): void {
     this.#stopTimer = undefined
-    if (this.#ended) return
+    if (this.#stopping) return
     this.#pastDeadline = true
     const connection = this.#connection
     if (!connection || this.#pending.size === 0) return
-    this.#connection = undefined
-    counters.deadlineStops++
-    const margin = this.#invocation.settings.statementMarginMs
-    this.#settlePending(() => deadlineError(margin, true))
-    const { entry, settings } = this.#invocation
-    this.#stopping = abandonConnection(entry, settings, connection).then(noop, noop)
+    const { settings } = this.#invocation
+    const until = Number.isFinite(this.deadline)
+      ? this.deadline - Math.min(handlerShareMs, this.#marginMs / 5)
+      : Date.now() + settings.validateTimeoutMs
+    this.#stop(connection, until)
   }
 
-  // after/onError: nothing stays leased, no transaction stays open, no lock stays held.
+  #stop(connection: CoreConnection, until: number) {
+    this.#connection = undefined
+    const { entry, settings } = this.#invocation
+    const margin = this.#marginMs
+    this.#stopping = abandonConnection(entry, settings, connection, until).then((outcome) => {
+      if (outcome.stopped) counters.deadlineStops++
+      else counters.outcomesUnknown++
+      this.#settlePending(() =>
+        outcome.stopped ? stoppedError(margin) : outcomeUnknownError(margin, outcome.reason),
+      )
+    })
+  }
+
+  // after/onError: statements the handler started and did not await finish first (up to the stop at
+  // the deadline), then nothing stays leased, no transaction stays open, no lock stays held.
   finish(): Promise<void> | undefined {
     this.#ended = true
     if (this.#deadlineTimer !== undefined) {
       clearTimeout(this.#deadlineTimer)
       this.#deadlineTimer = undefined
     }
+    leasedSessions.delete(this)
+    const connection = this.#connection
+    if (!connection) {
+      this.#clearStopTimer()
+      if (this.#stopping) return this.#stopping
+      return this.#leasing ? this.#leasing.then(noop, noop) : undefined
+    }
+    if (this.#pending.size > 0) return this.#drainThenRelease()
+    this.#clearStopTimer()
+    return this.#release(connection)
+  }
+
+  #clearStopTimer() {
     if (this.#stopTimer !== undefined) {
       clearTimeout(this.#stopTimer)
       this.#stopTimer = undefined
     }
-    leasedSessions.delete(this)
-    const connection = this.#connection
-    if (!connection) {
-      if (this.#stopping) return this.#stopping
-      return this.#leasing ? this.#leasing.then(noop, noop) : undefined
+  }
+
+  // Un-awaited statements (an audit INSERT the handler started and returned without awaiting) complete
+  // as on a plain pool: the invocation's end waits for them, and the stop at the deadline bounds the
+  // wait. Without a stop timer (no deadline known, or statementMarginMs 0), one is armed for the
+  // deadline less what a stop needs on this link, or the stop starts now when no deadline is known.
+  async #drainThenRelease(): Promise<void> {
+    if (this.#stopTimer === undefined) {
+      const { entry } = this.#invocation
+      const stopNeedsMs = Math.max(neededStopMs(entry), handlerShareMs)
+      const waitMs = this.deadline - stopNeedsMs - Date.now()
+      if (Number.isFinite(this.deadline) && waitMs > 0) {
+        this.#marginMs ||= stopNeedsMs
+        this.#stopTimer = setTimeout(stopAtDeadline, waitMs, this).unref()
+      } else this.stopAtDeadline()
     }
+    if (this.#pending.size > 0) {
+      await new Promise<void>((resolve) => {
+        this.#drained = resolve
+      })
+    }
+    this.#drained = undefined
+    this.#clearStopTimer()
+    if (this.#stopping) return this.#stopping
+    const connection = this.#connection
+    if (!connection) return
+    return this.#release(connection)
+  }
+
+  #release(connection: CoreConnection): Promise<void> | undefined {
     this.#connection = undefined
-    const inFlight = this.#pending.size
-    if (inFlight > 0) this.#settlePending(endedInFlightError)
     const { entry, settings } = this.#invocation
     return releaseAfterInvocation(entry, settings, connection, {
-      inFlight,
       stateLeaked: this.#stateLeaked,
       inTransaction: this.#inTransaction,
       schemaChanged: this.#schemaChanged,

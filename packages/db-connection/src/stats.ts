@@ -24,6 +24,7 @@ export const dbConnectionStats = (): DbConnectionStats => {
     resets: release.resets,
     abandoned: release.abandoned,
     deadlineStops: sessionCounters().deadlineStops,
+    outcomesUnknown: sessionCounters().outcomesUnknown,
     errors: registry.errors + lease.errors + release.errors + sessionCounters().errors,
     secretFetches: credentials.secretFetches,
     rotationRetries: connect.rotationRetries,

@@ -72,6 +72,9 @@ export interface DbConnectionStats {
   // Invocations whose running statement was stopped at deadline - statementMarginMs (counted in
   // abandoned too: the connection goes the same way).
   deadlineStops: number
+  // Invocations whose running statement could not be confirmed stopped at that point (no connection for
+  // the KILL, the KILL refused or unanswered in time): the handler got THAW_STATEMENT_OUTCOME_UNKNOWN.
+  outcomesUnknown: number
   // Errors seen: failed connects, fatal statement errors, failed validations or resets.
   errors: number
   // GetSecretValue calls made (first use, and once per rotation).

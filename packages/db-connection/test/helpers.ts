@@ -32,12 +32,14 @@ export const lambdaContext = (remainingMs = 10_000) => {
 
 // One function in this process, with the middleware and `options`: each call runs `run` as one
 // invocation with its context.db, and resolves with what it returns.
-export const inProcessFunction = (options: DbConnectionOptions) => {
+// `remainingMs`: each invocation's time before its deadline (a statement the handler leaves running is
+// waited for until the deadline less the stop's margin).
+export const inProcessFunction = (options: DbConnectionOptions, remainingMs?: number) => {
   type Db = DbConnectionContext['db']
   const handler = middy<{ run: (db: Db) => Promise<unknown> }, unknown, Error, DbConnectionContext>()
     .use(dbConnection(options))
     .handler((event, context) => event.run(context.db))
-  return <T>(run: (db: Db) => Promise<T>) => handler({ run }, lambdaContext()) as Promise<T>
+  return <T>(run: (db: Db) => Promise<T>) => handler({ run }, lambdaContext(remainingMs)) as Promise<T>
 }
 
 const fixture = fixturesOf(import.meta.url)

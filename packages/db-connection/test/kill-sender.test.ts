@@ -19,7 +19,8 @@ const connectionId = async (db: Db) => {
   return Number((result as [{ id: number }])[0].id)
 }
 
-// An invocation that returns while its statement runs on the server: thaw abandons the connection and
+// An invocation that returns while its statement runs on the server: its end waits for the statement
+// until the deadline less the stop's margin (a second here), then thaw abandons the connection and
 // KILLs its session from a new one. Resolves with the two connections' ids once the killed session has
 // left the server's process list.
 const abandonOne = async (invoke: ReturnType<typeof inProcessFunction>, user: string) => {
@@ -44,7 +45,7 @@ const abandonOne = async (invoke: ReturnType<typeof inProcessFunction>, user: st
 describe('the connection a KILL was sent from', () => {
   it('is tracked and idle-limited before its first statement, so a write on it costs no reset', async () => {
     const { user, dsn } = await createTestUser('killtrack')
-    const invoke = inProcessFunction({ config: dsn(), fleet: { idleTimeoutMs: 7_000 } })
+    const invoke = inProcessFunction({ config: dsn(), fleet: { idleTimeoutMs: 7_000 } }, 1_500)
     const { sender } = await abandonOne(invoke, user)
     const resetsBefore = dbConnectionStats().resets
     const seen = await invoke(async (db) => {
@@ -66,7 +67,7 @@ describe('the connection a KILL was sent from', () => {
   it('goes back to the server after its invocation when the server is fuller than giveBackAbove', async () => {
     const { user, dsn } = await createTestUser('killcrowd')
     // Any server is fuller than this: every connection thaw opens is crowded, the KILL's too.
-    const invoke = inProcessFunction({ config: dsn(), fleet: { giveBackAbove: 0.000_001 } })
+    const invoke = inProcessFunction({ config: dsn(), fleet: { giveBackAbove: 0.000_001 } }, 1_500)
     const { sender } = await abandonOne(invoke, user)
     const givenBackBefore = dbConnectionStats().givenBack
     expect(await invoke(connectionId)).toBe(sender)

@@ -87,21 +87,64 @@ describe("context.db's surface", () => {
     }
   })
 
-  it('a statement still running when the invocation ends settles with THAW_INVOCATION_ENDED', async () => {
-    const { dsn } = await createTestUser('surfaceflight')
+  it('a statement the handler did not await completes before the invocation ends, as on a plain pool', async () => {
+    const { user, dsn } = await createTestUser('surfaceforget')
     const invoke = inProcessFunction({ config: dsn() })
-    let running: Promise<unknown> | undefined
-    await invoke(async (db) => {
+    let audit: Promise<unknown> | undefined
+    const answered = await invoke(async (db) => {
       await db.query('SELECT 1')
+      // Fire and forget: slow enough to still be running when the handler returns.
+      audit = db.query(`SELECT SLEEP(0.3), 'audited' AS v`)
+      return 'answered'
+    })
+    expect(answered).toBe('answered')
+    // Settled by the time the invocation ended: its end waited for it, and it was not stopped.
+    const settled = await Promise.race([audit, Promise.resolve('still pending')])
+    expect(settled).toEqual([[expect.objectContaining({ v: 'audited' })], expect.anything()])
+    expect((await connectionIds(user)).length).toBe(1)
+  })
+
+  it('a statement still running at the deadline is stopped, and its await says so only once the server shows it gone', async () => {
+    const { user, dsn } = await createTestUser('surfaceflight')
+    const invoke = inProcessFunction({ config: dsn() }, 1_500)
+    let running: Promise<unknown> | undefined
+    let id = 0
+    await invoke(async (db) => {
+      const [rows] = await db.query('SELECT CONNECTION_ID() AS id')
+      id = Number((rows as [{ id: number }])[0].id)
       running = db.query(`SELECT BENCHMARK(1000000000, MD5('thaw'))`)
       running.catch(() => {})
     })
     await expect(running).rejects.toMatchObject({
-      code: 'THAW_INVOCATION_ENDED',
-      message: expect.stringMatching(
-        /while this statement was still running; its session was ended on the server \(KILL\)$/,
-      ),
+      code: 'THAW_STATEMENT_DEADLINE',
+      message: expect.stringMatching(/^@thaw\/db-connection: the statement was stopped at the invocation's deadline/),
     })
+    // The claim was checked: the session had left the server's process list when the error was made.
+    expect(await connectionIds(user)).not.toContain(id)
+  })
+
+  it('a statement sent through context.db after the invocation ended is refused with a warning, never an unhandled rejection', async () => {
+    const { dsn } = await createTestUser('surfacelate')
+    const logged: { event: string; level: string }[] = []
+    const invoke = inProcessFunction({ config: dsn(), logger: (event) => logged.push(event) })
+    const kept = await invoke(async (db) => {
+      await db.query('SELECT 1')
+      return db
+    })
+    const unhandled: unknown[] = []
+    const onUnhandled = (reason: unknown) => unhandled.push(reason)
+    process.on('unhandledRejection', onUnhandled)
+    try {
+      // Not awaited, no catch: a handler's timer or callback that fires after the answer.
+      void kept.query('SELECT 1')
+      await new Promise((resolve) => setTimeout(resolve, 50))
+    } finally {
+      process.off('unhandledRejection', onUnhandled)
+    }
+    expect(unhandled).toEqual([])
+    expect(logged.filter((event) => event.event === 'late-statement')).toEqual([
+      expect.objectContaining({ level: 'warn', event: 'late-statement' }),
+    ])
   })
 
   it('a leased connection used after release() refuses with THAW_CONNECTION_RELEASED', async () => {

@@ -1,0 +1,83 @@
+// What a pool has measured of its link to the server, and the margin a statement's stop needs on it.
+// Stopping a statement at the invocation's deadline takes a connection (an idle one of the same user,
+// or a new one: TCP, the server's greeting, authentication, TLS where configured), the KILL's round
+// trip and the round trips that confirm the session left the server. statementMarginMs is what the
+// user allowed; over a slow link (another availability zone, a TLS handshake, a loaded proxy) that is
+// not enough, and a stop that has not finished when Lambda's deadline comes ends in Sandbox.Timedout
+// with the statement still running. So the margin used is the larger of the two, from this pool's own
+// measurements: no timer, no extra round trip (connects and round trips are timed where they happen).
+import { packageName } from './errors.ts'
+import { logEvent } from './log.ts'
+import type { DbConnectionSettings } from './options.ts'
+import type { PoolEntry } from './registry.ts'
+import type { DbConnectionLogger } from './types.ts'
+
+// The last few of each: one slow connect (a cold TLS session) weighs until newer ones replace it.
+const kept = 5
+// Round trips a stop spends after its connection is there: the KILL, and a look at the process list
+// (two, for a session that takes a moment to leave it).
+const stopRoundTrips = 3
+// What the handler needs after its await fails, and the cleanup before Middy's early timeout.
+const handlerSlackMs = 50
+
+const warnOnConsole: DbConnectionLogger = (event) => console.warn(`${packageName}: ${event.message}`)
+
+interface Link {
+  connects: number[]
+  roundTrips: number[]
+  warned: boolean
+}
+const links = new WeakMap<PoolEntry, Link>()
+
+const linkOf = (entry: PoolEntry): Link => {
+  let link = links.get(entry)
+  if (!link) {
+    link = { connects: [], roundTrips: [], warned: false }
+    links.set(entry, link)
+  }
+  return link
+}
+
+const keep = (samples: number[], ms: number) => {
+  samples.push(ms)
+  if (samples.length > kept) samples.shift()
+}
+
+// A connect of this pool took `ms` (handshake and authentication).
+export const recordConnect = (entry: PoolEntry, ms: number): void => keep(linkOf(entry).connects, ms)
+
+// A round trip of this pool took `ms` (the tracking SET of a new connection, a ping).
+export const recordRoundTrip = (entry: PoolEntry, ms: number): void => keep(linkOf(entry).roundTrips, ms)
+
+const largest = (samples: number[]) => samples.reduce((most, ms) => Math.max(most, ms), 0)
+
+// What a stop needs on this link, from what was measured (0 before anything was).
+export const neededStopMs = (entry: PoolEntry): number => {
+  const link = linkOf(entry)
+  if (link.connects.length === 0 && link.roundTrips.length === 0) return 0
+  return largest(link.connects) + stopRoundTrips * largest(link.roundTrips) + handlerSlackMs
+}
+
+// The margin before the deadline at which a running statement is stopped and a new one refused:
+// statementMarginMs, or more when this link needs more (said once per pool, as a warning). 0 stays 0:
+// the user asked for no stop at all.
+export const stopMarginMs = (entry: PoolEntry, settings: DbConnectionSettings): number => {
+  const configured = settings.statementMarginMs
+  if (configured === 0) return 0
+  const needed = Math.ceil(neededStopMs(entry))
+  if (needed <= configured) return configured
+  const link = linkOf(entry)
+  if (!link.warned) {
+    link.warned = true
+    // Said even without a logger: the function's timeout and this link disagree, which its owner must
+    // hear about (CloudWatch gets console.warn).
+    logEvent(
+      settings.logger ?? warnOnConsole,
+      entry.label,
+      'warn',
+      'margin-too-small',
+      `statementMarginMs ${configured} is less than stopping a statement takes on this link (about ${needed} ms: a connect of ${Math.ceil(largest(link.connects))} ms and round trips of ${Math.ceil(largest(link.roundTrips))} ms measured): statements are stopped ${needed} ms before the deadline`,
+    )
+  }
+  return needed
+}

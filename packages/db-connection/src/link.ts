@@ -14,9 +14,11 @@ import type { DbConnectionLogger } from './types.ts'
 
 // The last few of each: one slow connect (a cold TLS session) weighs until newer ones replace it.
 const kept = 5
-// Round trips a stop spends after its connection is there: the KILL, and a look at the process list
-// (two, for a session that takes a moment to leave it).
-const stopRoundTrips = 3
+// Round trips a stop spends after its connection is there: the KILL, and looks at the process list
+// (a KILLed session takes a moment to leave it: up to three).
+const stopRoundTrips = 4
+// A link is not equally fast every time: a quarter more than measured.
+const headroom = 1.25
 // What the handler needs after its await fails, and the cleanup before Middy's early timeout.
 const handlerSlackMs = 50
 
@@ -55,7 +57,7 @@ const largest = (samples: number[]) => samples.reduce((most, ms) => Math.max(mos
 export const neededStopMs = (entry: PoolEntry): number => {
   const link = linkOf(entry)
   if (link.connects.length === 0 && link.roundTrips.length === 0) return 0
-  return largest(link.connects) + stopRoundTrips * largest(link.roundTrips) + handlerSlackMs
+  return headroom * (largest(link.connects) + stopRoundTrips * largest(link.roundTrips)) + handlerSlackMs
 }
 
 // The margin before the deadline at which a running statement is stopped and a new one refused:

@@ -160,9 +160,12 @@ const killerFor = async (
         pooled: false,
       }
     } catch (error) {
-      const { errno } = error as { errno?: number }
-      if (errno === undefined || !tooManyConnections.has(errno) || Date.now() + retryDelayMs >= until)
-        throw error
+      const { errno, code } = error as { errno?: number; code?: string }
+      const full = errno !== undefined && tooManyConnections.has(errno)
+      if (!full && refused !== undefined && (error instanceof OutOfTime || code === 'ETIMEDOUT'))
+        throw refused
+      if (!full || Date.now() + retryDelayMs >= until) throw error
+      refused = error
       await sleep(retryDelayMs)
     }
   }

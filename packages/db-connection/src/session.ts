@@ -464,6 +464,12 @@ export class DbSession {
   // after/onError: statements the handler started and did not await finish first (up to the stop at
   // the deadline), then nothing stays leased, no transaction stays open, no lock stays held.
   finish(): Promise<void> | undefined {
+    // A lease on its way (a first statement the handler did not await): it, and the statements waiting
+    // for it, go first; the lease is bounded by the invocation's deadline (connect.ts).
+    if (this.#leasing && !this.#connection && !this.#ended) {
+      const again = () => this.finish()
+      return this.#leasing.then(again, again)
+    }
     this.#ended = true
     if (this.#deadlineTimer !== undefined) {
       clearTimeout(this.#deadlineTimer)

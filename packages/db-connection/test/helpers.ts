@@ -207,7 +207,9 @@ export interface Proxy {
   // is one): a server that accepts a connection and then stops answering it.
   holeNextAfter(chunks: number): void
   idleTimeoutMs: number | undefined
+  // Server to client, and client to server (a link with latency both ways: delayBothWays).
   delayMs: number
+  upstreamDelayMs: number
   // What each client connection sent towards the server, one array of chunks per connection, in order.
   clientData: Buffer[][]
   close(): Promise<void>
@@ -220,6 +222,7 @@ export const startProxy = async (target: { host: string; port: number }): Promis
     port: 0,
     idleTimeoutMs: undefined,
     delayMs: 0,
+    upstreamDelayMs: 0,
     clientData: [],
     cut() {
       for (const pair of pairs) {
@@ -263,7 +266,9 @@ export const startProxy = async (target: { host: string; port: number }): Promis
       if (pair.holed) return
       sent.push(data)
       touch()
-      upstream.write(data)
+      if (proxy.upstreamDelayMs > 0) {
+        setTimeout(() => upstream.writable && upstream.write(data), proxy.upstreamDelayMs).unref()
+      } else upstream.write(data)
     })
     upstream.on('data', (data) => {
       if (pair.holed) return

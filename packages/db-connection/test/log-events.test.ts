@@ -424,7 +424,8 @@ describe('the logger hook: one event per thing thaw does to a connection, from r
         level: 'warn',
         event: 'abandoned',
         pool: poolLabel(user, Number(new URL(dsn()).port || 3306)),
-        message: 'a statement was still running when it had to end: its connection is closed and its session KILLed',
+        message:
+          'a statement was still running when it had to end: its connection is closed and its session KILLed',
         threadId: id,
       },
     ])

@@ -147,11 +147,22 @@ export const changes: Change[] = [
     ),
   },
   // XA.
-  { name: 'XA left active', undoneByNever: true, steps: q(`XA START '${n.xids[0]}'`) },
+  {
+    name: 'XA left active',
+    undoneByNever: true,
+    steps: q(`XA START '${n.xids[0]}'`, `INSERT INTO ${n.zoe} (v) VALUES ('xa')`),
+  },
   {
     name: 'XA left prepared',
     undoneByNever: true,
-    steps: q(`XA START '${n.xids[1]}'`, `XA END '${n.xids[1]}'`, `XA PREPARE '${n.xids[1]}'`),
+    // With a write in it: MariaDB 10.11 rolls back a PREPARED branch that wrote nothing at the reset.
+    steps: q(
+      `XA START '${n.xids[1]}'`,
+      `UPDATE ${n.zoe} SET v = v WHERE id > 0`,
+      `INSERT INTO ${n.zoe} (v) VALUES ('xa')`,
+      `XA END '${n.xids[1]}'`,
+      `XA PREPARE '${n.xids[1]}'`,
+    ),
   },
   {
     name: 'XA committed',

@@ -22,9 +22,11 @@ export const names = {
   trigger: `fp_tr_${s}`,
   defaultRole: `fp_r1_${s}`,
   otherRole: `fp_r2_${s}`,
-  locks: ['l1', 'l2', 'l3', 'l4', 'l5', 'l6', 'proc', 'fn', 'trig'].map((n) => `fp_${n}_${s}`),
+  locks: ['l1', 'l2', 'l3', 'l4', 'l5', 'l6', 'l7', 'l8', 'l9', 'proc', 'fn', 'trig'].map(
+    (n) => `fp_${n}_${s}`,
+  ),
   temporaryTables: [`fp_tmp1_${s}`, `fp_tmp2_${s}`, `fp_tmp3_${s}`, `fp_tmpproc_${s}`],
-  prepared: ['fp_ps1', 'fp_ps2', 'fp_ps3', 'fp_psproc'],
+  prepared: ['fp_ps1', 'fp_ps2', 'fp_ps3', 'fp_ps4', 'fp_psproc'],
   xids: [`fp_x1_${s}`, `fp_x2_${s}`, `fp_x3_${s}`],
 }
 const n = names
@@ -113,6 +115,12 @@ export const changes: Change[] = [
   { name: 'SELECT GET_LOCK', steps: q(`SELECT GET_LOCK('${lock('l1')}', 0)`) },
   { name: 'DO GET_LOCK', steps: q(`DO GET_LOCK('${lock('l2')}', 0)`) },
   { name: 'line comment GET_LOCK', steps: q(`-- c\nSELECT GET_LOCK('${lock('l4')}', 0)`) },
+  { name: 'block comment GET_LOCK', steps: q(`/* c */ DO /* c */ GET_LOCK('${lock('l7')}', 0)`) },
+  { name: 'versioned comment GET_LOCK', steps: q(`/*!50000 SELECT GET_LOCK('${lock('l8')}', 0) */`) },
+  {
+    name: 'PREPARE CONCAT GET_LOCK',
+    steps: q(`PREPARE fp_ps4 FROM CONCAT('DO GET_', 'LOCK(''${lock('l9')}'', 0)')`, 'EXECUTE fp_ps4'),
+  },
   {
     name: 'EXECUTE IMMEDIATE CONCAT GET_LOCK',
     steps: q(`EXECUTE IMMEDIATE CONCAT('DO GET_', 'LOCK(''${lock('l3')}'', 0)')`),
@@ -213,6 +221,15 @@ export const changes: Change[] = [
     steps: q(`SELECT 1; INSERT INTO ${n.rows} (v) VALUES ('m')`),
     multi: true,
   },
+  // The last statement's warnings: SHOW WARNINGS, as the next invocation's first statement, lists them
+  // (with the values they quote).
+  {
+    name: 'warning left by a read',
+    steps: q("SELECT CAST('fp-secret' AS DECIMAL) AS v"),
+    unseenByAuto:
+      "a result set's warning count is not read, and a plain read leaves nothing else: SHOW WARNINGS as the next invocation's first statement lists the last statement's warnings",
+  },
+  { name: 'execute() SET NAMES', steps: [{ sql: 'SET NAMES latin1', execute: true }] },
   // Plain reads: no state at all.
   { name: 'plain read', leavesNothing: true, steps: q(`SELECT v FROM ${n.rows} WHERE v = 'José'`) },
   // A procedure (CALL): anything.

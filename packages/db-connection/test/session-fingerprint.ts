@@ -71,9 +71,11 @@ export const cachedStatements = (client: ClientSide | undefined): string[] =>
 // statements (EXECUTE runs them), then the round trips that prove encoding and writes work.
 export const fingerprint = async (db: Db, client: ClientSide | undefined): Promise<Fingerprint> => {
   const print: Fingerprint = {}
-  // First, before any statement ends a transaction: SET TRANSACTION READ ONLY (or an isolation level)
+  // First, before any statement clears them: the warnings of the session's last statement.
+  print['SHOW WARNINGS first'] = await answer(db, 'SHOW WARNINGS')
+  // Then, before any statement ends a transaction: SET TRANSACTION READ ONLY (or an isolation level)
   // applies to the session's next transaction only, which no variable shows, and which the first
-  // statement of the next invocation would be.
+  // statement of the next invocation would be (SHOW WARNINGS starts none).
   print['first statement writes'] = await answer(db, `UPDATE ${names.zoe} SET v = v WHERE id = 0`)
   try {
     const [rows] = await db.query('SHOW SESSION VARIABLES')

@@ -27,6 +27,7 @@ export const names = {
   ),
   temporaryTables: [`fp_tmp1_${s}`, `fp_tmp2_${s}`, `fp_tmp3_${s}`, `fp_tmpproc_${s}`],
   prepared: ['fp_ps1', 'fp_ps2', 'fp_ps3', 'fp_ps4', 'fp_psproc'],
+  userVariables: ['fp_u1', 'fp_u2', 'fp_u3', 'fp_u4', 'fp_u5', 'fp_u6', 'fp_routine'],
   xids: [`fp_x1_${s}`, `fp_x2_${s}`, `fp_x3_${s}`],
 }
 const n = names

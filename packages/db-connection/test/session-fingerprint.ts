@@ -85,10 +85,15 @@ export const fingerprint = async (db: Db, client: ClientSide | undefined): Promi
   } catch (error) {
     print.variables = `error ${(error as { errno?: number }).errno}`
   }
-  print['user variables'] = await answer(
+  // Every user variable, where the server has the USER_VARIABLES plugin (MariaDB 10.2+ builds it in);
+  // the catalogue's own names otherwise.
+  const userVariables = await answer(
     db,
     'SELECT VARIABLE_NAME, VARIABLE_VALUE FROM information_schema.USER_VARIABLES ORDER BY VARIABLE_NAME',
   )
+  print['user variables'] = userVariables.startsWith('error')
+    ? await answer(db, `SELECT ${names.userVariables.map((name) => `@${name} AS ${name}`).join(', ')}`)
+    : userVariables
   print.session = await answer(
     db,
     `SELECT CURRENT_ROLE() AS role, LAST_INSERT_ID() AS lastInsertId, DATABASE() AS db, @@in_transaction AS inTransaction, @@autocommit AS autocommit`,

@@ -69,9 +69,10 @@ const resetAndRelease = async (
   const timeoutMs = settings.validateTimeoutMs
   // A transaction left open is rolled back before the reset (which would do it too) so that one no
   // reset can end is found: MariaDB 10.11 refuses ROLLBACK (XAER_RMFAIL) while an XA transaction is
-  // ACTIVE, IDLE or PREPARED, and after COM_RESET_CONNECTION a PREPARED one left the session refusing
-  // every write ("… doesn't have this option"), which a new connection would not. Such a connection is
-  // discarded (a PREPARED XA transaction then waits in XA RECOVER, as after any disconnect).
+  // ACTIVE, IDLE or PREPARED, and after COM_RESET_CONNECTION a PREPARED one that had written left the
+  // session refusing every write and NEXTVAL ("… doesn't have this option"), which a new connection
+  // would not. Such a connection is discarded (a PREPARED XA transaction then waits in XA RECOVER, as
+  // after any disconnect: it is the application's to commit or roll back).
   if (state.inTransaction && (await statementWithin(connection, 'ROLLBACK', timeoutMs)) !== 'done') {
     counters.errors++
     discardConnection(connection)

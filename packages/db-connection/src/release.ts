@@ -15,7 +15,7 @@ import {
 } from './mysql2-adapter.ts'
 import type { DbConnectionSettings } from './options.ts'
 import type { PoolEntry } from './registry.ts'
-import { restoreAfterReset, restoreDatabase } from './session-tracking.ts'
+import { forgetInsertId, restoreAfterReset, restoreDatabase, statementWithin } from './session-tracking.ts'
 import { statementOn } from './statement.ts'
 
 // Counted here, read by stats.ts. `errors`: failed resets and rollbacks.
@@ -30,6 +30,8 @@ export interface SessionState {
   inTransaction: boolean
   // The server reported another default database (USE, also inside a procedure or a comment).
   schemaChanged: boolean
+  // An OK packet carried an insert id: LAST_INSERT_ID() may return it.
+  insertIdSet: boolean
 }
 
 const noop = () => {}
@@ -48,11 +50,12 @@ export const releaseAfterInvocation = (
   const policy = settings.resetSession
   const dirty = state.stateLeaked || state.inTransaction
   if (policy === 'always' || (policy === 'auto' && dirty)) {
-    return resetAndRelease(entry, settings, connection, state.schemaChanged)
+    return resetAndRelease(entry, settings, connection, state)
   }
   if (policy === 'never' && (state.inTransaction || state.schemaChanged)) {
     return rollbackAndRelease(settings, connection, state)
   }
+  if (policy === 'auto' && state.insertIdSet) return forgetInsertIdAndRelease(settings, connection)
   connection.release()
   return undefined
 }
@@ -61,14 +64,27 @@ const resetAndRelease = async (
   entry: PoolEntry,
   settings: DbConnectionSettings,
   connection: CoreConnection,
-  schemaChanged: boolean,
+  state: SessionState,
 ) => {
   counters.resets++
   const timeoutMs = settings.validateTimeoutMs
+  // A transaction left open is rolled back before the reset (which would do it too) so that one no
+  // reset can end is found: MariaDB 10.11 refuses ROLLBACK (XAER_RMFAIL) while an XA transaction is
+  // ACTIVE, IDLE or PREPARED, and after COM_RESET_CONNECTION a PREPARED one that had written left the
+  // session refusing every write and NEXTVAL ("… doesn't have this option"), which a new connection
+  // would not. Such a connection is discarded (a PREPARED XA transaction then waits in XA RECOVER, as
+  // after any disconnect: it is the application's to commit or roll back).
+  if (state.inTransaction && (await statementWithin(connection, 'ROLLBACK', timeoutMs)) !== 'done') {
+    counters.errors++
+    discardConnection(connection)
+    return
+  }
   if (await resetWithin(connection, timeoutMs)) {
-    // A reset keeps the database chosen with USE, switches the server's session tracking off and
-    // drops mysql2's IGNORE_SPACE: all put back before anyone else gets the connection.
-    if (await restoreAfterReset(connection, schemaChanged, timeoutMs)) {
+    // A reset keeps the database chosen with USE and the role, switches the server's session tracking
+    // off, drops mysql2's IGNORE_SPACE and leaves mysql2 encoding in the character set it last
+    // followed: all put back (or the role found changed) before anyone else gets the connection.
+    const charset = connectionTemplate(entry.pool).charsetNumber
+    if (await restoreAfterReset(connection, state.schemaChanged, timeoutMs, charset)) {
       connection.release()
       return
     }
@@ -86,6 +102,16 @@ const resetAndRelease = async (
     undefined,
     connection.threadId,
   )
+  discardConnection(connection)
+}
+
+// resetSession 'auto', nothing but a generated id left: LAST_INSERT_ID() forgotten, no reset.
+const forgetInsertIdAndRelease = async (settings: DbConnectionSettings, connection: CoreConnection) => {
+  if (await forgetInsertId(connection, settings.validateTimeoutMs)) {
+    connection.release()
+    return
+  }
+  counters.errors++
   discardConnection(connection)
 }
 

@@ -39,6 +39,16 @@ const trackingAssignments =
 // so IGNORE_SPACE goes back, in the same statement as the tracking: no extra round trip.
 const ignoreSpaceAssignment = "sql_mode = CONCAT_WS(',', NULLIF(@@SESSION.sql_mode, ''), 'IGNORE_SPACE')"
 
+// SET ROLE survives COM_RESET_CONNECTION on MariaDB 10.11 (set by a statement, a procedure, a trigger or
+// a PREPAREd text), and MariaDB has no SET ROLE DEFAULT. A new session starts in the user's default
+// role (information_schema.APPLICABLE_ROLES, IS_DEFAULT 'YES'; none: NULL, as CURRENT_ROLE() says), so
+// the SET after a reset fails (sql_mode cannot be NULL) when the session is in any other role, and the
+// connection is discarded: no extra round trip. When the roles agree, sql_mode is set to itself (the
+// server's global value after the reset) before IGNORE_SPACE is added. MariaDB only, in a versioned
+// comment: MySQL 8 names roles differently (`r`@`%`) and reads it as a comment.
+const roleGuard =
+  "/*M!100200 sql_mode = IF(CURRENT_ROLE() <=> (SELECT ROLE_NAME FROM information_schema.APPLICABLE_ROLES WHERE IS_DEFAULT = 'YES' LIMIT 1), @@SESSION.sql_mode, NULL), */"
+
 // Assignments another concern adds to this SET for one connection (fleet-hygiene.ts: the session idle
 // limit), so that it costs no round trip of its own, shares this deadline and silent-server memory, and
 // a reset restores it with the rest. Set before the connection's first lease.
@@ -52,12 +62,16 @@ const withExtra = (connection: CoreConnection, assignments: string): string => {
 }
 
 // 'done': answered with OK; 'refused': answered with an error; 'discarded': no answer in time.
-type Answer = 'done' | 'refused' | 'discarded'
+export type Answer = 'done' | 'refused' | 'discarded'
 
 // Runs `sql` with a deadline: a server (or a proxy, or a fake) that never answers must not hold the
 // invocation. On timeout the connection is discarded (a late answer would be read as the next
 // statement's).
-const setWithin = (connection: CoreConnection, sql: string, timeoutMs: number): Promise<Answer> =>
+export const statementWithin = (
+  connection: CoreConnection,
+  sql: string,
+  timeoutMs: number,
+): Promise<Answer> =>
   new Promise((resolve) => {
     let settled = false
     const timer = setTimeout(() => {
@@ -99,7 +113,7 @@ export const startTracking = async (
     tracking.set(connection, false)
     return 'refused'
   }
-  const answer = await setWithin(
+  const answer = await statementWithin(
     connection,
     `SET SESSION ${withExtra(connection, trackingAssignments)}`,
     timeoutMs,
@@ -113,29 +127,49 @@ export const startTracking = async (
 const useConfiguredDatabase = async (connection: CoreConnection, timeoutMs: number): Promise<boolean> => {
   const database = (connection.config as { database?: string }).database
   if (!database) return false
-  return (await setWithin(connection, `USE ${connection.escapeId(database)}`, timeoutMs)) === 'done'
+  return (await statementWithin(connection, `USE ${connection.escapeId(database)}`, timeoutMs)) === 'done'
 }
 
-// After COM_RESET_CONNECTION: the session's tracking and mysql2's IGNORE_SPACE back in one statement,
-// and the configured default database back (a reset keeps the one chosen with USE) when the server said
-// it changed. Resolves false when the connection cannot be trusted any more (the caller discards it).
+// After COM_RESET_CONNECTION: mysql2's character set back to the configured one, the session's
+// tracking and mysql2's IGNORE_SPACE back and the role checked in one statement, and the configured
+// default database back (a reset keeps the one chosen with USE) when the server said it changed.
+// Resolves false when the connection cannot be trusted any more (the caller discards it).
 export const restoreAfterReset = async (
   connection: CoreConnection,
   schemaChanged: boolean,
   timeoutMs: number,
+  charsetNumber: unknown,
 ): Promise<boolean> => {
+  // A server that refused the tracking SET once is not asked again (it would refuse the role check with it).
+  const wasTracked = tracking.get(connection) === true
   tracking.set(connection, false)
+  // mysql2 3.24.6 follows a tracked change of character_set_client into its copy of the config
+  // (lib/packets/resultset_header.js) and encodes every later statement in it; the reset gives the
+  // server the handshake's character set back without a word to mysql2. Without this, after `SET NAMES
+  // latin1` every later invocation sent 'José' as latin1 bytes (found no rows) and 'Zoë' failed.
+  if (typeof charsetNumber === 'number') {
+    ;(connection.config as { charsetNumber?: number }).charsetNumber = charsetNumber
+  }
   if (schemaChanged && !(await useConfiguredDatabase(connection, timeoutMs))) return false
   const parts: string[] = []
-  const canTrack = serverCanTrackSession(connection)
+  const canTrack = wasTracked && serverCanTrackSession(connection)
   if (canTrack) parts.push(withExtra(connection, trackingAssignments))
   if (clientAskedForIgnoreSpace(connection)) parts.push(ignoreSpaceAssignment)
+  // A server with neither (no CLIENT_SESSION_TRACK: MariaDB before 10.2) gets no SET, hence no role check.
   if (parts.length === 0) return true
-  const answer = await setWithin(connection, `SET SESSION ${parts.join(', ')}`, timeoutMs)
-  if (answer === 'discarded') return false
-  if (answer === 'done' && canTrack) tracking.set(connection, true)
+  const answer = await statementWithin(connection, `SET SESSION ${roleGuard} ${parts.join(', ')}`, timeoutMs)
+  // Refused: the session is in another role than a new one's (or the server now refuses what it
+  // accepted before): not a session a new connection would have.
+  if (answer !== 'done') return false
+  if (canTrack) tracking.set(connection, true)
   return true
 }
+
+// resetSession 'auto' after an invocation whose only trace is a generated id: LAST_INSERT_ID() back to
+// a new session's 0 in one statement, cheaper than a reset and the SET after it. False: refused or no
+// answer in time (the caller discards the connection).
+export const forgetInsertId = async (connection: CoreConnection, timeoutMs: number): Promise<boolean> =>
+  (await statementWithin(connection, 'DO LAST_INSERT_ID(0)', timeoutMs)) === 'done'
 
 // resetSession 'never' keeps the session as the handler left it, except what would break the next
 // invocation outright: another default database is put back (false: it cannot be; discard).

@@ -93,6 +93,7 @@ const stopAtDeadline = (session: DbSession) => session.stopAtDeadline()
 // transaction(); the statement hot path never reads it.
 interface OkPacket {
   serverStatus?: number
+  insertId?: number | string
   stateChanges?: { schema?: string | null }
 }
 
@@ -137,6 +138,8 @@ export class DbSession {
   #stateLeaked = false
   #inTransaction = false
   #schemaChanged = false
+  // An OK packet carried a generated id: LAST_INSERT_ID() would show it to the next invocation.
+  #insertIdSet = false
   // The connection's server reports session changes (session-tracking.ts); if not, anything but a
   // plain read counts as a change.
   #tracked = false
@@ -330,10 +333,14 @@ export class DbSession {
 
   // What an OK packet says about the session: a transaction open or not, and, from the server's
   // session tracking, whether the statement changed the session whatever its text looked like
-  // (comments, versioned comments, a procedure, a prepared statement).
+  // (comments, versioned comments, a procedure, a prepared statement). A non-zero insert id: the
+  // statement generated one, and LAST_INSERT_ID() now returns it (no tracker reports that; an
+  // explicit id also shows here, which only costs what release.ts does for it).
   #readOk(header: OkPacket) {
     const status = header.serverStatus as number
     this.#inTransaction = (status & SERVER_STATUS_IN_TRANS) !== 0
+    const insertId = header.insertId
+    if (insertId !== undefined && insertId !== 0 && insertId !== '0') this.#insertIdSet = true
     if ((status & SERVER_SESSION_STATE_CHANGED) !== 0) {
       this.#stateLeaked = true
       if (header.stateChanges?.schema) this.#schemaChanged = true
@@ -528,6 +535,7 @@ export class DbSession {
       stateLeaked: this.#stateLeaked,
       inTransaction: this.#inTransaction,
       schemaChanged: this.#schemaChanged,
+      insertIdSet: this.#insertIdSet,
     })
   }
 }

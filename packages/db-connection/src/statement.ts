@@ -20,8 +20,12 @@ type Done = (error: Error | null, rows?: unknown, fields?: unknown) => void
 // system variable), so the next invocation's first write failed (test/guarantees.test.ts). The
 // comment is matched up to its first */ only (no backtracking across comments: linear time).
 const lead = String.raw`(?:\s|/\*(?!M?!)[^*]*\*+(?:[^/*][^*]*\*+)*/|(?:--(?=\s)|#)[^\n]*(?:\n|$)|/\*M?!\d*)*`
+// Sequences and LAST_INSERT_ID(expr) leave values the next invocation's LASTVAL() or LAST_INSERT_ID()
+// would read, and no tracker reports them (MariaDB 10.11); an INSERT's generated id is seen in its OK
+// packet instead (session.ts). EXECUTE (a statement PREPAREd from a text built at run time, EXECUTE
+// IMMEDIATE CONCAT(…)) can run anything whose words never appear in the text.
 const sessionStatePattern = new RegExp(
-  String.raw`(?:^|;)${lead}(?:SET|XA|LOCK|PREPARE|USE|CALL|HANDLER|DECLARE)\b|GET_LOCK|LOCK\s+TABLES?\b|TEMPORARY|(?<![@\w])@(?!@)`,
+  String.raw`(?:^|;)${lead}(?:SET|XA|LOCK|PREPARE|EXECUTE|USE|CALL|HANDLER|DECLARE)\b|GET_LOCK|LOCK\s+TABLES?\b|TEMPORARY|NEXTVAL|SETVAL|NEXT\s+VALUE\s+FOR\b|LAST_INSERT_ID\s*\(\s*[^\s)]|(?<![@\w])@(?!@)`,
   'i',
 )
 
@@ -46,14 +50,29 @@ export const statementKindByPatterns = (text: string): number =>
   sessionStatePattern.test(text) ? leavesState : plainReadPattern.test(text) ? plainRead : otherStatement
 
 // Every match of sessionStatePattern contains one of these, upper-cased: each of its alternatives needs
-// a keyword (GET_LOCK and LOCK TABLES a LOCK) or an @, and the characters its case-insensitive match
-// accepts (non-unicode mode: only ASCII letters fold to ASCII letters) upper-case to the keyword's own.
-// A text with none of them cannot match, and is told by plainReadPattern alone: the reads and inserts
-// a handler starts with no longer pay for compiling sessionStatePattern in the first invocation (its
-// first two runs, interpreted then compiled to machine code, cost about 0.6 ms on Node 24.21; the
-// most a cold start here spent in any one function of thaw's). A text with one of them (`users`
-// holds USE) still goes to the pattern, which decides.
-const stateMarkers = ['SET', 'XA', 'LOCK', 'PREPARE', 'USE', 'CALL', 'HANDLER', 'DECLARE', 'TEMPORARY', '@']
+// a keyword (GET_LOCK and LOCK TABLES a LOCK, SETVAL a SET, NEXTVAL and NEXT VALUE FOR a NEXT) or an
+// @, and the characters its case-insensitive match accepts (non-unicode mode: only ASCII letters fold
+// to ASCII letters) upper-case to the keyword's own. A text with none of them cannot match, and is
+// told by plainReadPattern alone: the reads and inserts a handler starts with no longer pay for
+// compiling sessionStatePattern in the first invocation (its first two runs, interpreted then compiled
+// to machine code, cost about 0.6 ms on Node 24.21; the most a cold start here spent in any one
+// function of thaw's). A text with one of them (`users` holds USE) still goes to the pattern, which
+// decides.
+const stateMarkers = [
+  'SET',
+  'XA',
+  'LOCK',
+  'PREPARE',
+  'EXECUTE',
+  'USE',
+  'CALL',
+  'HANDLER',
+  'DECLARE',
+  'TEMPORARY',
+  'NEXT',
+  'LAST_INSERT_ID',
+  '@',
+]
 const mayLeaveState = (text: string): boolean => {
   const upper = text.toUpperCase()
   return stateMarkers.some((marker) => upper.includes(marker))

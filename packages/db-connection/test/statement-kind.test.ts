@@ -29,6 +29,14 @@ const keyword = fc
     'LOCK TABLES',
     'LOCK\tTABLE',
     'TEMPORARY',
+    'EXECUTE',
+    'NEXTVAL',
+    'NEXT VALUE FOR',
+    'NEXT\tVALUE',
+    'SETVAL',
+    'LAST_INSERT_ID(1)',
+    'LAST_INSERT_ID( x)',
+    'LAST_INSERT_ID()',
     'SELECT',
     'SHOW',
     'EXPLAIN',
@@ -88,6 +96,12 @@ describe('statementKind', () => {
       ['CREATE TEMPORARY TABLE t (id INT)', leavesState],
       ['UPDATE orders SET total = 1', otherStatement],
       ['SELECT 1; use other', leavesState],
+      ['SELECT NEXTVAL(s)', leavesState],
+      ['INSERT INTO t (id) VALUES (NEXT VALUE FOR s)', leavesState],
+      ['SELECT LAST_INSERT_ID(5)', leavesState],
+      ['SELECT LAST_INSERT_ID() AS id', plainRead],
+      ["EXECUTE IMMEDIATE CONCAT('SELECT GET_', 'LOCK(1, 0)')", leavesState],
+      ['SELECT next_value FROM t', plainRead],
     ]
     for (const [sql, kind] of cases) {
       expect([sql, statementKindByPatterns(sql)]).toEqual([sql, kind])

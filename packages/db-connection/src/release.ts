@@ -165,6 +165,9 @@ const killerFor = async (
   until: number,
 ): Promise<{ connection: CoreConnection; pooled: boolean }> => {
   const user = (victim.config as { user?: unknown }).user
+  // The last refusal for too many connections: when the attempt after it runs out of time, that refusal
+  // is why no connection could be had.
+  let refused: unknown
   for (;;) {
     const idle = takeIdleConnectionOf(entry.pool, user)
     if (idle) return { connection: idle, pooled: true }

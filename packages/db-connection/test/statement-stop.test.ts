@@ -5,6 +5,7 @@ import dbConnection, {
   closePools,
   type DbConnectionContext,
   type DbConnectionLogEvent,
+  type DbConnectionMiddleware,
   type DbConnectionOptions,
   dbConnectionStats,
 } from '../src/index.ts'
@@ -48,7 +49,7 @@ const managedInstances = (options: DbConnectionOptions) => {
   }
 }
 
-const functionOf = (middleware: ReturnType<typeof dbConnection>) => {
+const functionOf = (middleware: DbConnectionMiddleware) => {
   const handler = middy<{ run: (db: Db) => Promise<unknown> }, unknown, Error, DbConnectionContext>({
     timeoutEarlyInMillis: 0,
   })
@@ -151,7 +152,7 @@ describe('a statement still running at the deadline', () => {
     const seen = (await handler(
       {
         ...as(a),
-        run: async (db) => {
+        run: async (db: Db) => {
           const id = await idOf(db)
           const running = db.query(benchmark)
           await untilRunning(id, 'BENCHMARK')

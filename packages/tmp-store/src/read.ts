@@ -14,7 +14,7 @@ import {
   touchEntry,
   versionOf,
 } from './entries.ts'
-import { closeFd, futimesFd, isOwnFile, openRegular, openRegularFd, readFd } from './files.ts'
+import { closeFd, errorCode, futimesFd, isOwnFile, openRegular, openRegularFd, readFd } from './files.ts'
 import { tryAcquireLock } from './lock.ts'
 import { dataFile, lockFile, metaFile } from './names.ts'
 import type { Stats } from './node-builtins.ts'
@@ -31,19 +31,24 @@ export interface ReadParts {
 /** Not served: a damaged entry (removed when its lock is free), or another key's (left alone). */
 type Refusal = 'damaged' | 'other-key'
 
+// Undefined for metadata that is missing, planted or not the store's own; a fault of the file system
+// (EACCES, EMFILE, EIO) is thrown: it says nothing about the entry, which must be neither removed as
+// damaged nor fetched again as missing.
 const readMeta = async (dir: string, hash: string): Promise<StoredMeta | undefined> => {
+  const opened = await openRegular(metaFile(dir, hash))
+  if (typeof opened === 'string') return undefined
   try {
-    const opened = await openRegular(metaFile(dir, hash))
-    if (typeof opened === 'string') return undefined
+    if (opened.stats.size > maxMetaBytes) return undefined
+    const text = await opened.fd.readFile({ encoding: 'utf8' })
+    let meta: StoredMeta | undefined
     try {
-      if (opened.stats.size > maxMetaBytes) return undefined
-      const meta = JSON.parse(await opened.fd.readFile({ encoding: 'utf8' }))
-      return meta?.v === 1 && typeof meta.key === 'string' && typeof meta.size === 'number' ? meta : undefined
-    } finally {
-      await opened.fd.close()
+      meta = JSON.parse(text)
+    } catch {
+      return undefined
     }
-  } catch {
-    return undefined
+    return meta?.v === 1 && typeof meta.key === 'string' && typeof meta.size === 'number' ? meta : undefined
+  } finally {
+    await opened.fd.close()
   }
 }
 
@@ -139,8 +144,10 @@ export const findEntry = async (
   try {
     // lstat: a link planted as the entry's file is seen as one (damaged), never followed.
     stats = await lstat(dataFile(parts.dir, hash))
-  } catch {
-    return undefined
+  } catch (error) {
+    // Nothing there is a miss; any other failure (EACCES, EIO) is the caller's to hear of.
+    if (errorCode(error) === 'ENOENT') return undefined
+    throw error
   }
   const meta = checkedInMemory(parts, hash, key, stats) ?? (await check(parts, hash, key, stats))
   if (meta === 'damaged') dropDamaged(parts, hash)

@@ -1,9 +1,14 @@
-import { existsSync, lstatSync, readdirSync, unlinkSync, writeFileSync } from 'node:fs'
+// The byte budget across every thread and process sharing a directory (budget.ts): never more than
+// maxBytes on disk, the ledger (checked against the entries the store can see, no scan while it says
+// an entry fits), a budget lowered between runs, the default budget, and what a full disk or a name
+// that cannot be removed does to a commit. Failures are real ones on a file system of the test's own
+// (file-systems.ts).
+import { existsSync, lstatSync, readdirSync, statfsSync, unlinkSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { Readable } from 'node:stream'
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
 import fc from 'fast-check'
-import { TmpStore, TmpStoreEntryTooLargeError } from '../src/index.ts'
+import { defaultBudget, TmpStore, TmpStoreEntryTooLargeError } from '../src/index.ts'
 import {
   bindOver,
   boundDir,
@@ -487,4 +492,20 @@ describe('a full disk (ENOSPC) and names that cannot be removed, at a commit', (
       expect(ledgerOf(dir)).toBe('200')
     },
   )
+})
+
+describe('the default budget', () => {
+  it('bounds the default budget by the file system (half its size, 90 % of free plus stored)', () => {
+    const dir = scratchDir('default-budget')
+    const before = statfsSync(dir)
+    const store = new TmpStore({ dir })
+    const after = statfsSync(dir)
+    const { blocks, bsize } = after
+    // Others write to this file system too: free space is taken at its largest around the opening.
+    const free = Math.max(before.bavail, after.bavail) * bsize
+    expect(store.maxBytes).toBeLessThanOrEqual(Math.floor(blocks * bsize * defaultBudget.shareOfSize))
+    expect(store.maxBytes).toBeLessThanOrEqual(Math.ceil(free * defaultBudget.shareOfFree))
+    expect(store.maxBytes).toBeGreaterThan(0)
+    expect(Number.isSafeInteger(store.maxBytes)).toBe(true)
+  })
 })

@@ -1,3 +1,9 @@
+// The file locks (lock.ts). A dead owner's lock is taken over at once, a live owner's never (its
+// heartbeat keeps it fresh however long it holds it), a lock whose owner cannot be read is held until
+// its heartbeat is older than lockStaleMs, anything planted as a lock that is not a lock file is stale
+// at once, and a release never removes a lock someone took over; a lock that cannot be moved aside or
+// written fails as the file system says, within lockWaitMs. Locks are planted by hand; every wait has
+// a deadline.
 import {
   existsSync,
   linkSync,

@@ -1,11 +1,13 @@
+// The least-recently-used order of eviction (entries.ts' index, budget.ts' scan): every kind of hit
+// moves its entry to the most recent end, ties within a millisecond keep this thread's order, an entry
+// another store wrote counts as used once this store reads it, and the mtime that records a use for
+// other processes is set at most once a second.
 import { lstatSync, readdirSync } from 'node:fs'
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
+import { afterAll, describe, expect, it } from '@jest/globals'
 import { TmpStore } from '../src/index.ts'
-import { unmountLeftoverBinds } from './file-systems.ts'
 import { cleanUp, entryFile, hashOf, keysOnDisk, scratchDir, setLastUse, sleep } from './helpers.ts'
 
 afterAll(cleanUp)
-beforeAll(unmountLeftoverBinds)
 
 describe('the eviction order', () => {
   it("orders last uses within one millisecond by this thread's order: entries it never used go first", async () => {
@@ -83,6 +85,28 @@ describe('the eviction order', () => {
       for (const key of ['p', 'q']) setLastUse(dir, key, future)
       await store.put('new', Buffer.alloc(100, 3))
       expect({ kind, kept: keysOnDisk(dir, ['p', 'q', 'new']) }).toEqual({ kind, kept: ['p', 'new'] })
+    }
+  })
+})
+
+describe('what counts as a use', () => {
+  it('counts every kind of hit as a use for the LRU order: get, getOrFetch and path', async () => {
+    for (const use of ['get', 'getOrFetch', 'path'] as const) {
+      const store = new TmpStore({ dir: scratchDir(`recency-${use}`), maxBytes: 300 })
+      await store.put('a', Buffer.alloc(100))
+      await sleep(2) // distinct use times, whatever the clock's resolution
+      await store.put('b', Buffer.alloc(100))
+      await sleep(2)
+      await store.put('c', Buffer.alloc(100))
+      await sleep(2)
+      if (use === 'get') await store.get('a')
+      else if (use === 'path') await store.path('a')
+      else expect((await store.getOrFetch('a', () => Buffer.alloc(100))).hit).toBe(true)
+      await store.put('d', Buffer.alloc(100))
+      expect({ use, kept: [await store.has('a'), await store.has('b')] }).toEqual({
+        use,
+        kept: [true, false],
+      })
     }
   })
 })

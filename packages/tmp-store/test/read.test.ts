@@ -1,3 +1,7 @@
+// The read path (read.ts): an entry is served only when its data file is its own (looked up with
+// lstat, opened without following a link), its metadata names the key, its size and checksum match and
+// it has not expired; a damaged entry is removed, another key's left alone; a fault of the file system
+// is reported, never taken for a miss. Metadata and data are planted by hand.
 import {
   existsSync,
   linkSync,
@@ -246,4 +250,27 @@ describe('reads that fail', () => {
       expect(report.after).toEqual({ value: 'stored value', fetches: 0, hit: true })
     },
   )
+})
+
+describe('looking an entry up', () => {
+  it('looks entries up with lstat: has() and path() never follow a planted symlink, nor does the rebuild', async () => {
+    // With stat, the link below resolves to a regular file of the right size with matching metadata.
+    const store = new TmpStore({ dir: scratchDir('lstat') })
+    const outside = join(scratchDir('lstat-outside'), 'secret')
+    writeFileSync(outside, 'fifteen bytes!!')
+    const hash = hashOf('planted')
+    symlinkSync(outside, join(store.dir, `${hash}.data`))
+    writeFileSync(
+      join(store.dir, `${hash}.meta`),
+      JSON.stringify({ v: 1, key: 'planted', size: 15, createdAt: Date.now() }),
+    )
+    expect(await store.has('planted')).toBe(false)
+    expect(await store.path('planted')).toBeUndefined()
+    symlinkSync(outside, join(store.dir, `${hashOf('planted again')}.data`))
+    writeFileSync(
+      join(store.dir, `${hashOf('planted again')}.meta`),
+      JSON.stringify({ v: 1, key: 'planted again', size: 15, createdAt: Date.now() }),
+    )
+    expect(new TmpStore({ dir: store.dir }).stats()).toMatchObject({ entries: 0, bytes: 0 })
+  })
 })

@@ -2,7 +2,7 @@
 // renamed into place, or leaves nothing behind, whatever fails: the fetch's stream, a full disk, an
 // inode, the metadata, an fsync, a data file that cannot be replaced.
 import { execFileSync } from 'node:child_process'
-import { mkdirSync, readdirSync, truncateSync, unlinkSync, watch, writeFileSync } from 'node:fs'
+import { lstatSync, mkdirSync, readdirSync, truncateSync, unlinkSync, watch, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { Readable } from 'node:stream'
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
@@ -227,4 +227,43 @@ describe('writes the file system refuses', () => {
       }
     },
   )
+})
+
+describe('committing an entry', () => {
+  it('commits by rename: the data file is the very file that was streamed (not a copy of it)', async () => {
+    // A copy-and-unlink commit makes a new inode, and a reader could see the copy half-written.
+    const store = new TmpStore({ dir: scratchDir('rename') })
+    const inodes: number[] = []
+    const data = Readable.from(
+      (async function* () {
+        yield Buffer.alloc(1000, 1)
+        // Mid-stream: the partial file exists; remember its inode.
+        for (const name of readdirSync(store.dir))
+          if (name.endsWith('.data-partial')) inodes.push(lstatSync(join(store.dir, name)).ino)
+        yield Buffer.alloc(1000, 2)
+      })(),
+    )
+    const entry = await store.put('streamed', data)
+    expect(inodes).toHaveLength(1)
+    expect(lstatSync(entry.path).ino).toBe(inodes[0])
+    expect(readdirSync(store.dir).filter((name) => name.includes('partial'))).toEqual([])
+  })
+
+  it('renames the data into place before the metadata (a crash between them leaves a mismatch, not old bytes under new metadata)', async () => {
+    const store = new TmpStore({ dir: scratchDir('order') })
+    await store.put('k', 'first version')
+    const hash = hashOf('k')
+    const seen: string[] = []
+    // inotify reports the renames in the order they happened.
+    const watcher = watch(store.dir, (_event, name) => {
+      if (name === `${hash}.data` || name === `${hash}.meta`) seen.push(name)
+    })
+    try {
+      await store.put('k', 'second version')
+      await waitFor(() => (seen.length >= 2 ? true : undefined), { what: 'both renames', withinMs: 10_000 })
+    } finally {
+      watcher.close()
+    }
+    expect(seen.slice(0, 2)).toEqual([`${hash}.data`, `${hash}.meta`])
+  })
 })

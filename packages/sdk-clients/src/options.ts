@@ -4,27 +4,21 @@ import {
   defaultsOf,
   describeValue,
   isPlainObject,
-  type OptionFailure,
-  type OptionRule,
   type OptionsOf,
+  objectShape,
   option,
   optionError,
   optionFailure,
+  refuseReservedKeys,
   type SettingsOf,
   validateOptionTable,
 } from '@thaw/util'
+import { checkClientConfig, checkSharedConfig } from './client-config.ts'
 import { packageName } from './errors.ts'
 import { refuseAgentsWithoutKeepAlive } from './keep-alive.ts'
 import type { AssumeRole, Capture, ClientClass, ClientSpec } from './types.ts'
 
 const fail = optionFailure(packageName)
-
-// A rule whose normal form differs from what a user passes (@thaw/util's OptionRule, written out).
-const rule = <In, Out>(
-  expected: string,
-  defaultValue: Out | undefined,
-  normalise: (value: unknown, path: string, fail: OptionFailure) => Out,
-): OptionRule<In, Out> => ({ expected, default: defaultValue, normalise })
 
 // A generated client class has send and destroy on its prototype (inherited from @smithy's Client,
 // checked against @aws-sdk/client-s3 3.1175 and client-secrets-manager 3.1164).
@@ -35,7 +29,7 @@ export const isClientClass = (value: unknown): value is ClientClass =>
 
 const clientClassExpected = 'an AWS SDK v3 client class (such as S3Client from @aws-sdk/client-s3)'
 
-export const clientClassRule = rule<ClientClass, ClientClass>(
+export const clientClassRule = option.rule<ClientClass, ClientClass>(
   clientClassExpected,
   undefined,
   (value, path, fail) => {
@@ -65,13 +59,17 @@ const definedEntries = (value: object): Record<string, unknown> => {
   return config
 }
 
-export const configRule = rule<object, Record<string, unknown>>(
+// Its keys become properties of the configuration the client is built from: an own '__proto__' key
+// (JSON.parse makes one) would be dropped by the copy, and the first request would fail far from here
+// ("Region is missing"), so it is refused by name, as every reserved key is.
+export const configRule = option.rule<object, Record<string, unknown>>(
   'an object (the client configuration)',
   {},
   (value, path, fail) => {
     if (value === undefined) return {}
     if (value === null || typeof value !== 'object' || Array.isArray(value))
       return fail(path, 'an object (the client configuration)', value)
+    refuseReservedKeys(value, path, fail)
     return definedEntries(value)
   },
 )
@@ -90,16 +88,15 @@ export const assumeRoleRule = option.custom<AssumeRole>(
   isAssumeRole,
 )
 
+const definitionTable = {
+  client: option.required(clientClassRule),
+  config: configRule,
+  capture: captureRule,
+  assumeRole: assumeRoleRule,
+}
+
 // One `{ client, config?, capture?, assumeRole? }` definition; unknown keys are refused by name.
-const definitionRule = option.nested(
-  {
-    client: option.required(clientClassRule),
-    config: configRule,
-    capture: captureRule,
-    assumeRole: assumeRoleRule,
-  },
-  'a client class or { client, config?, capture?, assumeRole? }',
-)
+const definitionRule = option.nested(definitionTable, `a client class or ${objectShape(definitionTable)}`)
 
 // One client, in its normal form: what the middleware builds it from. `config` is the shared
 // config with the client's own merged over it key by key; `capture` and `assumeRole` are the
@@ -114,15 +111,17 @@ export interface ClientEntry {
   readonly assumeRole: AssumeRole | undefined
 }
 
-const clientsExpected =
-  'an object naming at least one client (name → a client class or { client, config?, capture?, assumeRole? })'
+const clientsExpected = `an object naming at least one client (name → ${definitionRule.expected})`
 
 // name → spec, normalised to entries; the shared options are applied in sdkClientsValidateOptions.
-const clientsRule = rule<Record<string, ClientSpec>, readonly ClientEntry[]>(
+// A name becomes a property of `context.clients`: a reserved one ('__proto__' would become its
+// prototype) is refused.
+const clientsRule = option.rule<Record<string, ClientSpec>, readonly ClientEntry[]>(
   clientsExpected,
   undefined,
   (value, path, fail) => {
     if (!isPlainObject(value) || Object.keys(value).length === 0) return fail(path, clientsExpected, value)
+    refuseReservedKeys(value, path, fail)
     return Object.entries(value).map(([name, spec]): ClientEntry => {
       const entryPath = `${path}.${name}`
       // A class, or a client instance (refused with a hint by the class rule).
@@ -132,6 +131,7 @@ const clientsRule = rule<Record<string, ClientSpec>, readonly ClientEntry[]>(
       }
       if (!isPlainObject(spec)) return fail(entryPath, definitionRule.expected, spec)
       const definition = definitionRule.normalise(spec, entryPath, fail)
+      checkClientConfig(definition.client, definition.config, `${entryPath}.config`, fail)
       return {
         name,
         path: entryPath,
@@ -150,8 +150,8 @@ export const sdkClientsOptionTable = {
   // Shared by every client, under each client's own config (merged key by key): region,
   // credentials, endpoint, maxAttempts, requestHandler, …
   config: configRule,
-  // Where the clients go on the Lambda context.
-  contextKey: option.string('a non-empty string (the context property for the clients)', 'clients'),
+  // Where the clients go on the Lambda context: never one of its members nor Object.prototype's.
+  contextKey: option.propertyKey('clients'),
   // Wraps each client once, when it is built.
   capture: captureRule,
   // Every client signs with this role's temporary credentials (fromTemporaryCredentials).
@@ -175,6 +175,12 @@ export const sdkClientsDefaults = defaultsOf(sdkClientsOptionTable)
 // Throws a TypeError naming the option at fault; returns the settings, each client in its normal form.
 export const sdkClientsValidateOptions = (options: unknown): SdkClientsSettings => {
   const settings = validateOptionTable(packageName, sdkClientsOptionTable, options)
+  checkSharedConfig(
+    settings.clients.map((entry) => entry.clientClass),
+    settings.config,
+    'config',
+    fail,
+  )
   return {
     ...settings,
     clients: settings.clients.map((entry) => {
@@ -205,6 +211,7 @@ export const validateGetClientArguments = (
     clientClass: clientClassRule.normalise(clientClass, 'clientClass', fail),
     config: configRule.normalise(config, 'config', fail),
   }
+  checkClientConfig(checked.clientClass, checked.config, 'config', fail)
   refuseAgentsWithoutKeepAlive(checked.config, 'config')
   if (options === undefined) return checked
   if (!isPlainObject(options)) return fail('options', 'an object ({ capture?, assumeRole? })', options)

@@ -89,11 +89,16 @@ describe('assumeRole', () => {
     // Each call passes a new arrow, as a handler written inline does: still one client.
     const client = getClient(SecretsManagerClient, peerConfig(peer), { assumeRole: assumeRole() })
     expect(getClient(SecretsManagerClient, peerConfig(peer), { assumeRole: assumeRole() })).toBe(client)
-    // Only assumeRole's own `sdk` is left out of the key: one in the client's config still counts.
+    // Only assumeRole's own `sdk` is left out of the key: the client's config still counts, and an
+    // `sdk` there is no configuration key of the client (refused by name, never keyed).
+    const otherConfig = { ...peerConfig(peer), maxAttempts: 2 }
+    expect(getClient(SecretsManagerClient, otherConfig, { assumeRole: assumeRole() })).not.toBe(client)
     const configWithSdk = { ...peerConfig(peer), sdk: 'a value of the config' } as ReturnType<
       typeof peerConfig
     >
-    expect(getClient(SecretsManagerClient, configWithSdk, { assumeRole: assumeRole() })).not.toBe(client)
+    expect(() => getClient(SecretsManagerClient, configWithSdk, { assumeRole: assumeRole() })).toThrow(
+      "@thaw/sdk-clients: unknown option 'config.sdk' (not a configuration key of SecretsManagerClient)",
+    )
     const before = stsRequests.length
     for (let i = 0; i < 2; i++) {
       const answer = await client.send(new GetSecretValueCommand({ SecretId: 'sdk-clients/assumed' }))

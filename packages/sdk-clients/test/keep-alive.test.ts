@@ -56,7 +56,7 @@ describe('an agent without keep-alive is refused', () => {
     // A run-time error, so the package's own class and code (CONTRIBUTING.md: Errors).
     await expect(handler({}, lambdaContext())).rejects.toMatchObject({
       name: 'SdkClientsError',
-      code: 'THAW_KEEP_ALIVE_OFF',
+      code: 'THAW_SDK_CLIENTS_KEEP_ALIVE_OFF',
       package: '@thaw/sdk-clients',
     })
     // And on every invocation after it: the client is never handed out.

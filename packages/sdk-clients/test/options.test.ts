@@ -1,3 +1,4 @@
+import { S3Client } from '@aws-sdk/client-s3'
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager'
 import { describe, expect, it } from '@jest/globals'
 import fc from 'fast-check'
@@ -53,7 +54,7 @@ describe('bad options', () => {
     ],
     [
       { clients: { secrets: SecretsManagerClient }, contextKey: '' },
-      /option 'contextKey' must be a non-empty string \(the context property for the clients\), got the string ""/,
+      /option 'contextKey' must be a non-empty string that is not a member of the Lambda context or of Object\.prototype .*, got the string ""/,
     ],
     [
       { clients: { secrets: SecretsManagerClient }, capture: 'xray' },
@@ -241,6 +242,152 @@ describe('no secret in a message', () => {
           expect(message).not.toContain(secret)
         },
       ),
+    )
+  })
+})
+
+describe('options the SDK would accept and then fail on are refused at construction', () => {
+  const thrownBy = (options: unknown): TypeError => {
+    try {
+      construct(options)()
+    } catch (error) {
+      return error as TypeError
+    }
+    throw new Error('accepted')
+  }
+  const expectRefusal = (options: unknown, option: string, message: string | RegExp) => {
+    const error = thrownBy(options)
+    expect(error).toBeInstanceOf(TypeError)
+    expect(error.message).toMatch(message)
+    expect(error.cause).toEqual({ package: '@thaw/sdk-clients', option })
+  }
+
+  it("a client named '__proto__' (it would become context.clients' prototype), or any reserved name", () => {
+    for (const name of ['__proto__', 'constructor', 'prototype', 'hasOwnProperty']) {
+      const clients = JSON.parse(`{"${name}": 0}`)
+      clients[name] = S3Client
+      expectRefusal({ clients }, `clients.${name}`, `option 'clients.${name}' is a reserved name`)
+    }
+  })
+
+  it('a contextKey that is a member of the Lambda context or of Object.prototype', () => {
+    for (const contextKey of ['__proto__', 'getRemainingTimeInMillis', 'awsRequestId', 'toString'])
+      expectRefusal(
+        { clients: { s3: S3Client }, contextKey },
+        'contextKey',
+        /option 'contextKey' must be a non-empty string that is not a member of the Lambda context or of Object\.prototype/,
+      )
+  })
+
+  it("a config with an own '__proto__' key (a copy drops it; the first request failed 'Region is missing')", () => {
+    const config = JSON.parse('{"__proto__": {"region": "eu-west-1"}}')
+    expectRefusal(
+      { clients: { s3: { client: S3Client, config } } },
+      'clients.s3.config.__proto__',
+      "option 'clients.s3.config.__proto__' is a reserved name",
+    )
+    expectRefusal(
+      { clients: { s3: S3Client }, config },
+      'config.__proto__',
+      "option 'config.__proto__' is a reserved name",
+    )
+    expect(() => getClient(S3Client, config)).toThrow("option 'config.__proto__' is a reserved name")
+  })
+
+  it('maxAttempts below 1, an endpoint that is no URL, an empty region', () => {
+    expectRefusal(
+      { clients: { s3: { client: S3Client, config: { maxAttempts: -1 } } } },
+      'clients.s3.config.maxAttempts',
+      "option 'clients.s3.config.maxAttempts' must be an integer of 1 or more (attempts, the first one included) or a function returning one, got number -1",
+    )
+    expectRefusal(
+      { clients: { s3: S3Client }, config: { endpoint: 42 } },
+      'config.endpoint',
+      /^@thaw\/sdk-clients: option 'config\.endpoint' must be an http\(s\) URL .*, got number 42$/,
+    )
+    expectRefusal(
+      { clients: { s3: S3Client }, config: { endpoint: 'localhost:4566' } },
+      'config.endpoint',
+      /option 'config\.endpoint' must be an http\(s\) URL/,
+    )
+    expectRefusal(
+      { clients: { s3: S3Client }, config: { region: '' } },
+      'config.region',
+      /option 'config\.region' must be a non-empty string/,
+    )
+    expect(() => getClient(S3Client, { maxAttempts: 0 })).toThrow(
+      "option 'config.maxAttempts' must be an integer of 1 or more",
+    )
+    // What works is kept: a URL, a URL object, an endpoint object, providers.
+    for (const endpoint of [
+      'http://127.0.0.1:4566',
+      new URL('https://s3.example'),
+      { url: new URL('https://s3.example') },
+      async () => ({ url: new URL('https://s3.example') }),
+    ])
+      expect(() =>
+        sdkClientsValidateOptions({
+          clients: { s3: S3Client },
+          config: { endpoint, maxAttempts: 3, region: 'eu-west-1' },
+        }),
+      ).not.toThrow()
+  })
+
+  it('a misspelt key names itself and the key it was probably meant to be', () => {
+    expectRefusal(
+      { clients: { s3: { client: S3Client, config: { regoin: 'eu-west-1' } } } },
+      'clients.s3.config.regoin',
+      "@thaw/sdk-clients: unknown option 'clients.s3.config.regoin' (not a configuration key of S3Client): did you mean 'region'?",
+    )
+    expectRefusal(
+      { clients: { s3: S3Client, secrets: SecretsManagerClient }, config: { maxAttemps: 3 } },
+      'config.maxAttemps',
+      "@thaw/sdk-clients: unknown option 'config.maxAttemps' (not a configuration key of any of the clients): did you mean 'maxAttempts'?",
+    )
+    expect(() => getClient(SecretsManagerClient, { regoin: 'eu-west-1' } as never)).toThrow(
+      "unknown option 'config.regoin' (not a configuration key of SecretsManagerClient): did you mean 'region'?",
+    )
+  })
+
+  it("each client's own keys are its class's; a shared key needs one client that takes it", () => {
+    // forcePathStyle is S3's: refused in the Secrets Manager client's own config, kept in the shared one.
+    expectRefusal(
+      { clients: { secrets: { client: SecretsManagerClient, config: { forcePathStyle: true } } } },
+      'clients.secrets.config.forcePathStyle',
+      /unknown option 'clients\.secrets\.config\.forcePathStyle' \(not a configuration key of SecretsManagerClient\)/,
+    )
+    expect(() =>
+      sdkClientsValidateOptions({
+        clients: { s3: S3Client, secrets: SecretsManagerClient },
+        config: { forcePathStyle: true },
+      }),
+    ).not.toThrow()
+    // Keys a client reads while it resolves the others, which its resolved config does not list.
+    expect(() =>
+      sdkClientsValidateOptions({
+        clients: { s3: { client: S3Client, config: { profile: 'dev', signingRegion: 'eu-west-1' } } },
+      }),
+    ).not.toThrow()
+  })
+
+  it('any key S3Client does not take is refused by name (by generators)', () => {
+    const known = new Set([
+      ...Object.keys(new S3Client({}).config),
+      'profile',
+      'cacheMiddleware',
+      'signingRegion',
+      'signerConstructor',
+    ])
+    fc.assert(
+      fc.property(
+        fc.string({ minLength: 1, maxLength: 20 }).filter((key) => !known.has(key) && key !== '__proto__'),
+        (key) => {
+          const config = { [key]: 'x' }
+          const error = thrownBy({ clients: { s3: { client: S3Client, config } } })
+          expect(error.cause).toEqual({ package: '@thaw/sdk-clients', option: `clients.s3.config.${key}` })
+        },
+      ),
+      { numRuns: 200 },
     )
   })
 })

@@ -111,7 +111,7 @@ describe('getClient and a NodeHttpHandler without keep-alive', () => {
       },
       { what: 'getClient refusing the keep-alive-less handler', withinMs: 10_000 },
     )
-    expect(refusal).toMatchObject({ name: 'SdkClientsError', code: 'THAW_KEEP_ALIVE_OFF' })
+    expect(refusal).toMatchObject({ name: 'SdkClientsError', code: 'THAW_SDK_CLIENTS_KEEP_ALIVE_OFF' })
     expect(refusal.message).toMatch(
       /^@thaw\/sdk-clients: option 'config\.requestHandler \(NodeHttpHandler\) httpAgent' has keepAlive false/,
     )

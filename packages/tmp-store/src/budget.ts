@@ -22,6 +22,12 @@ import { budgetLockFile, dataFile, ledgerFile, metaFile, partialFile } from './n
 import { closeSync, lstatSync, writeSync } from './node-builtins.ts'
 import { scanDirectory } from './scan.ts'
 
+// Entries evicted by every store of this thread: tmpStoreStats() (stats.ts) reads it.
+let threadEvictions = 0
+
+/** Entries evicted to keep a budget by the stores of this thread. */
+export const evictionCount = (): number => threadEvictions
+
 const withLock = <T>(lock: FileLock, run: () => T): T => {
   try {
     return run()
@@ -91,8 +97,8 @@ export class Budget {
       key: meta.key,
     })
     withLock(lock, () => {
-      let committed = this.#readLedger()
       let replaced = this.#sizeOnDisk(hash)
+      let committed = this.#checkedLedger(replaced)
       if (committed === undefined || committed - replaced + meta.size > this.#settings.maxBytes) {
         this.reconcile()
         this.#evictUntilFree(meta.size, hash)
@@ -152,6 +158,7 @@ export class Budget {
       throw fileSystemError(error, 'evict an entry', { path: dataFile(this.#dir, hash) })
     }
     this.#evictions++
+    threadEvictions++
   }
 
   // Evicts least recently used entries until `incoming` more bytes fit in the budget. The entry
@@ -168,6 +175,19 @@ export class Budget {
   #sizeOnDisk(hash: string): number {
     const stats = lstatSync(dataFile(this.#dir, hash), { throwIfNoEntry: false })
     return stats?.isFile() ? stats.size : 0
+  }
+
+  // The ledger, checked against the entries this store can see: those of its index (what it wrote,
+  // read, and found at its last scan) and the file being replaced. A ledger that counts fewer bytes
+  // than those cannot be the count of this directory's commits (a program, a hand or a restored
+  // backup wrote it: a `.budget` of 0 written between puts let 2.4 MB be committed under 1 MiB), so
+  // it is rebuilt from a scan, never trusted. One that counts more is what other threads' and
+  // processes' entries make it: trusted, since counting too much only brings a scan sooner. (An
+  // eviction by another store can leave the ledger below this index too: one scan, then they agree.)
+  #checkedLedger(replaced: number): number | undefined {
+    const committed = this.#readLedger()
+    if (committed === undefined || committed < Math.max(this.#index.bytes, replaced)) return undefined
+    return committed
   }
 
   #readLedger(): number | undefined {

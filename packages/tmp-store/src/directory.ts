@@ -6,6 +6,7 @@
 // What is not defended: code running as the same user can replace the directory itself after it was
 // checked (it needs write access to the parent; /tmp's sticky bit keeps other users out).
 import { optionError } from '@thaw/util'
+import { packageName } from './errors.ts'
 import { errorCode } from './files.ts'
 import {
   accessSync,
@@ -16,7 +17,6 @@ import {
   mkdirSync,
   realpathSync,
 } from './node-builtins.ts'
-import { packageName } from './options.ts'
 
 // mkdir -p, by hand: Node's recursive mkdir never returns for a path under /proc (mkdir there fails
 // with ENOENT although the parent exists, and it retries the parent forever; checked on Node 22 and 24).

@@ -3,7 +3,9 @@
 // written against earlier versions. Every error names the key and the file it is about; file-system
 // errors keep the original as `cause` (its errno code, syscall and path), never a bare EISDIR.
 import { ThawError } from '@thaw/util'
-import { packageName } from './options.ts'
+
+/** Starts every message of this package, and names it in every error's `cause`. */
+export const packageName = '@thaw/tmp-store'
 
 export const tmpStoreErrorCodes = {
   /** An entry larger than `maxBytes`: nothing was stored. */

@@ -130,10 +130,7 @@ export const openRegularFd = async (path: string): Promise<Opened<number>> => {
   try {
     fd = await new Promise<number>((resolve, reject) => openFd(path, readFlags, settle(resolve, reject)))
   } catch (error) {
-    const code = errorCode(error)
-    if (code === 'ENOENT') return 'missing'
-    if (code !== undefined && damagedCodes.has(code)) return 'damaged'
-    throw error
+    return openFailure(error)
   }
   let stats: Stats
   try {

@@ -1,4 +1,5 @@
 export {
+  packageName,
   TmpStoreEntryTooLargeError,
   TmpStoreError,
   type TmpStoreErrorCode,
@@ -7,13 +8,14 @@ export {
 export { default } from './middleware.ts'
 export {
   defaultBudget,
-  packageName,
   type TmpStoreOptions,
   type TmpStoreSettings,
   tmpStoreDefaults,
+  tmpStoreOptionTable,
   tmpStoreValidateOptions,
 } from './options.ts'
 export { openTmpStore } from './registry.ts'
+export { tmpStoreStats } from './stats.ts'
 export { TmpStore } from './store.ts'
 export type {
   TmpData,
@@ -25,6 +27,7 @@ export type {
   TmpGetOrFetchOptions,
   TmpPutOptions,
   TmpStoreContext,
+  TmpStoreProcessStats,
   TmpStoreResource,
   TmpStoreStats,
 } from './types.ts'

@@ -9,9 +9,8 @@ import {
   type SettingsOf,
   validateOptionTable,
 } from '@thaw/util'
+import { packageName } from './errors.ts'
 import { isAbsolute, join, tmpdir } from './node-builtins.ts'
-
-export const packageName = '@thaw/tmp-store'
 
 // `dir`: absolute, or left out for `thaw-tmp-store` under TMPDIR as it is when the options are checked
 // (at init, when the store opens), so the settings always hold the path the store uses.
@@ -25,13 +24,17 @@ const dirRule: OptionRule<string, string> = {
   },
 }
 
-const optionTable = {
+/** The options table: one entry an option (exported as the other packages' tables are). */
+export const tmpStoreOptionTable = {
   /** An absolute path; created if missing. Default: `thaw-tmp-store` under the system tmp dir (TMPDIR). */
   dir: dirRule,
   /** The byte budget of all entries. Default: see `defaultBudget` (a share of the file system). */
   maxBytes: option.integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER, unit: 'bytes' }),
-  /** Where the middleware puts the store on the context. Default: `tmp`. */
-  contextKey: option.string('a non-empty string', 'tmp'),
+  /**
+   * Where the middleware puts the store on the context. Default: `tmp`. Never a member of the Lambda
+   * context or of Object.prototype: '__proto__' would make the store the context's prototype.
+   */
+  contextKey: option.propertyKey('tmp'),
   /** Store a SHA-256 of each entry and verify it on the entry's first use in each thread. */
   checksum: option.boolean(false),
   /** fsync each entry before it is renamed into place (only an OS crash needs it; see README). */
@@ -46,7 +49,7 @@ const optionTable = {
   lockWaitMs: option.duration(1, 900_000),
 }
 
-type TmpStoreOptionTable = typeof optionTable
+type TmpStoreOptionTable = typeof tmpStoreOptionTable
 
 /** The options of `tmpStore()`, `openTmpStore()` and `new TmpStore()`. */
 export type TmpStoreOptions<ContextKey extends string = 'tmp'> = Omit<
@@ -60,7 +63,7 @@ export type TmpStoreOptions<ContextKey extends string = 'tmp'> = Omit<
 /** The options after `tmpStoreValidateOptions`: every default applied (`maxBytes` undefined: a share of the disk). */
 export type TmpStoreSettings = SettingsOf<TmpStoreOptionTable>
 
-export const tmpStoreDefaults = defaultsOf(optionTable)
+export const tmpStoreDefaults = defaultsOf(tmpStoreOptionTable)
 
 /** The share of the file system's size the default budget takes (and of its free space at init). */
 export const defaultBudget = { shareOfSize: 0.5, shareOfFree: 0.9 } as const
@@ -71,7 +74,7 @@ const validated = new WeakSet<object>()
 
 /** Throws a TypeError naming the option; returns the settings with every default applied. */
 export const tmpStoreValidateOptions = (options: unknown = {}): TmpStoreSettings => {
-  const settings = Object.freeze(validateOptionTable(packageName, optionTable, options))
+  const settings = Object.freeze(validateOptionTable(packageName, tmpStoreOptionTable, options))
   validated.add(settings)
   return settings
 }

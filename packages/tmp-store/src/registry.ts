@@ -3,14 +3,9 @@
 // ask for it. A second request for the same directory gets the open store, unless it asks for other
 // settings, which one store cannot honour at once: that fails the init, naming the option.
 import { optionError } from '@thaw/util'
+import { packageName } from './errors.ts'
 import { realpathSync } from './node-builtins.ts'
-import {
-  packageName,
-  settingsOf,
-  type TmpStoreOptions,
-  type TmpStoreSettings,
-  tmpStoreDefaults,
-} from './options.ts'
+import { settingsOf, type TmpStoreOptions, type TmpStoreSettings, tmpStoreDefaults } from './options.ts'
 import { TmpStore } from './store.ts'
 
 const openStores = new Map<string, TmpStore>()

@@ -7,17 +7,11 @@ import { optionError } from '@thaw/util'
 import { Budget } from './budget.ts'
 import { openDirectory } from './directory.ts'
 import { EntryIndex, removeEntry, type StoredMeta, type StoreSettings } from './entries.ts'
-import { fileSystemError } from './errors.ts'
+import { fileSystemError, packageName } from './errors.ts'
 import { acquireLock } from './lock.ts'
 import { dataFile, hashKey, lockFile } from './names.ts'
 import { statfsSync } from './node-builtins.ts'
-import {
-  defaultBudget,
-  packageName,
-  settingsOf,
-  type TmpStoreOptions,
-  type TmpStoreSettings,
-} from './options.ts'
+import { defaultBudget, settingsOf, type TmpStoreOptions, type TmpStoreSettings } from './options.ts'
 import { entryInfo, findEntry, type ReadParts, readEntry, useEntry } from './read.ts'
 import { scanDirectory } from './scan.ts'
 import { splitFetchResult } from './source.ts'
@@ -54,6 +48,12 @@ const checkTtl = (ttlMs: unknown): void => {
     )
 }
 
+// This thread's counts across every store it opened: tmpStoreStats() (stats.ts) reads them.
+const threadCounts = { stores: 0, hits: 0, misses: 0 }
+
+/** A copy of this thread's counts of stores opened, hits and misses. */
+export const storeCounts = (): { stores: number; hits: number; misses: number } => ({ ...threadCounts })
+
 export class TmpStore implements TmpStoreResource {
   /** The settings the store works with: the options checked once, the budget resolved, the directory's real path. */
   readonly settings: StoreSettings
@@ -89,6 +89,17 @@ export class TmpStore implements TmpStoreResource {
     this.#parts = { dir, settings: this.settings, index: this.#index }
     this.#budget = new Budget(dir, this.settings, this.#index)
     this.#budget.honourAtOpen()
+    threadCounts.stores++
+  }
+
+  #hit(): void {
+    this.#hits++
+    threadCounts.hits++
+  }
+
+  #miss(): void {
+    this.#misses++
+    threadCounts.misses++
   }
 
   get dir(): string {
@@ -127,8 +138,8 @@ export class TmpStore implements TmpStoreResource {
     } catch (error) {
       throw fileSystemError(error, 'read the entry', { key, path: dataFile(this.dir, hash) })
     }
-    if (bytes) this.#hits++
-    else this.#misses++
+    if (bytes) this.#hit()
+    else this.#miss()
     return bytes
   }
 
@@ -164,7 +175,7 @@ export class TmpStore implements TmpStoreResource {
     checkTtl(options.ttlMs)
     const cached = await this.#findUsable(hash, key, options)
     if (cached) {
-      this.#hits++
+      this.#hit()
       useEntry(this.#parts, hash)
       return { key, path: dataFile(this.dir, hash), size: cached.size, hit: true }
     }
@@ -236,11 +247,11 @@ export class TmpStore implements TmpStoreResource {
       // Another thread or process may have stored it while we waited for the lock.
       const stored = await this.#findUsable(hash, key, options)
       if (stored) {
-        this.#hits++
+        this.#hit()
         useEntry(this.#parts, hash)
         return { key, path: dataFile(this.dir, hash), size: stored.size, hit: true }
       }
-      this.#misses++
+      this.#miss()
       const { data, meta } = splitFetchResult(await fetch())
       checkEntryMeta(key, data, meta, 'the meta that fetch resolved with')
       const entry = await writeEntry({ ...this.#parts, budget: this.#budget }, hash, key, data, {

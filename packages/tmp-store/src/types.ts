@@ -58,6 +58,16 @@ export interface TmpStoreStats {
   evictions: number
 }
 
+/** `tmpStoreStats()`: this thread's counts across every store it opened (module state is per thread). */
+export interface TmpStoreProcessStats {
+  /** Stores opened (one per directory through the middleware or openTmpStore; each `new TmpStore` too). */
+  stores: number
+  hits: number
+  misses: number
+  /** Entries evicted to keep a budget. */
+  evictions: number
+}
+
 /** A store as a handler sees it (`context.tmp`); `TmpStore` is its implementation. */
 export interface TmpStoreResource {
   /** The directory, with every symlink in its path resolved (once, when the store opened). */

@@ -1,11 +1,13 @@
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from '@jest/globals'
+import { TmpStore } from '../src/index.ts'
 import {
   cleanUp,
   countLines,
   listDir,
   run,
   scratchDir,
+  sleep,
   startStoreEnvironment,
   storeDirOf,
   waitFor,
@@ -80,5 +82,25 @@ describe('getOrFetch of one key fetches once', () => {
     // The dead owner's lock is taken over at once (its pid is gone), not after lockStaleMs (10 s).
     expect(await waiting).toMatchObject({ hit: false, size: 300_000 })
     expect(countLines(countFile)).toBe(2)
+  })
+})
+
+describe('getOrFetch within one thread', () => {
+  it('shares one fetch among concurrent callers in a thread: every caller gets its result, none waits on the lock', async () => {
+    // Without the in-thread single flight the file lock still fetches once, but the later callers
+    // wait for the lock and then find the entry (hit: true).
+    const store = new TmpStore({ dir: scratchDir('single-flight') })
+    let fetches = 0
+    const entries = await Promise.all(
+      Array.from({ length: 5 }, () =>
+        store.getOrFetch('k', async () => {
+          fetches++
+          await sleep(20)
+          return 'value'
+        }),
+      ),
+    )
+    expect(fetches).toBe(1)
+    expect(entries.map((entry) => entry.hit)).toEqual([false, false, false, false, false])
   })
 })

@@ -4,7 +4,8 @@
 // small enough that entries are evicted all the time. Ill-formed keys are refused with
 // THAW_TMP_STORE_INVALID_KEY by every method, and never reach another key's entry.
 import { createHash } from 'node:crypto'
-import { readFileSync } from 'node:fs'
+import { readFileSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { afterAll, describe, expect, it } from '@jest/globals'
 import fc from 'fast-check'
 import { TmpStore, TmpStoreError } from '../src/index.ts'
@@ -139,5 +140,57 @@ describe('keys, by generators', () => {
     await store.put('\uD83D\uDE00', 'grinning face')
     expect((await store.get('\uD83D\uDE00'))?.toString()).toBe('grinning face')
     expect((await store.get('\uFFFD'))?.toString()).toBe('replacement character')
+  })
+
+  it('keys are their code units, never normalized: the NFC and NFD (and NFKC) forms of one word are different entries (by generators)', async () => {
+    // Words with letters that Unicode composes and decomposes (é is U+00E9 or e + U+0301; ﬁ is one
+    // ligature or f + i under NFKC): normalizing a key before hashing or comparing it would make
+    // two keys a caller keeps apart name one entry.
+    const letter = fc.constantFrom(
+      'e\u0301',
+      '\u00E9',
+      'A\u030A',
+      '\u00C5',
+      '\uFB01',
+      'n\u0303',
+      'a',
+      'z',
+      ' ',
+    )
+    const store = new TmpStore({ dir: scratchDir('normalization') })
+    await fc.assert(
+      fc.asyncProperty(
+        fc
+          .string({ unit: letter, minLength: 1, maxLength: 6 })
+          .filter((word) => word.normalize('NFKC') !== word.normalize('NFD')),
+        async (word) => {
+          const forms = [...new Set([word.normalize('NFC'), word.normalize('NFD'), word.normalize('NFKC')])]
+          for (const [i, key] of forms.entries()) await store.put(key, `form ${i}`)
+          for (const [i, key] of forms.entries()) {
+            expect((await store.get(key))?.toString()).toBe(`form ${i}`)
+            expect(await store.getOrFetch(key, () => 'fetched')).toMatchObject({ hit: true })
+          }
+          for (const key of forms) expect(await store.delete(key)).toBe(true)
+        },
+      ),
+      { numRuns: 40, examples: [['\u00E9']] },
+    )
+  })
+
+  it("metadata naming another form of the key, planted under this form's name, is another key's entry: never served", async () => {
+    // The compare as well as the hash must be of code units: é (U+00E9) is not e + U+0301.
+    const dir = scratchDir('normalization-planted')
+    const store = new TmpStore({ dir })
+    const [composed, decomposed] = ['\u00E9t\u00E9', 'e\u0301te\u0301']
+    await store.put(composed, 'summer')
+    const data = join(dir, `${sha256(Buffer.from(composed, 'utf8'))}.data`)
+    writeFileSync(
+      `${data.slice(0, -'.data'.length)}.meta`,
+      JSON.stringify({ v: 1, key: decomposed, size: 6, createdAt: Date.now() }),
+    )
+    const fresh = new TmpStore({ dir })
+    expect(await fresh.get(composed)).toBeUndefined()
+    expect(await fresh.has(composed)).toBe(false)
+    expect(readFileSync(data, 'utf8')).toBe('summer')
   })
 })

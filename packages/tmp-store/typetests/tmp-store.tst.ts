@@ -1,7 +1,15 @@
 // Type tests (tstyche): context.tmp as a handler sees it, through the public API only.
 // Run with `pnpm typetest`.
 import middy from '@middy/core'
-import tmpStore, { type TmpFetchedEntry, type TmpStoreContext, type TmpStoreResource } from '@thaw/tmp-store'
+import tmpStore, {
+  packageName,
+  type TmpFetchedEntry,
+  type TmpStoreContext,
+  type TmpStoreProcessStats,
+  type TmpStoreResource,
+  tmpStoreOptionTable,
+  tmpStoreStats,
+} from '@thaw/tmp-store'
 import { describe, expect, test } from 'tstyche'
 
 describe('context.tmp', () => {
@@ -31,5 +39,14 @@ describe('context.tmp', () => {
     expect(tmpStore).type.toBeCallableWith({ maxBytes: 1024, contextKey: 'cache' })
     expect(tmpStore).type.not.toBeCallableWith({ maxBytes: '1 GiB' })
     expect(tmpStore).type.not.toBeCallableWith({ contextKey: 42 })
+  })
+})
+
+describe('the package shape', () => {
+  test('tmpStoreStats() is a copy of this thread counts; the options table and packageName are exported', () => {
+    expect(tmpStoreStats()).type.toBe<TmpStoreProcessStats>()
+    expect<TmpStoreProcessStats>().type.toHaveProperty('evictions')
+    expect(tmpStoreOptionTable).type.toHaveProperty('contextKey')
+    expect(packageName).type.toBe<'@thaw/tmp-store'>()
   })
 })

@@ -1,6 +1,7 @@
 export { configurationKey } from './configuration-key.ts'
 export { describeValue } from './describe.ts'
 export { type OptionErrorCause, optionError, ThawError } from './errors.ts'
+export { nearestName } from './near-name.ts'
 export { loadOptionalPeer } from './optional-peer.ts'
 export {
   defaultsOf,
@@ -9,9 +10,14 @@ export {
   type OptionRule,
   type OptionsOf,
   type OptionTable,
+  objectExpected,
+  objectShape,
   option,
   optionFailure,
+  refuseReservedKeys,
+  refuseUnknownName,
   type SettingsOf,
   validateOptionTable,
 } from './options.ts'
+export { isReservedKey, lambdaContextMembers, propertyKeyExpected } from './property-keys.ts'
 export { maxTimerMs } from './timers.ts'

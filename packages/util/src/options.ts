@@ -8,6 +8,8 @@
 
 import { describeValue } from './describe.ts'
 import { optionError } from './errors.ts'
+import { nearestName } from './near-name.ts'
+import { isReservedKey, propertyKeyExpected } from './property-keys.ts'
 import { maxTimerMs } from './timers.ts'
 
 // Throws the TypeError for the option at `path`: what was expected, and what was given.
@@ -23,6 +25,9 @@ export interface OptionRule<In, Out = In> {
   readonly normalise: (value: unknown, path: string, fail: OptionFailure) => Out
   // Type-only: what a user may pass.
   readonly _in?: In
+  // Whether leaving the option out is an error (option.required): the shape of a nested table's
+  // object (objectShape) writes the others with a '?'.
+  readonly required?: boolean
 }
 
 // biome-ignore lint/suspicious/noExplicitAny: a table holds rules of every type
@@ -38,11 +43,69 @@ export type SettingsOf<Table extends OptionTable> = {
   readonly [Name in keyof Table]: Table[Name] extends OptionRule<unknown, infer Out> ? Out : never
 }
 
+// The package a failure function throws for (kept beside the function, not in a global).
+const packages = new WeakMap<OptionFailure, string>()
+const packageOf = (fail: OptionFailure): string => packages.get(fail) ?? '@thaw'
+
+// A rule written out: what it expects, its default, and how a value becomes its normal form (a rule
+// whose normal form differs from what a user passes, or whose check is a package's own).
 const rule = <In, Out = In>(
   expected: string,
   defaultValue: Out | undefined,
   normalise: (value: unknown, path: string, fail: OptionFailure) => Out,
 ): OptionRule<In, Out> => ({ expected, default: defaultValue, normalise })
+
+/**
+ * The shape of the object a table accepts, as messages say it: `{ secretId, versionStage?, sdk? }`,
+ * each option in the table's order, '?' after those that may be left out. Derived, never typed by
+ * hand: a hand-written copy drifts from its table.
+ */
+export const objectShape = (table: OptionTable): string =>
+  `{ ${Object.entries(table)
+    .map(([name, optionRule]) => (optionRule.required ? name : `${name}?`))
+    .join(', ')} }`
+
+/** What a nested table expects: `an object { a, b?, … }`. */
+export const objectExpected = (table: OptionTable): string => `an object ${objectShape(table)}`
+
+// "did you mean 'region'?" when an unknown name is a near miss of a known one.
+const suggestion = (name: string, known: Iterable<string>): string => {
+  const near = nearestName(name, known)
+  return near === undefined ? '' : `: did you mean '${near}'?`
+}
+
+/**
+ * Refuses a name that is not one of `known`: "unknown option 'config.regoin' (expected one of …):
+ * did you mean 'region'?". `what` says what the known names are, when they are not all listed.
+ */
+export const refuseUnknownName = (
+  fail: OptionFailure,
+  path: string,
+  name: string,
+  known: readonly string[],
+  what = `expected one of ${known.join(', ')}`,
+): never => {
+  throw optionError(packageOf(fail), path, `unknown option '${path}' (${what})${suggestion(name, known)}`)
+}
+
+/**
+ * Refuses a key of `object` that must never become a property (isReservedKey: '__proto__',
+ * 'constructor', the Lambda context's members), for an object whose keys become properties
+ * elsewhere (client names, a configuration copied into another). Own keys only, and '__proto__'
+ * as an own key too (JSON.parse makes one).
+ */
+export const refuseReservedKeys = (object: object, path: string, fail: OptionFailure): void => {
+  for (const key of Object.keys(object)) {
+    if (isReservedKey(key)) {
+      const keyPath = `${path}.${key}`
+      throw optionError(
+        packageOf(fail),
+        keyPath,
+        `option '${keyPath}' is a reserved name: the keys of '${path}' must not be members of the Lambda context or of Object.prototype`,
+      )
+    }
+  }
+}
 
 // A rule whose value is kept as given once `isValid` accepts it; undefined takes the default.
 const simple = <T, D extends T | undefined>(
@@ -118,21 +181,56 @@ export const option = {
     defaultValue?: D,
   ) => simple<T, D>(expected, isValid, defaultValue as D),
 
+  // A rule of the package's own, written out (see `rule` above).
+  rule,
+
+  // A name that becomes a property of the Lambda context (a middleware's `contextKey`): a non-empty
+  // string that isReservedKey refuses nowhere ('__proto__' would replace the context's prototype,
+  // 'getRemainingTimeInMillis' Middy's deadline).
+  propertyKey: <const D extends string>(defaultValue: D, expected = propertyKeyExpected) =>
+    simple<string, D>(
+      expected,
+      (value) => typeof value === 'string' && value.length > 0 && !isReservedKey(value),
+      defaultValue,
+    ),
+
   // An object option with options of its own: validated by its own table, the path names the inner
-  // option ('connectRetry.maxWaitMs'), and its defaults fill what is left out.
-  nested: <Table extends OptionTable>(table: Table, expected = 'an object') =>
+  // option ('connectRetry.maxWaitMs'), and its defaults fill what is left out. What it expects is
+  // derived from the table (objectExpected) unless a text of the package's own is given.
+  nested: <Table extends OptionTable>(table: Table, expected = objectExpected(table)) =>
     rule<OptionsOf<Table>, SettingsOf<Table>>(
       expected,
       defaultsOf(table) as SettingsOf<Table>,
       (value, path, fail) => normaliseTable(table, value ?? {}, path, expected, fail) as SettingsOf<Table>,
     ),
 
-  // An option that must be given: leaving it out fails with what it expects.
-  required: <In, Out>(optionRule: OptionRule<In, Out>): OptionRule<In, Exclude<Out, undefined>> =>
-    rule(optionRule.expected, undefined, (value, path, fail) => {
-      if (value === undefined) fail(path, optionRule.expected, value)
+  // A nested object that may be left out: its settings are then undefined (no defaults applied), as
+  // for a source of credentials that is one of several.
+  optionalNested: <Table extends OptionTable>(
+    table: Table,
+    expected = objectExpected(table),
+  ): OptionRule<OptionsOf<Table>, SettingsOf<Table> | undefined> =>
+    rule(expected, undefined, (value, path, fail) =>
+      value === undefined
+        ? undefined
+        : (normaliseTable(table, value, path, expected, fail) as SettingsOf<Table>),
+    ),
+
+  // An option that must be given: leaving it out fails with what it expects, or with `why` it is
+  // required ("option 'password' is required: the request.internal key of the password").
+  required: <In, Out>(
+    optionRule: OptionRule<In, Out>,
+    why?: string,
+  ): OptionRule<In, Exclude<Out, undefined>> => ({
+    ...rule<In, Exclude<Out, undefined>>(optionRule.expected, undefined, (value, path, fail) => {
+      if (value === undefined) {
+        if (why === undefined) fail(path, optionRule.expected, value)
+        throw optionError(packageOf(fail), path, `option '${path}' is required: ${why}`)
+      }
       return optionRule.normalise(value, path, fail) as Exclude<Out, undefined>
     }),
+    required: true,
+  }),
 } as const
 
 const normaliseTable = (
@@ -146,14 +244,7 @@ const normaliseTable = (
   if (!isPlainObject(options)) fail(path || 'options', expected, options)
   const given = options as Record<string, unknown>
   for (const name of Object.keys(given)) {
-    if (!Object.hasOwn(table, name)) {
-      const known = Object.keys(table)
-      throw optionError(
-        packageOf(fail),
-        `${prefix}${name}`,
-        `unknown option '${prefix}${name}' (expected one of ${known.join(', ')})`,
-      )
-    }
+    if (!Object.hasOwn(table, name)) refuseUnknownName(fail, `${prefix}${name}`, name, Object.keys(table))
   }
   const settings: Record<string, unknown> = {}
   for (const [name, optionRule] of Object.entries(table)) {
@@ -162,10 +253,6 @@ const normaliseTable = (
   }
   return settings
 }
-
-// The package a failure function throws for (kept beside the function, not in a global).
-const packages = new WeakMap<OptionFailure, string>()
-const packageOf = (fail: OptionFailure): string => packages.get(fail) ?? '@thaw'
 
 // The failure function of one package: "option 'path' must be <expected>, got <value's kind>".
 export const optionFailure = (packageName: string): OptionFailure => {

@@ -1,8 +1,9 @@
-// Issue 16, item 2 (see mutation-survivors.test.ts): the file locks. A dead owner's lock is taken over
-// at once, a live owner's never (its heartbeat keeps it fresh however long it holds it), a lock whose
-// owner cannot be read is held until its heartbeat is older than lockStaleMs, anything planted as a
-// lock that is not a lock file is stale at once, and a release never removes a lock someone took
-// over. Locks are planted by hand; every wait has a deadline.
+// The file locks (lock.ts). A dead owner's lock is taken over at once, a live owner's never (its
+// heartbeat keeps it fresh however long it holds it), a lock whose owner cannot be read is held until
+// its heartbeat is older than lockStaleMs, anything planted as a lock that is not a lock file is stale
+// at once, and a release never removes a lock someone took over; a lock that cannot be moved aside or
+// written fails as the file system says, within lockWaitMs. Locks are planted by hand; every wait has
+// a deadline.
 import {
   existsSync,
   linkSync,
@@ -15,8 +16,16 @@ import {
   writeFileSync,
 } from 'node:fs'
 import { join } from 'node:path'
-import { afterAll, describe, expect, it } from '@jest/globals'
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
 import { TmpStore } from '../src/index.ts'
+import {
+  bindOver,
+  boundDir,
+  itWithMount,
+  itWithPrlimit,
+  runFixture,
+  unmountLeftoverBinds,
+} from './file-systems.ts'
 import {
   cleanUp,
   deadPid,
@@ -30,6 +39,7 @@ import {
 } from './helpers.ts'
 
 afterAll(cleanUp)
+beforeAll(unmountLeftoverBinds)
 
 describe('locks', () => {
   // Shorter than lockStaleMs (10 s by default): a call that gets the lock within it did not wait for
@@ -142,4 +152,42 @@ describe('locks', () => {
     expect(await fetching).toMatchObject({ hit: false })
     expect(readFileSync(lock, 'utf8')).toBe(other)
   })
+
+  itWithMount('a stale lock that cannot be moved aside: the wait still ends at lockWaitMs', async () => {
+    const dir = boundDir('busy-lock')
+    const store = new TmpStore({ dir, lockWaitMs: 300 })
+    const deadOwner = JSON.stringify({ pid: deadPid, threadId: 0, token: 'gone' })
+    const lock = entryFile(dir, 'k', 'lock')
+    writeFileSync(lock, deadOwner)
+    const source = join(scratchDir('busy-lock-source'), 'lock')
+    writeFileSync(source, deadOwner)
+    const unbind = bindOver(source, lock)
+    try {
+      const started = Date.now()
+      const error = await rejectionOf(withDeadline(store.put('k', 'value'), 10_000, 'the waiting put'))
+      expect(error.code).toBe('THAW_TMP_STORE_LOCK_TIMEOUT')
+      expect(Date.now() - started).toBeGreaterThanOrEqual(290)
+    } finally {
+      unbind()
+    }
+  })
+
+  itWithPrlimit(
+    'a lock file that cannot be written (EFBIG) fails the call naming it, and leaves no lock file and no descriptor',
+    async () => {
+      const dir = scratchDir('efbig-lock')
+      const { failure, left, openFiles, next } = await runFixture('lock-write-fails', dir)
+      expect(failure).toMatchObject({
+        code: 'THAW_TMP_STORE_FILE_SYSTEM',
+        key: 'k',
+        path: entryFile(dir, 'k', 'lock'),
+        cause: 'EFBIG',
+      })
+      expect(failure.message).toMatch(
+        /^@thaw\/tmp-store: could not take the key's lock for key "k" \(.*\.lock\): EFBIG$/,
+      )
+      expect({ left, openFiles }).toEqual({ left: [], openFiles: [] })
+      expect(next).toBe(5)
+    },
+  )
 })

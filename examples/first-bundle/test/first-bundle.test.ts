@@ -167,7 +167,7 @@ describe('a handler whose option needs a peer that is not installed', () => {
     })
     expect(outcome).toEqual({
       ok: false,
-      code: 'THAW_CREDENTIALS',
+      code: 'THAW_DB_CONNECTION_CREDENTIALS',
       message: `@thaw/db-connection: option '${option}' needs the package ${peer}: install it (npm install ${peer}) or use a Lambda runtime that ships the AWS SDK v3`,
     })
   })
@@ -227,7 +227,7 @@ describe('a handler with iam', () => {
       const { outfile, inputs } = await bundle('with-iam', format)
       expect(carried(inputs)).not.toContain('@aws-sdk/client-secrets-manager')
       // Nothing listens on port 1: the token is signed (locally) first, then the connect is refused. A
-      // missing signer would fail before any connect, with THAW_CREDENTIALS.
+      // missing signer would fail before any connect, with THAW_DB_CONNECTION_CREDENTIALS.
       const outcome = await runBundle(outfile, {
         DB_HOST: '127.0.0.1',
         DB_PORT: '1',

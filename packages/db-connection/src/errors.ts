@@ -3,29 +3,29 @@ import { ThawError } from '@thaw/util'
 
 export const packageName = '@thaw/db-connection'
 
-// The THAW_* codes db-connection throws at run time. A handler branches on `error.code`.
+// The THAW_DB_CONNECTION_* codes db-connection throws at run time. A handler branches on `error.code`.
 export const dbConnectionErrorCodes = {
   // Waited in the pool's queue until the invocation's deadline (connectionLimit reached).
-  queueTimeout: 'THAW_QUEUE_TIMEOUT',
+  queueTimeout: 'THAW_DB_CONNECTION_QUEUE_TIMEOUT',
   // context.db used after the invocation ended (after, onError, Middy's early timeout).
-  invocationEnded: 'THAW_INVOCATION_ENDED',
+  invocationEnded: 'THAW_DB_CONNECTION_INVOCATION_ENDED',
   // A leased connection used after release().
-  released: 'THAW_CONNECTION_RELEASED',
+  released: 'THAW_DB_CONNECTION_RELEASED',
   // Every connection the pool handed out was dead, and so was every replacement.
-  noHealthyConnection: 'THAW_NO_HEALTHY_CONNECTION',
+  noHealthyConnection: 'THAW_DB_CONNECTION_NO_HEALTHY_CONNECTION',
   // Credentials could not be read (Secrets Manager, request.internal, the IAM token source).
-  credentials: 'THAW_CREDENTIALS',
+  credentials: 'THAW_DB_CONNECTION_CREDENTIALS',
   // getConnection() inside a transaction() callback: it would wait for the transaction it runs in.
-  nestedLease: 'THAW_NESTED_LEASE',
+  nestedLease: 'THAW_DB_CONNECTION_NESTED_LEASE',
   // A statement still running when the margin before the invocation's deadline began: stopped on the
   // server (its session KILLed, and seen gone), or refused when sent after that point.
-  statementDeadline: 'THAW_STATEMENT_DEADLINE',
+  statementDeadline: 'THAW_DB_CONNECTION_STATEMENT_DEADLINE',
   // A statement still running at the deadline that could not be confirmed stopped (no connection for
   // the KILL, the KILL refused, the server not confirming in time): it may still run and commit, and
   // retrying it is not safe.
-  statementOutcomeUnknown: 'THAW_STATEMENT_OUTCOME_UNKNOWN',
+  statementOutcomeUnknown: 'THAW_DB_CONNECTION_STATEMENT_OUTCOME_UNKNOWN',
   // A callback passed where mysql2/promise takes values.
-  callbackRefused: 'THAW_CALLBACK_REFUSED',
+  callbackRefused: 'THAW_DB_CONNECTION_CALLBACK_REFUSED',
 } as const
 
 export type DbConnectionErrorCode = (typeof dbConnectionErrorCodes)[keyof typeof dbConnectionErrorCodes]
@@ -42,7 +42,7 @@ export class DbConnectionError extends ThawError {
 // `code`/`errno`/`sqlState` as on mysql2's own error; `thawCode` says what thaw made of it.
 export class DbConnectionLimitError extends Error {
   override name = 'DbConnectionLimitError'
-  readonly thawCode = 'THAW_TOO_MANY_CONNECTIONS'
+  readonly thawCode = 'THAW_DB_CONNECTION_TOO_MANY_CONNECTIONS'
   readonly package = packageName
   readonly code: string | undefined
   readonly errno: number | undefined

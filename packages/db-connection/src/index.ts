@@ -18,6 +18,7 @@ export {
   type DbConnectionOptions,
   type DbConnectionSettings,
   dbConnectionDefaults,
+  dbConnectionOptionTable,
   dbConnectionValidateOptions,
   type IamOptions,
   type InternalData,

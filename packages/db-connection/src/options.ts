@@ -9,7 +9,6 @@ import {
   maxTimerMs,
   type OptionRule,
   type OptionsOf,
-  type OptionTable,
   option,
   optionError,
   type SettingsOf,
@@ -195,33 +194,6 @@ const configRule: OptionRule<string | PoolOptions, PoolOptions | undefined> = {
   },
 }
 
-// An object option that may be left out (undefined), with options of its own when given.
-const optionalNested = <Table extends OptionTable>(
-  table: Table,
-  expected: string,
-): OptionRule<OptionsOf<Table>, SettingsOf<Table> | undefined> => {
-  const inner = option.nested(table, expected)
-  return {
-    expected,
-    default: undefined,
-    normalise: (value, path, failWith) =>
-      value === undefined ? undefined : inner.normalise(value, path, failWith),
-  }
-}
-
-// An option whose absence is an error of its own wording ("is required: …").
-const requiredString = (message: string): OptionRule<string, string> => {
-  const inner = option.string()
-  return {
-    expected: inner.expected,
-    default: undefined,
-    normalise: (value, path, failWith) => {
-      if (value === undefined) fail(path, `option '${path}' is required: ${message}`)
-      return inner.normalise(value, path, failWith) as string
-    },
-  }
-}
-
 export interface AuthTokenParams {
   hostname: string
   port: number
@@ -257,7 +229,7 @@ const secretTable = {
 
 const internalDataTable = {
   user: option.string(),
-  password: requiredString('the request.internal key of the password'),
+  password: option.required(option.string(), 'the request.internal key of the password'),
   host: option.string(),
   port: option.string(),
   database: option.string(),
@@ -280,26 +252,6 @@ const iamTable = {
     "a function returning the module, such as () => import('@aws-sdk/rds-signer')",
   ),
 }
-
-// The Lambda context's own members (@types/aws-lambda 8.10 Context; Middy's lambdaContext).
-const reservedContextKeys: ReadonlySet<string> = new Set([
-  'callbackWaitsForEmptyEventLoop',
-  'functionName',
-  'functionVersion',
-  'invokedFunctionArn',
-  'memoryLimitInMB',
-  'awsRequestId',
-  'logGroupName',
-  'logStreamName',
-  'identity',
-  'clientContext',
-  'tenantId',
-  'getRemainingTimeInMillis',
-  'done',
-  'fail',
-  'succeed',
-  'lambdaContext',
-])
 
 const connectRetryTable = {
   baseDelayMs: option.duration(1, 50),
@@ -327,15 +279,7 @@ export const dbConnectionOptionTable = {
   // Where context.db goes: never over the Lambda context's own members (context.getRemainingTimeInMillis
   // replaced by context.db breaks Middy's timeout) nor Object.prototype's ('__proto__' would replace the
   // context's prototype).
-  contextKey: option.custom<string, 'db'>(
-    "a non-empty string that is not a member of the Lambda context or of Object.prototype (such as 'db')",
-    (value) =>
-      typeof value === 'string' &&
-      value.length > 0 &&
-      !reservedContextKeys.has(value) &&
-      !(value in Object.prototype),
-    'db',
-  ),
+  contextKey: option.propertyKey('db'),
   // 'first-use': a handshake started at init can be frozen in flight (provisioned concurrency freezes
   // the environment right after init, for minutes or hours) and INIT is billed; see the README.
   connect: option.oneOf(['init', 'first-use'] as const, 'first-use'),
@@ -345,7 +289,7 @@ export const dbConnectionOptionTable = {
   validateTimeoutMs: option.duration(1, 1_000),
   // A statement never outlives its invocation on the server: one still running this long before the
   // invocation's deadline (context.getRemainingTimeInMillis()) is stopped (its session KILLed from
-  // another connection) and the handler's await fails with THAW_STATEMENT_DEADLINE; one sent later is
+  // another connection) and the handler's await fails with THAW_DB_CONNECTION_STATEMENT_DEADLINE; one sent later is
   // refused. Room for the KILL's connect and round trip, the handler's error and the cleanup before
   // Middy's early timeout (5 ms by default) or Lambda's own. 0: only Middy's early timeout ends them.
   statementMarginMs: option.duration(0, 250),
@@ -354,29 +298,20 @@ export const dbConnectionOptionTable = {
   closeOnShutdown: option.boolean(false),
   logger: option.function<DbConnectionLogger>(),
   // A Secrets Manager secret in the RDS JSON shape: username, password (host, port, dbname).
-  secret: optionalNested(
-    secretTable,
-    'an object { secretId, versionStage?, clientConfig?, sdk?, maxAgeMs?, prefetch? }',
-  ),
+  secret: option.optionalNested(secretTable),
   // Connection option → request.internal key (dotted paths allowed), as @middy/rds's internalData.
-  internalData: optionalNested(
+  internalData: option.optionalNested(
     internalDataTable,
     "an object mapping 'user', 'password', 'host', 'port', 'database' to request.internal keys",
   ),
   // IAM authentication: a token from @aws-sdk/rds-signer (or getAuthToken) for each new connection.
-  iam: optionalNested(
-    iamTable,
-    'an object { region?, hostname?, port?, username?, credentials?, getAuthToken? }',
-  ),
+  iam: option.optionalNested(iamTable),
   // Backing off when the server refuses a connection for too many connections (1040, 1203, 1226):
   // full jitter between 0 and min(maxDelayMs, baseDelayMs * 2^attempt), until the invocation's
   // remaining time minus deadlineMarginMs (maxWaitMs outside an invocation). The same bound caps
   // connectTimeout and a wait in the pool's queue.
-  connectRetry: option.nested(
-    connectRetryTable,
-    'an object { baseDelayMs?, maxDelayMs?, deadlineMarginMs?, maxWaitMs? }',
-  ),
-  fleet: option.nested(fleetTable, 'an object { idleTimeoutMs?, giveBackAbove? }'),
+  connectRetry: option.nested(connectRetryTable),
+  fleet: option.nested(fleetTable),
 }
 
 type Table = typeof dbConnectionOptionTable

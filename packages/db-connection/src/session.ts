@@ -440,7 +440,8 @@ export class DbSession {
   // deadline - margin (internal: called by the session's timer). From now on nothing is sent; a
   // statement still running is stopped on the server (the session is KILLed from another connection,
   // and the server is asked whether it is gone) and its await fails with what is known: stopped
-  // (THAW_STATEMENT_DEADLINE) or not (THAW_STATEMENT_OUTCOME_UNKNOWN), before Middy's early timeout or
+  // (THAW_DB_CONNECTION_STATEMENT_DEADLINE) or not
+  // (THAW_DB_CONNECTION_STATEMENT_OUTCOME_UNKNOWN), before Middy's early timeout or
   // Lambda's own. finish() waits for the stop.
   stopAtDeadline(): void {
     this.#stopTimer = undefined

@@ -1,6 +1,9 @@
 // Public types that are not options: what a handler sees on its context, what the logger receives,
 // what dbConnectionStats() returns. (The options' types follow from the table in options.ts.)
-import type { MiddlewareObj, Request } from '@middy/core'
+import type { MiddlewareObj } from '@middy/core'
+// The Lambda context type comes from @types/aws-lambda, a dependency of this package (the public types
+// name it), as in every @thaw package (CONTRIBUTING.md).
+import type { Context as LambdaContext } from 'aws-lambda'
 import type { Pool as PromisePool, PoolConnection as PromisePoolConnection } from 'mysql2/promise'
 
 // A connection leased exclusively by one invocation: from `context.db.getConnection()` or handed to
@@ -42,7 +45,6 @@ export interface DbConnectionLogEvent {
 export type DbConnectionLogger = (event: DbConnectionLogEvent) => void
 
 // Lambda's context type, as Middy declares it (no direct dependency on @types/aws-lambda).
-type LambdaContext = Request['context']
 
 export type DbConnectionContext<TKey extends string = 'db'> = LambdaContext & { [K in TKey]: DbConnection }
 
@@ -73,7 +75,7 @@ export interface DbConnectionStats {
   // abandoned too: the connection goes the same way).
   deadlineStops: number
   // Invocations whose running statement could not be confirmed stopped at that point (no connection for
-  // the KILL, the KILL refused or unanswered in time): the handler got THAW_STATEMENT_OUTCOME_UNKNOWN.
+  // the KILL, the KILL refused or unanswered in time): the handler got THAW_DB_CONNECTION_STATEMENT_OUTCOME_UNKNOWN.
   outcomesUnknown: number
   // Errors seen: failed connects, fatal statement errors, failed validations or resets.
   errors: number

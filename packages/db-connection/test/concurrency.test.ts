@@ -85,7 +85,7 @@ describe('Managed Instances: an invocation queued for a connection', () => {
     expect(waiter.ok).toBe(true)
     if (!waiter.ok) return
     const { error } = waiter.result as { error: { code: string; message: string } | null }
-    expect(error?.code).toBe('THAW_QUEUE_TIMEOUT')
+    expect(error?.code).toBe('THAW_DB_CONNECTION_QUEUE_TIMEOUT')
     expect(error?.message).toMatch(/waited \d+ ms in the pool's queue/)
     expect(error?.message).toContain('connectionLimit 1')
     // It failed before its own deadline, with the margin left for the handler to answer.

@@ -84,7 +84,7 @@ describe('parseRdsSecret: the secret in the shape RDS writes, and nothing of it 
       try {
         parseRdsSecret('prod/db', text)
       } catch (error) {
-        expect(error).toMatchObject({ code: 'THAW_CREDENTIALS' })
+        expect(error).toMatchObject({ code: 'THAW_DB_CONNECTION_CREDENTIALS' })
         // A refusal of the shape has no cause to carry (the JSON error would quote the text).
         expect(Object.hasOwn(error as object, 'cause')).toBe(false)
         return (error as Error).message
@@ -172,7 +172,7 @@ describe('the secret read through the SDK', () => {
       (error: Error & { code?: string }) => error,
     )
     expect(failure).toMatchObject({
-      code: 'THAW_CREDENTIALS',
+      code: 'THAW_DB_CONNECTION_CREDENTIALS',
       message: `@thaw/db-connection: reading the secret '${secretId}' failed: InternalServiceError (HTTP 400)`,
     })
     // The SDK's error is the cause, for a log that wants its request id.
@@ -233,7 +233,7 @@ describe('credentials another middleware left in request.internal', () => {
       (error: Error & { code?: string }) => error,
     )
     expect(failure).toMatchObject({
-      code: 'THAW_CREDENTIALS',
+      code: 'THAW_DB_CONNECTION_CREDENTIALS',
       message: "@thaw/db-connection: option 'internalData.user': request.internal has nothing at 'db.user'",
     })
     expect(failure?.message).not.toContain(password)
@@ -262,7 +262,7 @@ describe('an IAM token source', () => {
     )
     expect(asked).toBe(1)
     expect(failure).toMatchObject({
-      code: 'THAW_CREDENTIALS',
+      code: 'THAW_DB_CONNECTION_CREDENTIALS',
       message: "@thaw/db-connection: option 'iam': the token source returned no token",
     })
   })
@@ -317,7 +317,7 @@ describe('the secret source shared by concurrent invocations (Managed Instances)
     // credentials: a second fetch, which succeeds and is cached.
     const newer = source.refresh(failing, undefined) as Promise<Credentials>
     expect(await newer).toMatchObject({ user: 'u', password: 'p-1' })
-    expect(await failed).toMatchObject({ code: 'THAW_CREDENTIALS' })
+    expect(await failed).toMatchObject({ code: 'THAW_DB_CONNECTION_CREDENTIALS' })
     // The old fetch's failure must not throw away what the newer one holds.
     expect(source.get(undefined)).toBe(newer)
     expect(calls()).toBe(2)
@@ -353,7 +353,7 @@ describe('the secret source shared by concurrent invocations (Managed Instances)
       () => undefined,
       (error: Error) => error,
     )
-    expect(failure).toMatchObject({ code: 'THAW_CREDENTIALS' })
+    expect(failure).toMatchObject({ code: 'THAW_DB_CONNECTION_CREDENTIALS' })
     expect(failure?.message).toMatch(
       /^@thaw\/db-connection: reading the secret 'sources\/unreachable' failed: [A-Za-z]+$/,
     )
@@ -377,11 +377,11 @@ describe('the request.internal source, read directly', () => {
   it('refuses a null as it refuses nothing, and needs an invocation', async () => {
     const source = internalSourceFor({ user: 'db.user', password: 'db.password' })
     await expect(source.get(requestWith({ db: { user: null, password: 'p' } }))).rejects.toMatchObject({
-      code: 'THAW_CREDENTIALS',
+      code: 'THAW_DB_CONNECTION_CREDENTIALS',
       message: "@thaw/db-connection: option 'internalData.user': request.internal has nothing at 'db.user'",
     })
     await expect(source.get(undefined)).rejects.toMatchObject({
-      code: 'THAW_CREDENTIALS',
+      code: 'THAW_DB_CONNECTION_CREDENTIALS',
       message:
         "@thaw/db-connection: option 'internalData' needs an invocation: credentials come from request.internal",
     })
@@ -396,7 +396,7 @@ describe('an IAM token source returning something that is not a token', () => {
         { host: '127.0.0.1', user: 'iam_user' },
       )
       await expect(source.get(undefined)).rejects.toMatchObject({
-        code: 'THAW_CREDENTIALS',
+        code: 'THAW_DB_CONNECTION_CREDENTIALS',
         message: "@thaw/db-connection: option 'iam': the token source returned no token",
       })
     }

@@ -209,7 +209,7 @@ describe('the logger hook: one event per thing thaw does to a connection, from r
     const label = `${user}@127.0.0.1:${Number(new URL(dsn()).port || 3306)}/${new URL(dsn()).pathname.slice(1)}`
     // The error says how long it waited, for which pool of which size, and how early it gave up.
     expect(waiter).toMatchObject({
-      code: 'THAW_QUEUE_TIMEOUT',
+      code: 'THAW_DB_CONNECTION_QUEUE_TIMEOUT',
       message: expect.stringMatching(
         new RegExp(
           `^@thaw/db-connection: waited \\d+ ms in the pool's queue for a connection to ${label.replace(/[.]/g, '\\.')} \\(connectionLimit 2, all leased by other invocations\\) and gave up 500 ms before the invocation's deadline$`,
@@ -221,8 +221,8 @@ describe('the logger hook: one event per thing thaw does to a connection, from r
         level: 'warn',
         event: 'queue-timeout',
         pool: label,
-        message: 'gave up waiting for a connection in the pool queue: THAW_QUEUE_TIMEOUT',
-        code: 'THAW_QUEUE_TIMEOUT',
+        message: 'gave up waiting for a connection in the pool queue: THAW_DB_CONNECTION_QUEUE_TIMEOUT',
+        code: 'THAW_DB_CONNECTION_QUEUE_TIMEOUT',
       },
     ])
   })

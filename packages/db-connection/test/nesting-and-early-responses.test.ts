@@ -45,7 +45,7 @@ describe('a middleware after dbConnection answers early (Middy skips dbConnectio
       const next = await environment.invoke({ action: 'query', sql: 'SELECT @@in_transaction AS t' })
       if (!next.ok) throw new Error(`the next invocation failed: ${next.error.message}`)
       expect(Number((next.result as { rows: [{ t: number }] }).rows[0].t)).toBe(0)
-      // At once, not after a wait in the pool's queue (THAW_QUEUE_TIMEOUT came after 3.5 s).
+      // At once, not after a wait in the pool's queue (THAW_DB_CONNECTION_QUEUE_TIMEOUT came after 3.5 s).
       expect(next.durationMs).toBeLessThan(2_000)
       expect(await rowsWith(value)).toBe(0)
       expect(await lockHolder(lock)).toBeNull()
@@ -94,7 +94,7 @@ describe('nesting inside transaction()', () => {
     }
     expect(result.innerId).toBe(result.outerId)
     expect(result.innerError).toBe('inner throw')
-    expect(result.nestedLease).toBe('THAW_NESTED_LEASE')
+    expect(result.nestedLease).toBe('THAW_DB_CONNECTION_NESTED_LEASE')
     expect(outcome.durationMs).toBeLessThan(4_000)
     expect(await rowsWith(`${tag}-leased`)).toBe(1)
     expect(await rowsWith(`${tag}-context`)).toBe(1)

@@ -68,7 +68,7 @@ const outcomeOf = (promise: Promise<unknown>) =>
   )
 
 const invocationEnded = {
-  code: 'THAW_INVOCATION_ENDED',
+  code: 'THAW_DB_CONNECTION_INVOCATION_ENDED',
   message: expect.stringMatching(/^@thaw\/db-connection: the invocation has ended .*can no longer be used$/),
 }
 

@@ -67,10 +67,10 @@ describe("context.db's surface", () => {
         (error: { code?: string }) => error.code,
       ),
     )
-    expect(refused).toBe('THAW_CALLBACK_REFUSED')
+    expect(refused).toBe('THAW_DB_CONNECTION_CALLBACK_REFUSED')
   })
 
-  it('context.db kept past its invocation refuses every statement with THAW_INVOCATION_ENDED', async () => {
+  it('context.db kept past its invocation refuses every statement with THAW_DB_CONNECTION_INVOCATION_ENDED', async () => {
     const { dsn } = await createTestUser('surfaceend')
     const invoke = inProcessFunction({ config: dsn() })
     const kept = await invoke(async (db) => {
@@ -79,7 +79,7 @@ describe("context.db's surface", () => {
     })
     for (const late of [() => kept.query('SELECT 1'), () => kept.getConnection()]) {
       await expect(late()).rejects.toMatchObject({
-        code: 'THAW_INVOCATION_ENDED',
+        code: 'THAW_DB_CONNECTION_INVOCATION_ENDED',
         message: expect.stringMatching(
           /^@thaw\/db-connection: the invocation has ended .*context\.db can no longer be used$/,
         ),
@@ -116,7 +116,7 @@ describe("context.db's surface", () => {
       running.catch(() => {})
     })
     await expect(running).rejects.toMatchObject({
-      code: 'THAW_STATEMENT_DEADLINE',
+      code: 'THAW_DB_CONNECTION_STATEMENT_DEADLINE',
       message: expect.stringMatching(
         /^@thaw\/db-connection: the statement was stopped at the invocation's deadline/,
       ),
@@ -149,7 +149,7 @@ describe("context.db's surface", () => {
     ])
   })
 
-  it('a leased connection used after release() refuses with THAW_CONNECTION_RELEASED', async () => {
+  it('a leased connection used after release() refuses with THAW_DB_CONNECTION_RELEASED', async () => {
     const { dsn } = await createTestUser('surfacerel')
     const invoke = inProcessFunction({ config: dsn() })
     const refused = await invoke(async (db) => {
@@ -161,12 +161,12 @@ describe("context.db's surface", () => {
       )
     })
     expect(refused).toEqual({
-      code: 'THAW_CONNECTION_RELEASED',
+      code: 'THAW_DB_CONNECTION_RELEASED',
       message: '@thaw/db-connection: this connection was released',
     })
   })
 
-  it('getConnection() inside a transaction() callback fails at once with THAW_NESTED_LEASE', async () => {
+  it('getConnection() inside a transaction() callback fails at once with THAW_DB_CONNECTION_NESTED_LEASE', async () => {
     const { dsn } = await createTestUser('surfacenest')
     const invoke = inProcessFunction({ config: dsn() })
     const refused = await invoke((db) =>
@@ -178,7 +178,7 @@ describe("context.db's surface", () => {
       ),
     )
     expect(refused).toEqual({
-      code: 'THAW_NESTED_LEASE',
+      code: 'THAW_DB_CONNECTION_NESTED_LEASE',
       message: expect.stringMatching(
         /^@thaw\/db-connection: getConnection\(\) inside a transaction\(\) callback would wait/,
       ),
@@ -238,7 +238,7 @@ describe("context.db's surface", () => {
       )
     })
     expect(refused).toEqual({
-      code: 'THAW_STATEMENT_DEADLINE',
+      code: 'THAW_DB_CONNECTION_STATEMENT_DEADLINE',
       message: expect.stringMatching(
         /the statement was not sent: the invocation's deadline is less than \d+ ms away/,
       ),

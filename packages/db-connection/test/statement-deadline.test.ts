@@ -74,13 +74,13 @@ describe('a statement still running at the invocation deadline', () => {
     },
   )
 
-  it("the handler's pending await settles with THAW_STATEMENT_DEADLINE; the next invocation is served", async () => {
+  it("the handler's pending await settles with THAW_DB_CONNECTION_STATEMENT_DEADLINE; the next invocation is served", async () => {
     const { user, dsn } = await createTestUser('deadlinecatch')
     const environment = await startHandler({ databaseUrl: dsn() }, { timeoutMs: 2_000 })
     const outcome = await environment.invoke({ action: 'catch', sql: 'SELECT SLEEP(30)' })
     if (!outcome.ok) throw new Error(`invocation failed: ${outcome.error.name}: ${outcome.error.message}`)
     const { error } = outcome.result as { error: { code: string; message: string } }
-    expect(error.code).toBe('THAW_STATEMENT_DEADLINE')
+    expect(error.code).toBe('THAW_DB_CONNECTION_STATEMENT_DEADLINE')
     expect(error.message).toMatch(
       /^@thaw\/db-connection: the statement was stopped at the invocation's deadline/,
     )

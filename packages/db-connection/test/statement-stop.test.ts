@@ -22,8 +22,8 @@ import {
 setUpTestFile({ table: 'dbc_stop', cleanUp: () => closePools() })
 
 // What a handler is told about a statement still running at the invocation's deadline, and whether it
-// is true: "stopped" (THAW_STATEMENT_DEADLINE) only when the server no longer shows the statement's
-// session; otherwise THAW_STATEMENT_OUTCOME_UNKNOWN, saying why, while the statement may run on. In
+// is true: "stopped" (THAW_DB_CONNECTION_STATEMENT_DEADLINE) only when the server no longer shows the statement's
+// session; otherwise THAW_DB_CONNECTION_STATEMENT_OUTCOME_UNKNOWN, saying why, while the statement may run on. In
 // process, against the real server and through a delaying proxy.
 
 type Db = DbConnectionContext['db']
@@ -96,7 +96,7 @@ describe('a statement still running at the deadline', () => {
     await Promise.all([invoke(idOf), invoke(async (db) => idOf(db))])
     expect((await connectionIds(user)).length).toBe(2)
     const seen = await runPastDeadline(invoke, 1_500)
-    expect(seen).toMatchObject({ code: 'THAW_STATEMENT_DEADLINE', settledBeforeDeadline: true })
+    expect(seen).toMatchObject({ code: 'THAW_DB_CONNECTION_STATEMENT_DEADLINE', settledBeforeDeadline: true })
     expect(seen.message).toMatch(
       /^@thaw\/db-connection: the statement was stopped at the invocation's deadline/,
     )
@@ -111,7 +111,10 @@ describe('a statement still running at the deadline', () => {
     const invoke = functionOf(dbConnection({ config: dsn() }))
     const seen = await runPastDeadline(invoke, 1_500)
     try {
-      expect(seen).toMatchObject({ code: 'THAW_STATEMENT_OUTCOME_UNKNOWN', settledBeforeDeadline: true })
+      expect(seen).toMatchObject({
+        code: 'THAW_DB_CONNECTION_STATEMENT_OUTCOME_UNKNOWN',
+        settledBeforeDeadline: true,
+      })
       expect(seen.message).toMatch(
         /could not be stopped: no connection for the KILL could be opened \(ER_USER_LIMIT_REACHED\)\. It may still be running on the server and may still commit: retrying it is not safe$/,
       )
@@ -171,7 +174,7 @@ describe('a statement still running at the deadline', () => {
       },
       lambdaContext(2_500),
     )) as Seen & { id: number }
-    expect(seen).toMatchObject({ code: 'THAW_STATEMENT_DEADLINE', settledBeforeDeadline: true })
+    expect(seen).toMatchObject({ code: 'THAW_DB_CONNECTION_STATEMENT_DEADLINE', settledBeforeDeadline: true })
     expect(await stillRunning(seen.id)).toBe(false)
   })
 })
@@ -191,7 +194,10 @@ describe('the stop over a slow link, with default settings', () => {
       // The first invocation opens the connection, which measures the link.
       await invoke(idOf)
       const seen = await runPastDeadline(invoke, 4_000)
-      expect(seen).toMatchObject({ code: 'THAW_STATEMENT_DEADLINE', settledBeforeDeadline: true })
+      expect(seen).toMatchObject({
+        code: 'THAW_DB_CONNECTION_STATEMENT_DEADLINE',
+        settledBeforeDeadline: true,
+      })
       expect(await stillRunning(seen.id)).toBe(false)
       await waitFor(async () => ((await connectionIds(user)).includes(seen.id) ? undefined : true), {
         what: 'the stopped session gone from the server',

@@ -43,8 +43,12 @@ export const dbConnection = <TKey extends string = 'db'>(
   const dbConnectionMiddlewareAfter = (request: Request) =>
     (request as unknown as Record<symbol, DbSession | undefined>)[sessionKey]?.finish()
 
+  // Middy's early timeout answers with a TimeoutError (@middy/core 7.9): the handler is abandoned with
+  // its statements still running, which are stopped at once rather than waited for.
   const dbConnectionMiddlewareOnError = (request: Request) =>
-    (request as unknown as Record<symbol, DbSession | undefined>)[sessionKey]?.finish()
+    (request as unknown as Record<symbol, DbSession | undefined>)[sessionKey]?.finish(
+      (request.error as { name?: string } | undefined)?.name === 'TimeoutError',
+    )
 
   return {
     before: dbConnectionMiddlewareBefore,

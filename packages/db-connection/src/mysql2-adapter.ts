@@ -218,16 +218,22 @@ export const leaseFromPoolWithin = (
       else resolve(connection as CoreConnection)
     }
     onWaiter(waiter)
+    const queue = pool._connectionQueue
+    const queuedBefore = queue?.length ?? 0
     pool.getConnection(waiter as Parameters<Pool['getConnection']>[0])
+    // Queued at once: mysql2 queued this waiter, or its own wrapper of it when a diagnostics_channel
+    // subscriber traces pool connects (OpenTelemetry's instrumentation does), which no search finds.
+    const queuedAtOnce = (queue?.length ?? 0) > queuedBefore
     // Armed whatever happened above: credentials fetched before an open may find the pool full by then,
-    // and the waiter queued late. Only a waiter found in the queue gives up; one that is opening a
-    // connection is bounded by its connectTimeout. (mysql2 refuses a full queueLimit synchronously.)
+    // and the waiter queued late. A waiter queued at once, or found in the queue later, gives up; one
+    // that is opening a connection is bounded by its connectTimeout. (mysql2 refuses a full queueLimit
+    // synchronously.)
     if (called) return
     timer = setTimeout(
       () => {
         timer = undefined
-        const queue = pool._connectionQueue
-        if (!queue || !leaveQueue(queue, waiter)) return
+        const left = queue !== undefined && leaveQueue(queue, waiter)
+        if (!left && !queuedAtOnce) return
         gaveUp = true
         reject(queueTimeout(Date.now() - started))
       },

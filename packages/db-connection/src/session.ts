@@ -47,18 +47,20 @@ const notSentError = (marginMs: number) =>
     `the statement was not sent: the invocation's deadline is less than ${marginMs} ms away (statementMarginMs, or what stopping a statement takes on this link)`,
   )
 
+// `when` says when the statement was still running: `${n} ms before the invocation's deadline`, or, with
+// no deadline known, `when the invocation ended`.
 // Said only when the server was seen without the statement's session (release.ts, abandonConnection).
-const stoppedError = (marginMs: number) =>
+const stoppedError = (when: string) =>
   new DbConnectionError(
     dbConnectionErrorCodes.statementDeadline,
-    `the statement was stopped at the invocation's deadline: it was still running ${marginMs} ms before the function's timeout, so its session was ended on the server (KILL), and the server no longer shows it: the statement did not complete, and its transaction and locks went with the session`,
+    `the statement was stopped at the invocation's deadline: it was still running ${when}, so its session was ended on the server (KILL), and the server no longer shows it: the statement did not complete, and its transaction and locks went with the session`,
   )
 
 // Anything short of that: the statement may have completed, may still run, may still commit.
-const outcomeUnknownError = (marginMs: number, reason: string) =>
+const outcomeUnknownError = (when: string, reason: string) =>
   new DbConnectionError(
     dbConnectionErrorCodes.statementOutcomeUnknown,
-    `the statement was still running ${marginMs} ms before the invocation's deadline and could not be stopped: ${reason}. It may still be running on the server and may still commit: retrying it is not safe`,
+    `the statement was still running ${when} and could not be stopped: ${reason}. It may still be running on the server and may still commit: retrying it is not safe`,
   )
 
 const noop = () => {}
@@ -83,7 +85,7 @@ const quietRejection = (error: Error): Answer => {
 
 // The least time a stop keeps before the deadline for the handler to answer (and Middy's early
 // timeout), out of the margin: a fifth of it, at most this.
-const handlerShareMs = 50
+const handlerShareMs = 100
 
 const stopAtDeadline = (session: DbSession) => session.stopAtDeadline()
 
@@ -459,23 +461,27 @@ export class DbSession {
   #stop(connection: CoreConnection, until: number) {
     this.#connection = undefined
     const { entry, settings } = this.#invocation
-    const margin = this.#marginMs
+    const when = Number.isFinite(this.deadline)
+      ? `${Math.max(0, Math.round(this.deadline - Date.now()))} ms before the invocation's deadline`
+      : 'when the invocation ended'
     this.#stopping = abandonConnection(entry, settings, connection, until).then((outcome) => {
       if (outcome.stopped) counters.deadlineStops++
       else counters.outcomesUnknown++
       this.#settlePending(() =>
-        outcome.stopped ? stoppedError(margin) : outcomeUnknownError(margin, outcome.reason),
+        outcome.stopped ? stoppedError(when) : outcomeUnknownError(when, outcome.reason),
       )
     })
   }
 
   // after/onError: statements the handler started and did not await finish first (up to the stop at
   // the deadline), then nothing stays leased, no transaction stays open, no lock stays held.
-  finish(): Promise<void> | undefined {
+  // `timedOut`: Middy's early timeout ended the invocation (its TimeoutError in onError): the handler
+  // is abandoned, and so are its statements, stopped now rather than waited for.
+  finish(timedOut = false): Promise<void> | undefined {
     // A lease on its way (a first statement the handler did not await): it, and the statements waiting
     // for it, go first; the lease is bounded by the invocation's deadline (connect.ts).
     if (this.#leasing && !this.#connection && !this.#ended) {
-      const again = () => this.finish()
+      const again = () => this.finish(timedOut)
       return this.#leasing.then(again, again)
     }
     this.#ended = true
@@ -490,7 +496,13 @@ export class DbSession {
       if (this.#stopping) return this.#stopping
       return this.#leasing ? this.#leasing.then(noop, noop) : undefined
     }
-    if (this.#pending.size > 0) return this.#drainThenRelease()
+    if (this.#pending.size > 0) {
+      if (timedOut) {
+        this.#clearStopTimer()
+        this.stopAtDeadline()
+      }
+      return this.#drainThenRelease()
+    }
     this.#clearStopTimer()
     return this.#release(connection)
   }
@@ -507,7 +519,7 @@ export class DbSession {
   // wait. Without a stop timer (no deadline known, or statementMarginMs 0), one is armed for the
   // deadline less what a stop needs on this link, or the stop starts now when no deadline is known.
   async #drainThenRelease(): Promise<void> {
-    if (this.#stopTimer === undefined) {
+    if (this.#stopTimer === undefined && !this.#stopping) {
       const { entry } = this.#invocation
       const stopNeedsMs = Math.max(neededStopMs(entry), handlerShareMs)
       const waitMs = this.deadline - stopNeedsMs - Date.now()

@@ -88,4 +88,51 @@ describe("the opens mysql2 makes for its queue's waiters", () => {
     expect(await holder).toMatch(/ER_CONNECTION_KILLED|PROTOCOL_CONNECTION_LOST/)
     expect(await Promise.all(waiters)).toEqual(Array(20).fill(b.user))
   })
+
+  it("a single-user rotation as Secrets Manager's RDS rotation runs it: once the secret holds the new password, no invocation is refused", async () => {
+    const a = await createTestUser('freshsingle')
+    const secretId = `fresh/${a.user}`
+    peer.setSecret(secretId, { username: a.user, password: a.password })
+    const handler = middy<{ run: (db: Db) => Promise<unknown> }, unknown, Error, DbConnectionContext>({
+      timeoutEarlyInMillis: 0,
+    })
+      .use(
+        managedInstances({
+          config: {
+            host: a.host,
+            port: a.port,
+            database: new URL(a.dsn()).pathname.slice(1),
+            connectionLimit: 4,
+          },
+          secret: { secretId, clientConfig: peerConfig(peer) },
+        }),
+      )
+      .handler((event, context) => event.run(context.db))
+    const invoke = () =>
+      (
+        handler(
+          { run: async (db) => (await db.query('SELECT 1 AS one'))[0] },
+          lambdaContext(20_000),
+        ) as Promise<unknown>
+      ).then(
+        () => 'ok',
+        (error: { code?: string }) => error.code ?? 'error',
+      )
+    // Warm: four connections opened with the first password.
+    expect(await Promise.all(Array.from({ length: 4 }, invoke))).toEqual(Array(4).fill('ok'))
+    // createSecret (AWSPENDING), setSecret (the database takes the new password), finishSecret (AWSCURRENT
+    // moves): the cached secret is the old one throughout.
+    const rotated = `${a.password}-next`
+    peer.setSecret(secretId, { username: a.user, password: rotated }, { stages: ['AWSPENDING'] })
+    await setPassword(a.user, rotated)
+    peer.setSecret(secretId, { username: a.user, password: rotated })
+    // Every connection is cut (a failover, the idle limit): twenty invocations then need new ones, four
+    // opened by thaw's leases and the rest by mysql2 for the waiters in its queue.
+    const [rows] = await (await admin()).query(
+      'SELECT ID AS id FROM information_schema.PROCESSLIST WHERE USER = ?',
+      [a.user],
+    )
+    for (const { id } of rows as { id: number }[]) await (await admin()).query('KILL ?', [id]).catch(() => {})
+    expect(await Promise.all(Array.from({ length: 20 }, invoke))).toEqual(Array(20).fill('ok'))
+  })
 })

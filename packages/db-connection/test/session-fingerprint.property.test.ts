@@ -20,14 +20,16 @@ import {
 type Policy = 'auto' | 'always' | 'never'
 
 let dsn: string
+let stopFollowing = () => {}
 beforeAll(async () => {
-  followConnections()
+  stopFollowing = followConnections()
   const user = await createTestUser('fp')
   await setUpCatalogue(await admin(), user.user)
   dsn = user.dsn()
 })
 
 afterAll(async () => {
+  stopFollowing()
   await closePools()
   await tearDownCatalogue(await admin())
   await dropTestUsers()

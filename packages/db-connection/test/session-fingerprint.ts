@@ -2,7 +2,7 @@
 // through that session's own context.db, plus what mysql2 keeps on its side of the connection. Two
 // sessions with the same fingerprint cannot be told apart by any statement in session-changes.ts's
 // catalogue; a warm connection must have the fingerprint of a brand-new one.
-import { subscribe } from 'node:diagnostics_channel'
+import { subscribe, unsubscribe } from 'node:diagnostics_channel'
 import type { DbConnectionContext } from '../src/index.ts'
 import { names } from './session-changes.ts'
 
@@ -32,14 +32,15 @@ export interface ClientSide {
   _statements?: { keys(): Iterable<string> }
 }
 const connections = new Map<number, WeakRef<ClientSide>>()
-let subscribed = false
-export const followConnections = (): void => {
-  if (subscribed) return
-  subscribed = true
-  subscribe('tracing:mysql2:pool:connect:asyncStart', (message) => {
+// Returns the unsubscribe: the channel is the process's, and a subscriber left behind would make mysql2
+// wrap every later test file's lease callbacks.
+export const followConnections = (): (() => void) => {
+  const onConnect = (message: unknown) => {
     const connection = (message as { result?: ClientSide }).result
     if (connection?.threadId != null) connections.set(connection.threadId, new WeakRef(connection))
-  })
+  }
+  subscribe('tracing:mysql2:pool:connect:asyncStart', onConnect)
+  return () => unsubscribe('tracing:mysql2:pool:connect:asyncStart', onConnect)
 }
 export const clientSideOf = (threadId: number): ClientSide | undefined => connections.get(threadId)?.deref()
 

@@ -3,6 +3,9 @@
 // bundle's imported bindings one by one for every global that a function compiled at a cold start
 // names, the AWS SDK's functions included (measured in the README's cold start section). These are
 // ordinary module variables.
+// None is named `createRequire` or `require`: the ESM banner AWS documents declares both, and an
+// unminified bundle keeps these names (@thaw/util's node-builtins.ts says more;
+// examples/first-bundle/test/banner.test.ts checks every package).
 
 // Node 22.0 to 22.2 have no process.getBuiltinModule: a message that names the Node needed rather than
 // "process.getBuiltinModule is not a function" from the line below.

@@ -5,7 +5,17 @@
 // installed, and carry none of their code; `secret` needs only @aws-sdk/client-secrets-manager, `iam`
 // only @aws-sdk/rds-signer.
 import { execFile, execFileSync } from 'node:child_process'
-import { cpSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -14,6 +24,7 @@ import { startEnvironment } from '@thaw/lambda-sim'
 import { databaseUrl, type SecretsManagerPeer, startSecretsManagerPeer } from '@thaw/test-support'
 import { build } from 'esbuild'
 import mysql from 'mysql2/promise'
+import { documentedBanners } from './banners.ts'
 
 // Building, packing and an npm install from the registry take a minute on a busy two-core machine.
 jest.setTimeout(300_000)
@@ -21,8 +32,9 @@ jest.setTimeout(300_000)
 const workspace = fileURLToPath(new URL('../../../', import.meta.url))
 const sources = fileURLToPath(new URL('../src/', import.meta.url))
 const packed = ['util', 'sdk-clients', 'db-connection']
-const esmBanner =
-  "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);"
+// The banner exactly as AWS documents it and the Deploying guide prints it: its `createRequire` must
+// not collide with a name of thaw's in an unminified bundle.
+const esmBanner = documentedBanners.aws
 
 let scratch: string
 let app: string
@@ -103,8 +115,11 @@ beforeAll(() => {
       type: 'module',
       dependencies: {
         '@middy/core': '7.9.2',
+        // What `npm install mysql2` gives a user today: the newest 3.x, within db-connection's peer range.
+        mysql2: 'latest',
         ...Object.fromEntries(packed.map((name) => [`@thaw/${name}`, `file:${tarballs[name]}`])),
       },
+      devDependencies: { esbuild: '0.28.2' },
     }),
   )
   npm(['install'])
@@ -145,6 +160,128 @@ describe('a handler with config alone', () => {
     } finally {
       await environment.shutdown()
     }
+  })
+})
+
+// The Deploying guide, word for word: its esbuild commands are read from the root README and run in the
+// app (with and without --minify), then the SAM templates' esbuild settings (Minify true and false).
+// Each bundle runs under AWS's runtime interface client (lambda-sim, prebuilt), frozen between two
+// invocations, in a "type": "module" project and in the "type": "commonjs" one `npm init -y` writes.
+const readme = readFileSync(join(workspace, 'README.md'), 'utf8')
+const deployingSection = readme.slice(
+  readme.indexOf('## Deploying'),
+  readme.indexOf('\n## ', readme.indexOf('## Deploying') + 1),
+)
+const guideCommands = [...deployingSection.matchAll(/```sh\n([\s\S]*?)```/g)]
+  .flatMap((match) => match[1].split('\n'))
+  .filter((line) => line.startsWith('npx esbuild '))
+
+// The examples' SAM build settings (orders-api's template; the three templates share them).
+const samTemplate = readFileSync(join(workspace, 'examples', 'orders-api', 'template.yaml'), 'utf8')
+const samSetting = (name: string) => {
+  const match = new RegExp(`^ {8}${name}:\\s*(.*)$`, 'm').exec(samTemplate)
+  if (!match) throw new Error(`orders-api/template.yaml has no BuildProperties ${name}`)
+  return match[1].trim()
+}
+const samListSetting = (name: string) => {
+  const match = new RegExp(`^ {8}${name}:\\n {10}- (.*)$`, 'm').exec(samTemplate)
+  if (!match) throw new Error(`orders-api/template.yaml has no BuildProperties ${name}`)
+  return match[1].trim()
+}
+
+const withMinify = (command: string, minify: boolean) =>
+  minify ? command.replace(' --bundle ', ' --bundle --minify ') : command.replace(' --minify', '')
+
+// Moves a bundle into a directory of its own inside the app (the runtime takes the first of
+// handler.js, .mjs, .cjs it finds) and runs it there: init, an invocation, a freeze, another.
+const runInRuntime = async (file: string) => {
+  const directory = join(app, 'deployed', `${Date.now()}-${Math.random().toString(36).slice(2)}`)
+  mkdirSync(directory, { recursive: true })
+  const deployed = join(directory, file.slice(file.lastIndexOf('/') + 1))
+  renameSync(file, deployed)
+  const environment = await startEnvironment({
+    entry: deployed,
+    prebuilt: true,
+    env: { DATABASE_URL: databaseUrl() },
+  })
+  try {
+    const first = await environment.invoke({})
+    expect(environment.isFrozen).toBe(true)
+    const second = await environment.invoke({})
+    return { first, second }
+  } finally {
+    await environment.shutdown()
+  }
+}
+
+const setProjectType = (type: 'module' | 'commonjs') => {
+  const file = join(app, 'package.json')
+  writeFileSync(file, JSON.stringify({ ...JSON.parse(readFileSync(file, 'utf8')), type }))
+}
+
+describe('the Deploying guide, as written', () => {
+  beforeAll(() => {
+    cpSync(join(sources, 'config-only.ts'), join(app, 'src', 'handler.ts'))
+  })
+  afterAll(() => setProjectType('module'))
+
+  test('the README gives an ESM and a CommonJS command, with the banner AWS documents', () => {
+    expect(guideCommands).toHaveLength(2)
+    expect(guideCommands[0]).toContain(`--banner:js="${documentedBanners.aws}"`)
+    expect(guideCommands[0]).toContain('--outfile=dist/handler.mjs')
+    expect(guideCommands[1]).toContain('--format=cjs --outfile=dist/handler.cjs')
+  })
+
+  describe.each(['module', 'commonjs'] as const)('in a "type": "%s" project', (type) => {
+    beforeAll(() => setProjectType(type))
+
+    test.each([
+      ['ESM', 0, false],
+      ['ESM', 0, true],
+      ['CommonJS', 1, false],
+      ['CommonJS', 1, true],
+    ] as const)('%s (command %i), minified: %s, runs warm after a freeze', async (_format, index, minify) => {
+      const command = withMinify(guideCommands[index], minify)
+      run('sh', ['-c', command], app)
+      const outfile = join(app, /--outfile=(\S+)/.exec(command)?.[1] ?? '')
+      const { first, second } = await runInRuntime(outfile)
+      expect(first.ok ? first.result : first.error).toEqual([{ two: 2 }])
+      expect(second.ok ? second.result : second.error).toEqual([{ two: 2 }])
+      expect([first.coldStart, second.coldStart]).toEqual([true, false])
+    })
+  })
+
+  // Why the guide names its outputs .mjs and .cjs: the CommonJS bundle as dist/handler.js in a
+  // "type": "module" project is loaded as ESM, and fails at init with the message the guide quotes.
+  test('a CommonJS bundle named handler.js fails in a "type": "module" project, as the guide says', async () => {
+    setProjectType('module')
+    run('sh', ['-c', guideCommands[1].replace('dist/handler.cjs', 'dist/handler.js')], app)
+    await expect(runInRuntime(join(app, 'dist', 'handler.js'))).rejects.toThrow(
+      'module is not defined in ES module scope',
+    )
+    expect(deployingSection).toContain('ReferenceError: module is not defined in ES module scope')
+  })
+
+  test.each([true, false])("the SAM templates' esbuild settings with Minify: %s", async (minify) => {
+    expect(samSetting('Format')).toBe('esm')
+    const result = await build({
+      absWorkingDir: app,
+      entryPoints: [join(app, 'src', 'handler.ts')],
+      outdir: join(app, 'sam-build'),
+      bundle: true,
+      platform: 'node',
+      format: 'esm',
+      outExtension: Object.fromEntries([samListSetting('OutExtension').split('=')]),
+      target: samSetting('Target'),
+      minify,
+      sourcemap: samSetting('Sourcemap') === 'true',
+      banner: { js: samListSetting('Banner').replace(/^js=/, '') },
+      logLevel: 'silent',
+    })
+    expect(result.errors).toEqual([])
+    const { first, second } = await runInRuntime(join(app, 'sam-build', 'handler.mjs'))
+    expect(first.ok ? first.result : first.error).toEqual([{ two: 2 }])
+    expect(second.ok ? second.result : second.error).toEqual([{ two: 2 }])
   })
 })
 

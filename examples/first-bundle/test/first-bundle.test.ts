@@ -4,13 +4,12 @@
 // A handler with `config` alone must bundle and run with none of db-connection's optional peers
 // installed, and carry none of their code; `secret` needs only @aws-sdk/client-secrets-manager, `iam`
 // only @aws-sdk/rds-signer.
-import { execFile, execFileSync } from 'node:child_process'
+import { execFile } from 'node:child_process'
 import {
   cpSync,
   existsSync,
   mkdirSync,
   mkdtempSync,
-  readdirSync,
   readFileSync,
   renameSync,
   rmSync,
@@ -25,11 +24,11 @@ import { databaseUrl, type SecretsManagerPeer, startSecretsManagerPeer } from '@
 import { build } from 'esbuild'
 import mysql from 'mysql2/promise'
 import { documentedBanners } from './banners.ts'
+import { packPackages, run, workspace } from './packed.ts'
 
 // Building, packing and an npm install from the registry take a minute on a busy two-core machine.
 jest.setTimeout(300_000)
 
-const workspace = fileURLToPath(new URL('../../../', import.meta.url))
 const sources = fileURLToPath(new URL('../src/', import.meta.url))
 const packed = ['util', 'sdk-clients', 'db-connection']
 // The banner exactly as AWS documents it and the Deploying guide prints it: its `createRequire` must
@@ -39,9 +38,6 @@ const esmBanner = documentedBanners.aws
 let scratch: string
 let app: string
 const tarballs: Record<string, string> = {}
-
-const run = (command: string, args: string[], cwd: string): string =>
-  execFileSync(command, args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 240_000 })
 
 const npm = (args: string[]) => run('npm', [...args, '--no-audit', '--no-fund', '--prefer-offline'], app)
 
@@ -97,14 +93,7 @@ const carriesCredentialProviders = (inputs: string[]) =>
 
 beforeAll(() => {
   scratch = mkdtempSync(join(tmpdir(), 'thaw-first-bundle-'))
-  for (const name of packed) {
-    const directory = join(workspace, 'packages', name)
-    run(process.execPath, [join(workspace, 'scripts', 'build-package.ts')], directory)
-    const output = run('npx', ['-y', 'pnpm@12.4.2', 'pack', '--pack-destination', scratch], directory)
-    const tarball = readdirSync(scratch).find((file) => file.startsWith(`thaw-${name}-`))
-    if (!tarball) throw new Error(`pnpm pack made no tarball for ${name}: ${output}`)
-    tarballs[name] = join(scratch, tarball)
-  }
+  Object.assign(tarballs, packPackages(packed, scratch))
   app = join(scratch, 'app')
   cpSync(sources, join(app, 'src'), { recursive: true })
   writeFileSync(
@@ -173,20 +162,26 @@ const deployingSection = readme.slice(
   readme.indexOf('\n## ', readme.indexOf('## Deploying') + 1),
 )
 const guideCommands = [...deployingSection.matchAll(/```sh\n([\s\S]*?)```/g)]
-  .flatMap((match) => match[1].split('\n'))
+  .flatMap((match) => (match[1] ?? '').split('\n'))
   .filter((line) => line.startsWith('npx esbuild '))
+const guideCommand = (index: number): string => {
+  const command = guideCommands[index]
+  if (command === undefined)
+    throw new Error(`the README's Deploying section has no esbuild command ${index + 1}`)
+  return command
+}
 
 // The examples' SAM build settings (orders-api's template; the three templates share them).
 const samTemplate = readFileSync(join(workspace, 'examples', 'orders-api', 'template.yaml'), 'utf8')
 const samSetting = (name: string) => {
   const match = new RegExp(`^ {8}${name}:\\s*(.*)$`, 'm').exec(samTemplate)
   if (!match) throw new Error(`orders-api/template.yaml has no BuildProperties ${name}`)
-  return match[1].trim()
+  return (match[1] ?? '').trim()
 }
 const samListSetting = (name: string) => {
   const match = new RegExp(`^ {8}${name}:\\n {10}- (.*)$`, 'm').exec(samTemplate)
   if (!match) throw new Error(`orders-api/template.yaml has no BuildProperties ${name}`)
-  return match[1].trim()
+  return (match[1] ?? '').trim()
 }
 
 const withMinify = (command: string, minify: boolean) =>
@@ -227,9 +222,9 @@ describe('the Deploying guide, as written', () => {
 
   test('the README gives an ESM and a CommonJS command, with the banner AWS documents', () => {
     expect(guideCommands).toHaveLength(2)
-    expect(guideCommands[0]).toContain(`--banner:js="${documentedBanners.aws}"`)
-    expect(guideCommands[0]).toContain('--outfile=dist/handler.mjs')
-    expect(guideCommands[1]).toContain('--format=cjs --outfile=dist/handler.cjs')
+    expect(guideCommand(0)).toContain(`--banner:js="${documentedBanners.aws}"`)
+    expect(guideCommand(0)).toContain('--outfile=dist/handler.mjs')
+    expect(guideCommand(1)).toContain('--format=cjs --outfile=dist/handler.cjs')
   })
 
   describe.each(['module', 'commonjs'] as const)('in a "type": "%s" project', (type) => {
@@ -241,7 +236,7 @@ describe('the Deploying guide, as written', () => {
       ['CommonJS', 1, false],
       ['CommonJS', 1, true],
     ] as const)('%s (command %i), minified: %s, runs warm after a freeze', async (_format, index, minify) => {
-      const command = withMinify(guideCommands[index], minify)
+      const command = withMinify(guideCommand(index), minify)
       run('sh', ['-c', command], app)
       const outfile = join(app, /--outfile=(\S+)/.exec(command)?.[1] ?? '')
       const { first, second } = await runInRuntime(outfile)
@@ -255,7 +250,7 @@ describe('the Deploying guide, as written', () => {
   // "type": "module" project is loaded as ESM, and fails at init with the message the guide quotes.
   test('a CommonJS bundle named handler.js fails in a "type": "module" project, as the guide says', async () => {
     setProjectType('module')
-    run('sh', ['-c', guideCommands[1].replace('dist/handler.cjs', 'dist/handler.js')], app)
+    run('sh', ['-c', guideCommand(1).replace('dist/handler.cjs', 'dist/handler.js')], app)
     await expect(runInRuntime(join(app, 'dist', 'handler.js'))).rejects.toThrow(
       'module is not defined in ES module scope',
     )

@@ -1,0 +1,25 @@
+// The packages as they are published: built (scripts/build-package.ts), packed with `pnpm pack`
+// (dist/ only, workspace ranges rewritten to versions) into a folder outside this workspace.
+import { execFileSync } from 'node:child_process'
+import { readdirSync } from 'node:fs'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+export const workspace = fileURLToPath(new URL('../../../', import.meta.url))
+
+export const run = (command: string, args: string[], cwd: string): string =>
+  execFileSync(command, args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 240_000 })
+
+// Packs each package into `destination`; returns each tarball's path by package directory name.
+export const packPackages = (names: string[], destination: string): Record<string, string> => {
+  const tarballs: Record<string, string> = {}
+  for (const name of names) {
+    const directory = join(workspace, 'packages', name)
+    run(process.execPath, [join(workspace, 'scripts', 'build-package.ts')], directory)
+    const output = run('npx', ['-y', 'pnpm@12.4.2', 'pack', '--pack-destination', destination], directory)
+    const tarball = readdirSync(destination).find((file) => file.startsWith(`thaw-${name}-`))
+    if (!tarball) throw new Error(`pnpm pack made no tarball for ${name}: ${output}`)
+    tarballs[name] = join(destination, tarball)
+  }
+  return tarballs
+}

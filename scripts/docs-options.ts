@@ -44,7 +44,7 @@ const show = (value: unknown, computed = false): string => {
   if (typeof value === 'number' || typeof value === 'boolean' || value === null) return `\`${String(value)}\``
   if (Array.isArray(value)) return `\`${JSON.stringify(value)}\``
   if (isPlainObject(value) && Object.keys(value).length === 0) return '`{}`'
-  return 'see below'
+  return 'per key, in the rows below'
 }
 
 const tableCell = (text: string) => text.replaceAll('|', '\\|').replaceAll('\n', ' ')

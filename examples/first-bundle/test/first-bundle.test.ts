@@ -297,11 +297,11 @@ describe('a handler whose option needs a peer that is not installed', () => {
       AWS_ACCESS_KEY_ID: 'AKIDFIRSTBUNDLE',
       AWS_SECRET_ACCESS_KEY: 'first-bundle-secret',
     })
-    expect(outcome).toEqual({
-      ok: false,
-      code: 'THAW_CREDENTIALS',
-      message: `@thaw/db-connection: option '${option}' needs the package ${peer}: install it (npm install ${peer}) or use a Lambda runtime that ships the AWS SDK v3`,
-    })
+    // The message names the option, the package and the install line (docs/troubleshooting.md quotes it);
+    // what it offers after that may grow (the `sdk` way to bundle a pinned copy).
+    expect(outcome).toMatchObject({ ok: false, code: 'THAW_CREDENTIALS' })
+    const said = `@thaw/db-connection: option '${option}' needs the package ${peer}: install it (npm install ${peer})`
+    expect(outcome.message?.slice(0, said.length)).toBe(said)
   })
 })
 

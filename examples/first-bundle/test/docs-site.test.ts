@@ -9,8 +9,11 @@ import { extname, join, normalize } from 'node:path'
 import { afterAll, beforeAll, expect, jest, test } from '@jest/globals'
 import { chromium } from 'playwright-core'
 import { buildDocs } from '../../../scripts/build-docs.ts'
+import { onProjectNode, sayWhenSkippedOffProjectNode } from './packed.ts'
 
 jest.setTimeout(180_000)
+sayWhenSkippedOffProjectNode('docs site tests')
+const testOnProjectNode = onProjectNode ? test : test.skip
 
 const chromiumPath = '/usr/bin/chromium'
 const haveChromium = existsSync(chromiumPath)
@@ -24,6 +27,7 @@ let server: Server
 let origin: string
 
 beforeAll(async () => {
+  if (!onProjectNode) return
   site = buildDocs()
   // The built site as a static server would serve it (cleanUrls: /packages/db-connection → .html).
   server = createServer((request, response) => {
@@ -42,10 +46,10 @@ beforeAll(async () => {
 })
 
 afterAll(async () => {
-  await new Promise((resolve) => server?.close(resolve))
+  if (server) await new Promise((resolve) => server.close(resolve))
 })
 
-test('the site has a page for each README and guide', () => {
+testOnProjectNode('the site has a page for each README and guide', () => {
   for (const page of [
     'index.html',
     'packages/db-connection.html',
@@ -56,36 +60,39 @@ test('the site has a page for each README and guide', () => {
   }
 })
 
-;(haveChromium ? test : test.skip)('db-connection page opens in headless Chromium', async () => {
-  const browser = await chromium.launch({
-    executablePath: chromiumPath,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  })
-  try {
-    const page = await browser.newPage()
-    const errors: string[] = []
-    page.on('pageerror', (error) => errors.push(error.message))
-    const response = await page.goto(`${origin}/packages/db-connection`, {
-      waitUntil: 'load',
-      timeout: 60_000,
+;(haveChromium && onProjectNode ? test : test.skip)(
+  'db-connection page opens in headless Chromium',
+  async () => {
+    const browser = await chromium.launch({
+      executablePath: chromiumPath,
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
     })
-    expect(response?.status()).toBe(200)
-    expect(await page.locator('h1').first().textContent()).toContain('@thaw/db-connection')
-    expect(await page.locator('table').first().textContent()).toContain('validateAfterIdleMs')
-    await page.locator('aside a[href$="/troubleshooting"], nav a[href$="/troubleshooting"]').first().click()
-    await page.waitForURL(/\/troubleshooting$/, { timeout: 30_000 })
-    // The router swaps the page's content after the URL: wait (with a deadline) for the new title.
-    await page.locator('h1', { hasText: 'Troubleshooting' }).first().waitFor({ timeout: 30_000 })
-    expect(await page.locator('h1').first().textContent()).toContain('Troubleshooting')
-    expect(errors).toEqual([])
-  } finally {
-    await browser.close()
-  }
-})
+    try {
+      const page = await browser.newPage()
+      const errors: string[] = []
+      page.on('pageerror', (error) => errors.push(error.message))
+      const response = await page.goto(`${origin}/packages/db-connection`, {
+        waitUntil: 'load',
+        timeout: 60_000,
+      })
+      expect(response?.status()).toBe(200)
+      expect(await page.locator('h1').first().textContent()).toContain('@thaw/db-connection')
+      expect(await page.locator('table').first().textContent()).toContain('validateAfterIdleMs')
+      await page.locator('aside a[href$="/troubleshooting"], nav a[href$="/troubleshooting"]').first().click()
+      await page.waitForURL(/\/troubleshooting$/, { timeout: 30_000 })
+      // The router swaps the page's content after the URL: wait (with a deadline) for the new title.
+      await page.locator('h1', { hasText: 'Troubleshooting' }).first().waitFor({ timeout: 30_000 })
+      expect(await page.locator('h1').first().textContent()).toContain('Troubleshooting')
+      expect(errors).toEqual([])
+    } finally {
+      await browser.close()
+    }
+  },
+)

@@ -23,3 +23,12 @@ export const packPackages = (names: string[], destination: string): Record<strin
   }
   return tarballs
 }
+
+// Checks of the documentation (the compilers, the site) do not depend on the Node that runs jest:
+// they run once, in `pnpm test` on the project's Node 24, and `pnpm test:node22` skips them, saying so,
+// as it skips lint and the type check.
+export const onProjectNode = Number(process.versions.node.split('.')[0]) >= 24
+export const sayWhenSkippedOffProjectNode = (what: string) => {
+  if (!onProjectNode)
+    console.log(`${what} skipped on Node ${process.version}: they run on Node 24 in pnpm test`)
+}

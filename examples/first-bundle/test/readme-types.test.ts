@@ -8,9 +8,12 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, jest, test } from '@jest/globals'
-import { packPackages, run, workspace } from './packed.ts'
+import { onProjectNode, packPackages, run, sayWhenSkippedOffProjectNode, workspace } from './packed.ts'
 
 jest.setTimeout(600_000)
+
+sayWhenSkippedOffProjectNode('README type checks')
+const describeOnProjectNode = onProjectNode ? describe : describe.skip
 
 // lambda-sim's README is its maintainers' (a test tool whose examples start processes); test-support
 // is never published.
@@ -84,6 +87,7 @@ const npmInstall = (cwd: string, args: string[]) =>
   run('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', ...args], cwd)
 
 beforeAll(() => {
+  if (!onProjectNode) return
   scratch = mkdtempSync(join(tmpdir(), 'thaw-readme-types-'))
   tarballs = packPackages(packed, scratch)
   tools = join(scratch, 'tools')
@@ -129,6 +133,7 @@ beforeAll(() => {
 })
 
 afterAll(() => {
+  if (!onProjectNode) return
   if (scratch) rmSync(scratch, { recursive: true, force: true })
   console.log(
     `compiled with TypeScript 5.9${tsgoAvailable ? ' and the TypeScript 7 preview' : ''}; known defects let through:\n${[...explainedSeen].join('\n') || '(none)'}`,
@@ -163,7 +168,7 @@ const unexplained = (lines: string[]) =>
     return !known
   })
 
-describe.each(readmes)('%s', (readme) => {
+describeOnProjectNode.each(readmes)('%s', (readme) => {
   const own = examples.filter((example) => example.readme === readme)
 
   test('has a TypeScript example, and its install lines name what the examples import', () => {
@@ -180,7 +185,7 @@ describe.each(readmes)('%s', (readme) => {
 // util's README has no TypeScript example (it is installed as a dependency, never used directly).
 const withExamples = readmes.filter((readme) => examples.some((example) => example.readme === readme))
 
-describe.each(withExamples)('%s', (readme) => {
+describeOnProjectNode.each(withExamples)('%s', (readme) => {
   test.each(
     examples
       .filter((example) => example.readme === readme)

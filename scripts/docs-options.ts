@@ -121,5 +121,7 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
     else writeFileSync(file, wanted)
   }
   if (check && drift.length > 0) process.exit(1)
-  console.log(check ? 'the READMEs options tables match' : `options tables written (${drift.length} changed)`)
+  console.log(
+    check ? "the READMEs' options tables match" : `options tables written (${drift.length} changed)`,
+  )
 }

@@ -46,6 +46,7 @@ export default defineConfig({
           { text: 'How thaw is tested', link: '/testing' },
           { text: 'Changelogs', link: '/changelogs' },
           { text: 'Contributing', link: '/contributing' },
+          { text: 'This site', link: '/site' },
         ],
       },
     ],

@@ -106,7 +106,9 @@ beforeAll(() => {
         '@middy/core': '7.9.2',
         // What `npm install mysql2` gives a user today: the newest 3.x, within db-connection's peer range.
         mysql2: 'latest',
-        ...Object.fromEntries(packed.map((name) => [`@thaw/${name}`, `file:${tarballs[name]}`])),
+        ...Object.fromEntries(
+          Object.entries(tarballs).map(([name, file]) => [`@thaw/${name}`, `file:${file}`]),
+        ),
       },
       devDependencies: { esbuild: '0.28.2' },
     }),

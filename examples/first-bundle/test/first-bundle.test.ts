@@ -4,8 +4,17 @@
 // A handler with `config` alone must bundle and run with none of db-connection's optional peers
 // installed, and carry none of their code; `secret` needs only @aws-sdk/client-secrets-manager, `iam`
 // only @aws-sdk/rds-signer.
-import { execFile, execFileSync } from 'node:child_process'
-import { cpSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
+import { execFile } from 'node:child_process'
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -14,22 +23,21 @@ import { startEnvironment } from '@thaw/lambda-sim'
 import { databaseUrl, type SecretsManagerPeer, startSecretsManagerPeer } from '@thaw/test-support'
 import { build } from 'esbuild'
 import mysql from 'mysql2/promise'
+import { documentedBanners } from './banners.ts'
+import { packPackages, run, workspace } from './packed.ts'
 
 // Building, packing and an npm install from the registry take a minute on a busy two-core machine.
 jest.setTimeout(300_000)
 
-const workspace = fileURLToPath(new URL('../../../', import.meta.url))
 const sources = fileURLToPath(new URL('../src/', import.meta.url))
 const packed = ['util', 'sdk-clients', 'db-connection']
-const esmBanner =
-  "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);"
+// The banner exactly as AWS documents it and the Deploying guide prints it: its `createRequire` must
+// not collide with a name of thaw's in an unminified bundle.
+const esmBanner = documentedBanners.aws
 
 let scratch: string
 let app: string
 const tarballs: Record<string, string> = {}
-
-const run = (command: string, args: string[], cwd: string): string =>
-  execFileSync(command, args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 240_000 })
 
 const npm = (args: string[]) => run('npm', [...args, '--no-audit', '--no-fund', '--prefer-offline'], app)
 
@@ -85,14 +93,7 @@ const carriesCredentialProviders = (inputs: string[]) =>
 
 beforeAll(() => {
   scratch = mkdtempSync(join(tmpdir(), 'thaw-first-bundle-'))
-  for (const name of packed) {
-    const directory = join(workspace, 'packages', name)
-    run(process.execPath, [join(workspace, 'scripts', 'build-package.ts')], directory)
-    const output = run('npx', ['-y', 'pnpm@12.4.2', 'pack', '--pack-destination', scratch], directory)
-    const tarball = readdirSync(scratch).find((file) => file.startsWith(`thaw-${name}-`))
-    if (!tarball) throw new Error(`pnpm pack made no tarball for ${name}: ${output}`)
-    tarballs[name] = join(scratch, tarball)
-  }
+  Object.assign(tarballs, packPackages(packed, scratch))
   app = join(scratch, 'app')
   cpSync(sources, join(app, 'src'), { recursive: true })
   writeFileSync(
@@ -103,8 +104,13 @@ beforeAll(() => {
       type: 'module',
       dependencies: {
         '@middy/core': '7.9.2',
-        ...Object.fromEntries(packed.map((name) => [`@thaw/${name}`, `file:${tarballs[name]}`])),
+        // What `npm install mysql2` gives a user today: the newest 3.x, within db-connection's peer range.
+        mysql2: 'latest',
+        ...Object.fromEntries(
+          Object.entries(tarballs).map(([name, file]) => [`@thaw/${name}`, `file:${file}`]),
+        ),
       },
+      devDependencies: { esbuild: '0.28.2' },
     }),
   )
   npm(['install'])
@@ -148,6 +154,134 @@ describe('a handler with config alone', () => {
   })
 })
 
+// The Deploying guide, word for word: its esbuild commands are read from the root README and run in the
+// app (with and without --minify), then the SAM templates' esbuild settings (Minify true and false).
+// Each bundle runs under AWS's runtime interface client (lambda-sim, prebuilt), frozen between two
+// invocations, in a "type": "module" project and in the "type": "commonjs" one `npm init -y` writes.
+const readme = readFileSync(join(workspace, 'README.md'), 'utf8')
+const deployingSection = readme.slice(
+  readme.indexOf('## Deploying'),
+  readme.indexOf('\n## ', readme.indexOf('## Deploying') + 1),
+)
+const guideCommands = [...deployingSection.matchAll(/```sh\n([\s\S]*?)```/g)]
+  .flatMap((match) => (match[1] ?? '').split('\n'))
+  .filter((line) => line.startsWith('npx esbuild '))
+const guideCommand = (index: number): string => {
+  const command = guideCommands[index]
+  if (command === undefined)
+    throw new Error(`the README's Deploying section has no esbuild command ${index + 1}`)
+  return command
+}
+
+// The examples' SAM build settings (orders-api's template; the three templates share them).
+const samTemplate = readFileSync(join(workspace, 'examples', 'orders-api', 'template.yaml'), 'utf8')
+const samSetting = (name: string) => {
+  const match = new RegExp(`^ {8}${name}:\\s*(.*)$`, 'm').exec(samTemplate)
+  if (!match) throw new Error(`orders-api/template.yaml has no BuildProperties ${name}`)
+  return (match[1] ?? '').trim()
+}
+const samListSetting = (name: string) => {
+  const match = new RegExp(`^ {8}${name}:\\n {10}- (.*)$`, 'm').exec(samTemplate)
+  if (!match) throw new Error(`orders-api/template.yaml has no BuildProperties ${name}`)
+  return (match[1] ?? '').trim()
+}
+
+const withMinify = (command: string, minify: boolean) =>
+  minify ? command.replace(' --bundle ', ' --bundle --minify ') : command.replace(' --minify', '')
+
+// Moves a bundle into a directory of its own inside the app (the runtime takes the first of
+// handler.js, .mjs, .cjs it finds) and runs it there: init, an invocation, a freeze, another.
+const runInRuntime = async (file: string) => {
+  const directory = join(app, 'deployed', `${Date.now()}-${Math.random().toString(36).slice(2)}`)
+  mkdirSync(directory, { recursive: true })
+  const deployed = join(directory, file.slice(file.lastIndexOf('/') + 1))
+  renameSync(file, deployed)
+  const environment = await startEnvironment({
+    entry: deployed,
+    prebuilt: true,
+    env: { DATABASE_URL: databaseUrl() },
+  })
+  try {
+    const first = await environment.invoke({})
+    expect(environment.isFrozen).toBe(true)
+    const second = await environment.invoke({})
+    return { first, second }
+  } finally {
+    await environment.shutdown()
+  }
+}
+
+const setProjectType = (type: 'module' | 'commonjs') => {
+  const file = join(app, 'package.json')
+  writeFileSync(file, JSON.stringify({ ...JSON.parse(readFileSync(file, 'utf8')), type }))
+}
+
+describe('the Deploying guide, as written', () => {
+  beforeAll(() => {
+    cpSync(join(sources, 'config-only.ts'), join(app, 'src', 'handler.ts'))
+  })
+  afterAll(() => setProjectType('module'))
+
+  test('the README gives an ESM and a CommonJS command, with the banner AWS documents', () => {
+    expect(guideCommands).toHaveLength(2)
+    expect(guideCommand(0)).toContain(`--banner:js="${documentedBanners.aws}"`)
+    expect(guideCommand(0)).toContain('--outfile=dist/handler.mjs')
+    expect(guideCommand(1)).toContain('--format=cjs --outfile=dist/handler.cjs')
+  })
+
+  describe.each(['module', 'commonjs'] as const)('in a "type": "%s" project', (type) => {
+    beforeAll(() => setProjectType(type))
+
+    test.each([
+      ['ESM', 0, false],
+      ['ESM', 0, true],
+      ['CommonJS', 1, false],
+      ['CommonJS', 1, true],
+    ] as const)('%s (command %i), minified: %s, runs warm after a freeze', async (_format, index, minify) => {
+      const command = withMinify(guideCommand(index), minify)
+      run('sh', ['-c', command], app)
+      const outfile = join(app, /--outfile=(\S+)/.exec(command)?.[1] ?? '')
+      const { first, second } = await runInRuntime(outfile)
+      expect(first.ok ? first.result : first.error).toEqual([{ two: 2 }])
+      expect(second.ok ? second.result : second.error).toEqual([{ two: 2 }])
+      expect([first.coldStart, second.coldStart]).toEqual([true, false])
+    })
+  })
+
+  // Why the guide names its outputs .mjs and .cjs: the CommonJS bundle as dist/handler.js in a
+  // "type": "module" project is loaded as ESM, and fails at init with the message the guide quotes.
+  test('a CommonJS bundle named handler.js fails in a "type": "module" project, as the guide says', async () => {
+    setProjectType('module')
+    run('sh', ['-c', guideCommand(1).replace('dist/handler.cjs', 'dist/handler.js')], app)
+    await expect(runInRuntime(join(app, 'dist', 'handler.js'))).rejects.toThrow(
+      'module is not defined in ES module scope',
+    )
+    expect(deployingSection).toContain('ReferenceError: module is not defined in ES module scope')
+  })
+
+  test.each([true, false])("the SAM templates' esbuild settings with Minify: %s", async (minify) => {
+    expect(samSetting('Format')).toBe('esm')
+    const result = await build({
+      absWorkingDir: app,
+      entryPoints: [join(app, 'src', 'handler.ts')],
+      outdir: join(app, 'sam-build'),
+      bundle: true,
+      platform: 'node',
+      format: 'esm',
+      outExtension: Object.fromEntries([samListSetting('OutExtension').split('=')]),
+      target: samSetting('Target'),
+      minify,
+      sourcemap: samSetting('Sourcemap') === 'true',
+      banner: { js: samListSetting('Banner').replace(/^js=/, '') },
+      logLevel: 'silent',
+    })
+    expect(result.errors).toEqual([])
+    const { first, second } = await runInRuntime(join(app, 'sam-build', 'handler.mjs'))
+    expect(first.ok ? first.result : first.error).toEqual([{ two: 2 }])
+    expect(second.ok ? second.result : second.error).toEqual([{ two: 2 }])
+  })
+})
+
 describe('a handler whose option needs a peer that is not installed', () => {
   // The bundle builds (the peer is required by a name held in a variable, which bundlers leave
   // alone); the first invocation says what to install, naming the option that needs it.
@@ -165,11 +299,11 @@ describe('a handler whose option needs a peer that is not installed', () => {
       AWS_ACCESS_KEY_ID: 'AKIDFIRSTBUNDLE',
       AWS_SECRET_ACCESS_KEY: 'first-bundle-secret',
     })
-    expect(outcome).toEqual({
-      ok: false,
-      code: 'THAW_DB_CONNECTION_CREDENTIALS',
-      message: `@thaw/db-connection: option '${option}' needs the package ${peer}: install it (npm install ${peer}) or use a Lambda runtime that ships the AWS SDK v3`,
-    })
+    // The message names the option, the package and the install line (docs/troubleshooting.md quotes it);
+    // what it offers after that may grow (the `sdk` way to bundle a pinned copy).
+    expect(outcome).toMatchObject({ ok: false, code: 'THAW_DB_CONNECTION_CREDENTIALS' })
+    const said = `@thaw/db-connection: option '${option}' needs the package ${peer}: install it (npm install ${peer})`
+    expect(outcome.message?.slice(0, said.length)).toBe(said)
   })
 })
 

@@ -89,3 +89,16 @@ describe('options', () => {
     })
   })
 })
+
+describe('what the READMEs write', () => {
+  test('a DSN from the environment, asserted set (config alone must be a string)', () => {
+    expect(dbConnection).type.toBeCallableWith({ config: process.env.DATABASE_URL as string })
+  })
+
+  test('a DSN from the environment beside a secret may be unset (the secret can give the host)', () => {
+    expect(dbConnection).type.toBeCallableWith({
+      config: process.env.DATABASE_URL,
+      secret: { secretId: 'orders/db' },
+    })
+  })
+})

@@ -8,6 +8,9 @@
 // SDK's included. tmp-store's 50 named imports cost a cold start of examples/all-together about 5 M
 // instructions that way (`cold-start.bench.ts --instructions --callgrind-out`), before tmp-store ran a
 // line. The constants below are ordinary module variables, found through a hash table.
+// None is named `createRequire` or `require`: the ESM banner AWS documents declares both, and an
+// unminified bundle keeps these names (@thaw/util's node-builtins.ts says more;
+// examples/first-bundle/test/banner.test.ts checks every package).
 
 // Node 22.0 to 22.2 have no process.getBuiltinModule: a message that names the Node needed rather than
 // "process.getBuiltinModule is not a function" from the line below.

@@ -11,7 +11,7 @@
 // the function's task root, where Lambda puts the deployment and its node_modules, then from the working
 // directory; on Lambda, require() also searches NODE_PATH, which holds the AWS SDK the runtime ships
 // (/var/runtime/node_modules).
-import { createRequire, join } from './node-builtins.ts'
+import { join, requireFrom } from './node-builtins.ts'
 
 const searchFrom = (callerUrl: unknown): string[] => {
   const roots = [process.env.LAMBDA_TASK_ROOT, process.cwd()].filter((root): root is string => !!root)
@@ -32,7 +32,7 @@ export const loadOptionalPeer = <Module>(
   let lastError: unknown
   for (const base of searchFrom(callerUrl)) {
     try {
-      return createRequire(base)(packageName) as Module
+      return requireFrom(base)(packageName) as Module
     } catch (error) {
       if ((error as { code?: string }).code !== 'MODULE_NOT_FOUND') throw error
       lastError = error

@@ -33,12 +33,27 @@ export interface OptionRule<In, Out = In> {
 // biome-ignore lint/suspicious/noExplicitAny: a table holds rules of every type
 export type OptionTable = Record<string, OptionRule<any, any>>
 
-// What a user may pass: every option optional, typed by its rule.
+/**
+ * What a user may pass: every option optional, typed by its rule (the rule's `In`).
+ *
+ * @example
+ * const table = { contextKey: option.string('a non-empty string', 'db'), timeoutMs: option.duration(1, 1000) }
+ * type Options = OptionsOf<typeof table> // { contextKey?: string; timeoutMs?: number }
+ * // (checked in typetests/options.tst.ts)
+ */
 export type OptionsOf<Table extends OptionTable> = {
   [Name in keyof Table]?: Table[Name] extends OptionRule<infer In, unknown> ? In : never
 }
 
-// What the package works with after validation: every option present, defaults applied.
+/**
+ * What the package works with after validation: every option present, defaults applied (the rule's
+ * `Out`; an option without a default keeps `undefined` in its type).
+ *
+ * @example
+ * const table = { contextKey: option.string('a non-empty string', 'db'), logger: option.function<(line: string) => void>() }
+ * type Settings = SettingsOf<typeof table>
+ * // { readonly contextKey: string; readonly logger: ((line: string) => void) | undefined }
+ */
 export type SettingsOf<Table extends OptionTable> = {
   readonly [Name in keyof Table]: Table[Name] extends OptionRule<unknown, infer Out> ? Out : never
 }

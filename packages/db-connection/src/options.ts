@@ -337,8 +337,15 @@ export type DbConnectionBaseOptions<TKey extends string = 'db'> = Omit<
 
 // Credentials come from the config, or from exactly one of `secret`, `internalData`, `iam`; the type
 // says so, where the table alone would make every option optional.
+// `config` may be given as `process.env.DATABASE_URL` (string | undefined): an unset one is refused at
+// init ("option 'config' is required …"), so the type does not make every user write `as string`.
 type CredentialOptions =
-  | { config: string | PoolOptions; secret?: undefined; internalData?: undefined; iam?: IamOptions }
+  | {
+      config: string | PoolOptions | undefined
+      secret?: undefined
+      internalData?: undefined
+      iam?: IamOptions
+    }
   | { config?: string | PoolOptions; secret: SecretOptions; internalData?: undefined; iam?: undefined }
   | { config?: string | PoolOptions; secret?: undefined; internalData: InternalData; iam?: undefined }
 

@@ -6,6 +6,7 @@ import {
   connectionIds,
   createTestUser,
   databaseName,
+  databaseUrl,
   dropTestUsers,
   killConnections,
   getSecretValueCalls as secretValueCalls,
@@ -16,6 +17,12 @@ import {
   stopStarted,
 } from './helpers.ts'
 import { startTlsMariadb, type TlsMariadb } from './tls-server.ts'
+
+// The host and port of the server the tests run against (DATABASE_URL), as a rotated secret names them.
+const serverOfTheTests = () => {
+  const url = new URL(databaseUrl())
+  return { host: url.hostname, port: Number(url.port || 3306) }
+}
 
 // Credentials from a Secrets Manager secret (the local peer, over HTTP with the real SDK client),
 // from request.internal, and from an IAM token source, against the real MariaDB through lambda-sim.
@@ -84,8 +91,7 @@ describe('secret', () => {
     peer.setSecret(secretId, {
       username: user,
       password: rotated,
-      host: '127.0.0.1',
-      port: 3306,
+      ...serverOfTheTests(),
       dbname: databaseName(),
     })
     // The open connection was authenticated already: it keeps working, nothing is fetched.
@@ -111,8 +117,7 @@ describe('secret', () => {
     peer.setSecret(secretId, {
       username: user,
       password: wrong,
-      host: '127.0.0.1',
-      port: 3306,
+      ...serverOfTheTests(),
       dbname: databaseName(),
     })
     const outcome = await environment.invoke({ action: 'catch' })

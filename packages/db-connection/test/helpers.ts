@@ -77,7 +77,8 @@ export const stopStarted = (): Promise<void> => started.stopAll()
 export const call = async <T = Record<string, unknown>>(environment: LambdaEnvironment, event: unknown) => {
   const outcome = await environment.invoke(event)
   if (!outcome.ok) {
-    throw new Error(`invocation failed: ${outcome.error.name}: ${outcome.error.message}\n${outcome.logs}`)
+    const logs = outcome.logs.map((line) => `${line.level} ${line.message}`).join('\n')
+    throw new Error(`invocation failed: ${outcome.error.name}: ${outcome.error.message}\n${logs}`)
   }
   return outcome.result as T
 }

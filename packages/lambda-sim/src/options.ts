@@ -11,6 +11,7 @@ import {
   validateOptionTable,
 } from '@thaw/util'
 import { packageName } from './errors.ts'
+import { nativeRuntimeClientIsBuilt } from './runtime-client/location.ts'
 
 const isStringArray = (value: unknown) =>
   Array.isArray(value) && value.every((item) => typeof item === 'string' && item.length > 0)
@@ -95,6 +96,11 @@ export const lambdaSimOptionTable = {
   build: option.nested(buildTable, 'an object of esbuild options (conditions, external, minify)'),
   /** The entry is already a deployable ESM bundle (a deployment build's output): run it as it is. */
   prebuilt: option.boolean(false),
+  /**
+   * aws-lambda-ric's Runtime API client: 'javascript' (this package's, no native build) or 'native' (its
+   * own rapid-client.node, the reference, once built with `pnpm --filter @thaw/lambda-sim build:native-reference`).
+   */
+  runtimeClient: option.oneOf(['javascript', 'native'], 'javascript'),
 }
 
 export type LambdaSimOptions = OptionsOf<typeof lambdaSimOptionTable> & { entry: string }
@@ -114,6 +120,12 @@ export const lambdaSimValidateOptions = (options: unknown): LambdaSimSettings =>
   const given = options as Record<string, unknown>
   if (given.concurrency !== undefined && given.workers === undefined)
     fail('concurrency', "used together with 'workers' (Managed-Instances mode)", given.concurrency)
+  if (settings.runtimeClient === 'native' && !nativeRuntimeClientIsBuilt())
+    fail(
+      'runtimeClient',
+      "'javascript' until aws-lambda-ric's native client is built (pnpm --filter @thaw/lambda-sim build:native-reference)",
+      given.runtimeClient,
+    )
   if (settings.prebuilt && given.build !== undefined)
     fail('build', "left out when 'prebuilt' is true (a prebuilt bundle is not built again)", given.build)
   // A Managed Instance's execution environment has at least 2 GiB (ExecutionEnvironmentMemoryGiBPerVCpu

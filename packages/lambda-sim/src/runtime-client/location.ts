@@ -1,0 +1,23 @@
+// Where the runtime and its two Runtime API clients are: aws-lambda-ric's entry, its native client
+// (rapid-client.node, present only where its install scripts built it), and the preload that gives it
+// this package's JavaScript client instead.
+import { existsSync } from 'node:fs'
+import { createRequire } from 'node:module'
+import { dirname, join } from 'node:path'
+
+export const ricEntry = createRequire(import.meta.url).resolve('aws-lambda-ric')
+
+export const nativeRuntimeClient = join(dirname(ricEntry), 'rapid-client.node')
+
+export const nativeRuntimeClientIsBuilt = (): boolean => existsSync(nativeRuntimeClient)
+
+// In this package's sources the modules are .ts files (Node strips their types); in dist/, .js.
+const extension = import.meta.url.endsWith('.ts') ? '.ts' : '.js'
+export const javascriptClientPreload = new URL(`./preload${extension}`, import.meta.url).href
+
+export type RuntimeClient = 'javascript' | 'native'
+
+// The runtime's Node arguments for the client asked for: the JavaScript client is preloaded; the native
+// one is aws-lambda-ric's own default.
+export const runtimeClientArguments = (client: RuntimeClient): string[] =>
+  client === 'javascript' ? ['--import', javascriptClientPreload] : []

@@ -39,3 +39,6 @@ port.on('message', (post: PostRequest) => {
     answer({ failed: (error as Error).message })
   }
 })
+
+Atomics.store(signal, 2, 1)
+Atomics.notify(signal, 2)

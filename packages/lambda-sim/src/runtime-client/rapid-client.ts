@@ -17,8 +17,9 @@ import { type PostRequest, runtimeApiEndpoint, userAgent } from './post.ts'
 
 const extension = import.meta.url.endsWith('.ts') ? '.ts' : '.js'
 
-// [0]: the poster's answers counted (the caller waits for it to move); [1]: 1 once the poster has ended.
-const signal = new Int32Array(new SharedArrayBuffer(8))
+// [0]: the poster's answers counted (the caller waits for it to move); [1]: 1 once the poster has ended;
+// [2]: 1 once the poster listens.
+const signal = new Int32Array(new SharedArrayBuffer(12))
 const channel = new MessageChannel()
 const poster = new Worker(new URL(`./poster${extension}`, import.meta.url), {
   workerData: { signal, port: channel.port2, endpoint: runtimeApiEndpoint() },
@@ -31,6 +32,9 @@ const poster = new Worker(new URL(`./poster${extension}`, import.meta.url), {
 // The poster never keeps the runtime alive: the runtime's own loop decides when it ends.
 poster.unref()
 channel.port1.unref()
+// The native client is ready once loaded: so is this one, its poster listening before the runtime's
+// init goes on (else the first answer would wait for a thread to start, in the invocation's time).
+while (Atomics.load(signal, 2) === 0 && Atomics.load(signal, 1) === 0) Atomics.wait(signal, 2, 0, 1_000)
 
 // How long one look at the shared word lasts; the wait itself ends only with an answer or with the
 // poster's end, as curl's transfer has no timeout either (CURLOPT_TIMEOUT 0).

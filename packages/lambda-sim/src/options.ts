@@ -131,7 +131,7 @@ export const environmentDefaults = lambdaSimDefaults
 const fail = optionFailure(packageName)
 
 const within = (directory: string, path: string) =>
-  path === directory || path.startsWith(`${directory}${sep}`)
+  path === directory || path.startsWith(directory.endsWith(sep) ? directory : `${directory}${sep}`)
 const real = (path: string) => (existsSync(path) ? realpathSync(path) : resolve(path))
 
 // A tmpDir the handler may empty (thaw's tmp-store does) must hold none of the simulator's own files:

@@ -7,7 +7,10 @@ import type { LambdaSimSettings } from './options.ts'
 import type { Sandbox } from './sandbox.ts'
 
 export const lambdaVariables = (
-  settings: Pick<LambdaSimSettings, 'region' | 'memoryMb' | 'exportName' | 'workers' | 'concurrency' | 'env'>,
+  settings: Pick<
+    LambdaSimSettings,
+    'region' | 'memoryMb' | 'exportName' | 'workers' | 'concurrency' | 'env' | 'runtimeClient'
+  >,
   functionName: string,
   bundle: Pick<HandlerBundle, 'file' | 'directory'>,
   sandbox: Pick<Sandbox, 'tmpDir' | 'logStreamName'>,
@@ -32,13 +35,12 @@ export const lambdaVariables = (
     AWS_LAMBDA_LOG_STREAM_NAME: sandbox.logStreamName,
     // The JSON log format carries the request id on every line: that is how lines find their invocation.
     AWS_LAMBDA_LOG_FORMAT: 'JSON',
-    // The ric's own switch to ask for /next with node:http rather than its Runtime API client. The
-    // native client waits for /next in curl on a libuv pool thread, and at exit Node joins the pool: a
-    // SIGTERM listener's process.exit() then hangs until SIGKILL (seen with aws-lambda-ric 4.0.2 on
-    // Node 24.21), and in multi-concurrency mode each worker thread's wait takes a pool thread from the
-    // handlers' fs and dns calls. Set for both clients, so that they differ in nothing else: answers
-    // and errors go through the client.
-    AWS_LAMBDA_NODEJS_USE_ALTERNATIVE_CLIENT_1: 'true',
+    // With the native client only: the ric's own switch to ask for /next with node:http. The native
+    // client waits for /next in curl on a libuv pool thread, and at exit Node joins the pool: a SIGTERM
+    // listener's process.exit() then hangs until SIGKILL (seen with aws-lambda-ric 4.0.2 on Node
+    // 24.21), and in multi-concurrency mode each worker thread's wait takes a pool thread from the
+    // handlers' fs and dns calls. The JavaScript client asks for /next itself, after its last post.
+    ...(settings.runtimeClient === 'native' ? { AWS_LAMBDA_NODEJS_USE_ALTERNATIVE_CLIENT_1: 'true' } : {}),
     AWS_LAMBDA_INITIALIZATION_TYPE: 'on-demand',
     AWS_REGION: region,
     AWS_DEFAULT_REGION: region,
@@ -67,7 +69,8 @@ export const wiringVariables: Readonly<Record<string, string>> = {
   LAMBDA_RUNTIME_DIR: "the bundle's directory",
   AWS_LAMBDA_LOG_FORMAT: 'JSON: the request id on every line is how lines find their invocation',
   _LAMBDA_TELEMETRY_LOG_FD: 'stdout, where the simulator reads the log lines',
-  AWS_LAMBDA_NODEJS_USE_ALTERNATIVE_CLIENT_1: "'true', the runtime's /next over node:http",
+  AWS_LAMBDA_NODEJS_USE_ALTERNATIVE_CLIENT_1:
+    'how the runtime asks for /next, which the runtime client decides',
 }
 
 // The variables an option sets: `env` may repeat them only with the value the option gives them, since

@@ -153,7 +153,14 @@ describe('log lines not kept', () => {
 })
 
 describe("Lambda's environment variables", () => {
-  const settings = { region: 'eu-west-1', memoryMb: 256, exportName: 'handler', concurrency: 16, env: {} }
+  const settings = {
+    region: 'eu-west-1',
+    memoryMb: 256,
+    exportName: 'handler',
+    concurrency: 16,
+    env: {},
+    runtimeClient: 'javascript' as const,
+  }
   const bundle = { file: '/b/abc/index.mjs', directory: '/b/abc' }
   const sandbox = { tmpDir: '/t/tmp', logStreamName: '2026/01/01/[$LATEST]x' }
 

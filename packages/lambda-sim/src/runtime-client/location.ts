@@ -11,13 +11,12 @@ export const nativeRuntimeClient = join(dirname(ricEntry), 'rapid-client.node')
 
 export const nativeRuntimeClientIsBuilt = (): boolean => existsSync(nativeRuntimeClient)
 
-// In this package's sources this module is src/runtime-client/location.ts and the preload a .ts file
-// beside it (Node strips its types); built, this module is part of dist/index.js and the preload is
-// dist/runtime-client/preload.js, an entry point of its own (package.json, thaw.extraEntryPoints).
-export const javascriptClientPreload = (
-  import.meta.url.endsWith('.ts')
-    ? new URL('./preload.ts', import.meta.url)
-    : new URL('./runtime-client/preload.js', import.meta.url)
+// In this package's sources the preload is src/runtime-client/preload.js, beside this module; built,
+// this module is part of dist/index.js and the preload is dist/runtime-client/preload.js, an entry
+// point of its own (package.json, thaw.extraEntryPoints).
+export const javascriptClientPreload = new URL(
+  import.meta.url.endsWith('.ts') ? './preload.js' : './runtime-client/preload.js',
+  import.meta.url,
 ).href
 
 export type RuntimeClient = 'javascript' | 'native'

@@ -2,13 +2,12 @@
 // part of its execArgv, into each of the runtime's worker threads. aws-lambda-ric 4.0.2 loads its
 // native Runtime API client once, in RAPIDClient.loadNativeClient, as
 // `createRequire(import.meta.url)('./rapid-client.node')`; this hook answers that one require from
-// aws-lambda-ric's own index.mjs with ./rapid-client.ts, the same three functions written in
+// aws-lambda-ric's own index.mjs with ./rapid-client.js, the same three functions written in
 // JavaScript, so that the runtime needs no native build. Every other specifier resolves as it would.
 // module.registerHooks: Node 22.15+ and 24 (synchronous hooks, which also see require()).
 import { registerHooks } from 'node:module'
 
-const extension = import.meta.url.endsWith('.ts') ? '.ts' : '.js'
-const javascriptClient = new URL(`./rapid-client${extension}`, import.meta.url).href
+const javascriptClient = new URL('./rapid-client.js', import.meta.url).href
 
 registerHooks({
   resolve(specifier, context, nextResolve) {

@@ -12,7 +12,7 @@ const javascriptClient = new URL('./rapid-client.js', import.meta.url).href
 registerHooks({
   resolve(specifier, context, nextResolve) {
     if (specifier === './rapid-client.node' && context.parentURL?.endsWith('/aws-lambda-ric/index.mjs'))
-      return { url: javascriptClient, shortCircuit: true }
+      return { url: javascriptClient, format: 'module', shortCircuit: true }
     return nextResolve(specifier, context)
   },
 })

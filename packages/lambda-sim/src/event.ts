@@ -41,6 +41,8 @@ const refusalOf = (value: unknown, path: string, open: Set<object>): string | un
       }
       return undefined
     }
+    if (object instanceof Number || object instanceof String || object instanceof Boolean)
+      return `${path} is a boxed ${typeof object.valueOf()}, which JSON writes as its primitive value`
     if (!isPlainObject(object)) {
       const name = Object.getPrototypeOf(object)?.constructor?.name ?? 'an object'
       return `${path} is ${/^[AEIOU]/.test(name) ? 'an' : 'a'} ${name}, which JSON turns into ${'toJSON' in object ? 'what its toJSON returns' : 'a plain object of its enumerable properties'}`
@@ -70,8 +72,9 @@ export const eventJsonOf = (event: unknown): string => {
   try {
     refusal = refusalOf(event, 'event', new Set())
   } catch (error) {
-    // A nesting deeper than the stack (JSON.stringify would overflow it too).
-    refuse(`it is nested too deeply to write (${(error as Error).name}); Lambda events are JSON`, error)
+    // A nesting deeper than the stack (JSON.stringify would overflow it too), or a getter that throws.
+    const why = error instanceof RangeError ? 'it is nested too deeply to write' : 'reading it threw'
+    refuse(`${why} (${(error as Error)?.name ?? typeof error}); Lambda events are JSON`, error)
   }
   if (refusal) refuse(`${refusal}; Lambda events are JSON`)
   const json = JSON.stringify(event)

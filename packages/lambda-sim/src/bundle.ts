@@ -31,7 +31,7 @@ interface CachedBundle {
 
 const bundleCache = new Map<string, CachedBundle>()
 
-const bundleRootDirectory = join(tmpdir(), 'thaw-lambda-sim', 'bundles')
+export const bundleRootDirectory = join(tmpdir(), 'thaw-lambda-sim', 'bundles')
 
 // esbuild's service process is stopped when no build is left in flight. It would stop with this
 // process anyway, but a process that loads this module many times over keeps one per load: jest gives

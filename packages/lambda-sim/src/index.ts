@@ -1,7 +1,6 @@
 export type { BundleOptions, HandlerBundle } from './bundle.ts'
 export { bundleHandler } from './bundle.ts'
-export type { InvocationResult } from './environment.ts'
-export { LambdaEnvironment, startEnvironment } from './environment.ts'
+export { LambdaEnvironment } from './environment.ts'
 export {
   BundleError,
   EnvironmentStartError,
@@ -10,6 +9,7 @@ export {
   lambdaSimErrorCodes,
   packageName,
 } from './errors.ts'
+export { maxResponseBytes } from './limits.ts'
 export type { EnvironmentOptions, LambdaSimOptions, LambdaSimSettings } from './options.ts'
 export {
   environmentDefaults,
@@ -18,6 +18,6 @@ export {
   validateEnvironmentOptions,
 } from './options.ts'
 export { liveEnvironmentProcessCount } from './process-tree.ts'
-export { maxResponseBytes } from './runtime-api.ts'
+export { startEnvironment } from './start.ts'
 export { type LambdaSimStats, lambdaSimStats } from './stats.ts'
-export type { InvokeOptions, LogLine, SerializedError, ShutdownResult } from './types.ts'
+export type { InvocationResult, InvokeOptions, LogLine, SerializedError, ShutdownResult } from './types.ts'

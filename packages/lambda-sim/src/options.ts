@@ -1,7 +1,8 @@
 // startEnvironment's options: one table (@thaw/util), from which the types, the defaults and the
 // messages follow. Lambda's own limits are named as Lambda names them, with the page that says so.
-import { existsSync, statSync } from 'node:fs'
-import { isAbsolute } from 'node:path'
+import { existsSync, realpathSync, statSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { basename, extname, isAbsolute, join, resolve, sep } from 'node:path'
 import {
   defaultsOf,
   type OptionsOf,
@@ -10,7 +11,17 @@ import {
   type SettingsOf,
   validateOptionTable,
 } from '@thaw/util'
+import { bundleRootDirectory } from './bundle.ts'
 import { packageName } from './errors.ts'
+import { optionVariables, preloadIn, wiringVariables } from './lambda-variables.ts'
+import {
+  initTimeoutMs,
+  logBytesPerInvocation,
+  managedInstancesDefaultMemoryMb,
+  memoryMb,
+  timeoutMs,
+} from './limits.ts'
+import { nativeRuntimeClientIsBuilt } from './runtime-client/location.ts'
 
 const isStringArray = (value: unknown) =>
   Array.isArray(value) && value.every((item) => typeof item === 'string' && item.length > 0)
@@ -39,13 +50,19 @@ export const lambdaSimOptionTable = {
     'handler',
   ),
   /** The function's timeout. Lambda's default is 3 s and its maximum 900 s (Lambda quotas page). */
-  timeoutMs: option.integer({ minimum: 1, maximum: 900_000, unit: 'milliseconds' }, 3_000),
+  timeoutMs: option.integer(
+    { minimum: timeoutMs.minimum, maximum: timeoutMs.maximum, unit: 'milliseconds' },
+    timeoutMs.default,
+  ),
   /**
    * The function's memory: AWS_LAMBDA_FUNCTION_MEMORY_SIZE, the V8 heap limit (90 %) and the limit on the
    * whole process's resident memory. Lambda allows 128 MB to 10,240 MB (Lambda quotas page). Default: 128, or
    * 2,048 with `workers`.
    */
-  memoryMb: option.integer({ minimum: 128, maximum: 10_240, unit: 'MB' }, 128),
+  memoryMb: option.integer(
+    { minimum: memoryMb.minimum, maximum: memoryMb.maximum, unit: 'MB' },
+    memoryMb.default,
+  ),
   /** Extra environment variables for the function, on top of the ones Lambda sets. */
   env: option.custom<Record<string, string>, Record<string, string>>(
     'an object whose values are strings',
@@ -74,7 +91,7 @@ export const lambdaSimOptionTable = {
    */
   concurrency: option.integer({ minimum: 1, maximum: 1_024 }, 16),
   /** Lambda's init phase limit: 10 s (Lambda execution environment lifecycle page). */
-  initTimeoutMs: option.duration(1, 10_000),
+  initTimeoutMs: option.duration(1, initTimeoutMs),
   /**
    * From SIGTERM to SIGKILL at shutdown. Default: Lambda's budget for the runtime, 300 ms with an external
    * extension (the no-op one here), 500 ms with an internal one (Extensions API page, shutdown phase).
@@ -87,14 +104,19 @@ export const lambdaSimOptionTable = {
   noOpExtension: option.boolean(false),
   /** Log lines kept per invocation, in bytes of the runtime's JSON lines; past it lines are counted, not kept. */
   maxLogBytesPerInvocation: option.integer(
-    { minimum: 1_024, maximum: 256 * 1024 * 1024, unit: 'bytes' },
-    1024 * 1024,
+    { minimum: logBytesPerInvocation.minimum, maximum: logBytesPerInvocation.maximum, unit: 'bytes' },
+    logBytesPerInvocation.default,
   ),
   /** Copy the function's stdout and stderr to this process's stderr. */
   echoOutput: option.boolean(false),
   build: option.nested(buildTable, 'an object of esbuild options (conditions, external, minify)'),
   /** The entry is already a deployable ESM bundle (a deployment build's output): run it as it is. */
   prebuilt: option.boolean(false),
+  /**
+   * aws-lambda-ric's Runtime API client: 'javascript' (this package's, no native build) or 'native' (its
+   * own rapid-client.node, the reference, once built with `pnpm --filter @thaw/lambda-sim build:native-reference`).
+   */
+  runtimeClient: option.oneOf(['javascript', 'native'], 'javascript'),
 }
 
 export type LambdaSimOptions = OptionsOf<typeof lambdaSimOptionTable> & { entry: string }
@@ -107,21 +129,74 @@ export const lambdaSimDefaults = defaultsOf(lambdaSimOptionTable)
 export const environmentDefaults = lambdaSimDefaults
 
 const fail = optionFailure(packageName)
-const managedInstancesDefaultMemoryMb = 2_048
+
+const within = (directory: string, path: string) =>
+  path === directory || path.startsWith(directory.endsWith(sep) ? directory : `${directory}${sep}`)
+const real = (path: string) => (existsSync(path) ? realpathSync(path) : resolve(path))
+
+// A tmpDir the handler may empty (thaw's tmp-store does) must hold none of the simulator's own files:
+// not the machine's temporary directory or one above it (the runtime's output files and the bundles
+// are there), not the bundles' directory, not the directory of a prebuilt entry.
+const tmpDirRefusal = (tmpDir: string, entry: string, prebuilt: boolean): boolean => {
+  const target = real(tmpDir)
+  const machineTmp = real(tmpdir())
+  return (
+    within(target, machineTmp) ||
+    within(real(join(bundleRootDirectory, '..')), target) ||
+    (prebuilt && within(target, real(entry)))
+  )
+}
+
+const validateEnv = (settings: LambdaSimSettings, given: Record<string, unknown>): void => {
+  const { env } = settings
+  for (const [name, why] of Object.entries(wiringVariables))
+    if (env[name] !== undefined) fail(`env.${name}`, `left out: the simulator sets it (${why})`, env[name])
+  const functionName = settings.functionName ?? basename(settings.entry, extname(settings.entry))
+  for (const [name, { option: optionName, value }] of Object.entries(optionVariables(settings, functionName)))
+    if (env[name] !== undefined && env[name] !== value)
+      fail(
+        `env.${name}`,
+        value === undefined
+          ? `left out: option '${optionName}' sets it`
+          : `left out or ${JSON.stringify(value)}, the value option '${optionName}' gives it`,
+        env[name],
+      )
+  const preload = env.NODE_OPTIONS === undefined ? undefined : preloadIn(env.NODE_OPTIONS)
+  if (preload)
+    fail(
+      'env.NODE_OPTIONS',
+      `Node options without a preload (${preload}: the environment runs its bundle alone, as Lambda runs the deployment package)`,
+      given.env && (given.env as Record<string, unknown>).NODE_OPTIONS,
+    )
+}
 
 export const lambdaSimValidateOptions = (options: unknown): LambdaSimSettings => {
   const settings = validateOptionTable(packageName, lambdaSimOptionTable, options)
   const given = options as Record<string, unknown>
   if (given.concurrency !== undefined && given.workers === undefined)
     fail('concurrency', "used together with 'workers' (Managed-Instances mode)", given.concurrency)
+  if (settings.runtimeClient === 'native' && !nativeRuntimeClientIsBuilt())
+    fail(
+      'runtimeClient',
+      "'javascript' until aws-lambda-ric's native client is built (pnpm --filter @thaw/lambda-sim build:native-reference)",
+      given.runtimeClient,
+    )
+  if (settings.tmpDir !== undefined && tmpDirRefusal(settings.tmpDir, settings.entry, settings.prebuilt))
+    fail(
+      'tmpDir',
+      "a directory that holds none of the simulator's own files (not the machine's temporary directory or one above it, nor the bundles' or a prebuilt entry's directory)",
+      given.tmpDir,
+    )
   if (settings.prebuilt && given.build !== undefined)
     fail('build', "left out when 'prebuilt' is true (a prebuilt bundle is not built again)", given.build)
-  // A Managed Instance's execution environment has at least 2 GiB (ExecutionEnvironmentMemoryGiBPerVCpu
-  // is 2.0 to 8.0 per vCPU, Lambda API reference, LambdaManagedInstancesCapacityProviderConfig): each
-  // worker thread holds its own copy of the handler's modules.
-  if (settings.workers !== undefined && given.memoryMb === undefined)
-    return { ...settings, memoryMb: managedInstancesDefaultMemoryMb }
-  return settings
+  // A Managed Instance's execution environment has at least 2 GiB (limits.ts): each worker thread holds
+  // its own copy of the handler's modules.
+  const normal =
+    settings.workers !== undefined && given.memoryMb === undefined
+      ? { ...settings, memoryMb: managedInstancesDefaultMemoryMb }
+      : settings
+  validateEnv(normal, given)
+  return normal
 }
 /** @deprecated the name before 0.2: use lambdaSimValidateOptions. */
 export const validateEnvironmentOptions = lambdaSimValidateOptions

@@ -5,6 +5,7 @@
 // its JSON log format when AWS_LAMBDA_LOG_FORMAT=JSON, one line per call, carrying the request id.
 import { closeSync, fstatSync, ftruncateSync, openSync, readSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
+import { maxLogLineBytes } from './limits.ts'
 import type { LogLine } from './types.ts'
 
 const levels = new Set(['INFO', 'WARN', 'ERROR', 'DEBUG', 'TRACE', 'FATAL'])
@@ -15,25 +16,48 @@ const jsonLinePrefix = /^\{"timestamp":"[^"]*","level":"([A-Z]+)","requestId":"(
 
 export interface ParsedLine {
   requestId: string | undefined
+  // The line's bytes as kept, and the bytes cut off it (0 for a line kept whole).
   bytes: number
+  cutBytes: number
   line: () => LogLine | undefined
 }
 
-const parseLine = (text: string): ParsedLine => {
+// The message of a line cut inside its JSON: the ric writes "message" right after the request id, so
+// the cut keeps its start. A string message is decoded up to the cut (a half escape at the end is
+// left out); any other (an object the ric wrote as JSON) is given as the text kept.
+const cutMessage = (text: string): string | undefined => {
+  const key = text.indexOf('"message":', text.indexOf('"requestId":'))
+  if (key < 0) return undefined
+  const value = text.slice(key + '"message":'.length)
+  if (!value.startsWith('"')) return value
+  const body = value.slice(1).replace(/\\(u[0-9a-fA-F]{0,3})?$/, '')
+  for (const candidate of [body, body.replace(/(^|[^\\])(\\\\)*\\$/, '$1$2')]) {
+    try {
+      return JSON.parse(`"${candidate}"`) as string
+    } catch {
+      // An odd number of backslashes at the end: the second candidate leaves the last one out.
+    }
+  }
+  return undefined
+}
+
+export const parseLine = (text: string, bytes: number, cutBytes: number): ParsedLine => {
   const match = jsonLinePrefix.exec(text)
   if (!match || !levels.has(match[1] as string))
-    return { requestId: undefined, bytes: text.length, line: () => undefined }
+    return { requestId: undefined, bytes, cutBytes, line: () => undefined }
+  const level = match[1] as LogLine['level']
   return {
     requestId: match[2] === '-' ? undefined : match[2],
-    bytes: text.length,
+    bytes,
+    cutBytes,
     line: () => {
+      if (cutBytes > 0) {
+        const message = cutMessage(text)
+        return message === undefined ? undefined : { level, message }
+      }
       try {
-        const parsed = JSON.parse(text) as { level: LogLine['level']; message?: unknown }
-        const { message } = parsed
-        return {
-          level: parsed.level,
-          message: typeof message === 'string' ? message : (JSON.stringify(message) ?? ''),
-        }
+        const { message } = JSON.parse(text) as { message?: unknown }
+        return { level, message: typeof message === 'string' ? message : (JSON.stringify(message) ?? '') }
       } catch {
         return undefined
       }
@@ -41,16 +65,27 @@ const parseLine = (text: string): ParsedLine => {
   }
 }
 
-// The longest line kept whole; a longer one (no newline in sight) is cut, as CloudWatch cuts an event
-// at 256 KB.
-const maxLineCharacters = 256 * 1024
 const readChunkBytes = 64 * 1024
+const newline = 0x0a
+
+// A line cut at a byte count may end inside a UTF-8 character: leave that character out.
+const withoutPartialCharacter = (bytes: Buffer): Buffer => {
+  let start = bytes.length - 1
+  // Continuation bytes (10xxxxxx) belong to the character whose lead byte comes before them.
+  while (start > 0 && ((bytes[start] as number) & 0xc0) === 0x80) start--
+  const lead = (bytes[start] as number | undefined) ?? 0
+  const length = lead >= 0xf0 ? 4 : lead >= 0xe0 ? 3 : lead >= 0xc0 ? 2 : 1
+  return start + length > bytes.length ? bytes.subarray(0, start) : bytes
+}
 
 class CapturedFile {
   readonly path: string
   readonly fd: number
   #offset = 0
-  #partial = ''
+  // The line being read: its first bytes (up to the longest line kept), and how many bytes past them.
+  #kept: Buffer[] = []
+  #keptBytes = 0
+  #pastBytes = 0
   readonly #buffer = Buffer.allocUnsafe(readChunkBytes)
 
   constructor(path: string) {
@@ -58,25 +93,47 @@ class CapturedFile {
     this.fd = openSync(path, 'a+')
   }
 
-  // Reads what was appended since the last call; calls onLine for each complete line.
-  drain(onLine: (text: string) => void, flushPartial = false): void {
+  #add(bytes: Buffer): void {
+    const room = maxLogLineBytes - this.#keptBytes
+    if (bytes.length <= room) {
+      this.#kept.push(Buffer.from(bytes))
+      this.#keptBytes += bytes.length
+      return
+    }
+    this.#kept.push(Buffer.from(bytes.subarray(0, room)))
+    this.#keptBytes += room
+    this.#pastBytes += bytes.length - room
+  }
+
+  #endLine(onLine: (text: string, bytes: number, cutBytes: number) => void): void {
+    const whole = Buffer.concat(this.#kept)
+    const kept = this.#pastBytes > 0 ? withoutPartialCharacter(whole) : whole
+    onLine(kept.toString('utf8'), kept.length, this.#pastBytes + whole.length - kept.length)
+    this.#kept = []
+    this.#keptBytes = 0
+    this.#pastBytes = 0
+  }
+
+  // Reads what was appended since the last call; calls onLine for each complete line (split on the
+  // newline byte, which is never part of a multi-byte UTF-8 character, so no character is split).
+  drain(onLine: (text: string, bytes: number, cutBytes: number) => void, flushPartial = false): void {
     for (;;) {
       const read = readSync(this.fd, this.#buffer, 0, readChunkBytes, this.#offset)
       if (read === 0) break
       this.#offset += read
-      const text = this.#partial + this.#buffer.toString('utf8', 0, read)
-      const lines = text.split('\n')
-      this.#partial = lines.pop() as string
-      for (const line of lines) onLine(line)
-      if (this.#partial.length > maxLineCharacters) {
-        onLine(this.#partial.slice(0, maxLineCharacters))
-        this.#partial = ''
+      let start = 0
+      for (
+        let end = this.#buffer.indexOf(newline, start);
+        end >= 0 && end < read;
+        end = this.#buffer.indexOf(newline, start)
+      ) {
+        this.#add(this.#buffer.subarray(start, end))
+        this.#endLine(onLine)
+        start = end + 1
       }
+      if (start < read) this.#add(this.#buffer.subarray(start, read))
     }
-    if (flushPartial && this.#partial) {
-      onLine(this.#partial)
-      this.#partial = ''
-    }
+    if (flushPartial && this.#keptBytes + this.#pastBytes > 0) this.#endLine(onLine)
   }
 
   // Empties the file once everything in it has been read (only while nothing writes to it).
@@ -113,8 +170,11 @@ export class RuntimeOutput {
   }
 
   drain(flushPartial = false): void {
-    this.stdout.drain((text) => this.#onStdoutLine(parseLine(text), text), flushPartial)
-    this.stderr.drain(this.#onStderrLine, flushPartial)
+    this.stdout.drain(
+      (text, bytes, cutBytes) => this.#onStdoutLine(parseLine(text, bytes, cutBytes), text),
+      flushPartial,
+    )
+    this.stderr.drain((text) => this.#onStderrLine(text), flushPartial)
   }
 
   // While the runtime is frozen: nothing writes, so the files can start again from empty.

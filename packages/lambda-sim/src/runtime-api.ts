@@ -4,11 +4,7 @@
 // aws-lambda-ric 4.0.2 (its native client, aws-lambda-cpp) calls them.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { Socket } from 'node:net'
-
-// Lambda's synchronous response limit. Its quotas page says 6 MB; the limit it applies, as its own
-// error message says, is 6,291,556 bytes ("Response payload size exceeded maximum allowed payload size
-// (6291556 bytes)", Function.ResponseSizeTooLarge).
-export const maxResponseBytes = 6_291_556
+import { maxResponseBytes, responseTooLargeMessage } from './limits.ts'
 
 export interface ReceivedBody {
   // The body, unless it was larger than the limit (then only counted).
@@ -74,7 +70,7 @@ export const startRuntimeApi = async (
           handlers.response(requestId, body, request.socket)
           if (body.text === undefined)
             return answerJson(response, 413, {
-              errorMessage: `Response payload size exceeded maximum allowed payload size (${maxResponseBytes} bytes).`,
+              errorMessage: responseTooLargeMessage,
               errorType: 'Function.ResponseSizeTooLarge',
             })
         } else {

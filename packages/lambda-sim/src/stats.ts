@@ -1,4 +1,4 @@
-import { environmentCounts } from './environment.ts'
+import { environmentCounts } from './counts.ts'
 import { liveEnvironmentProcessCount } from './process-tree.ts'
 
 export interface LambdaSimStats {

@@ -23,8 +23,11 @@ interface InvocationOutcomeBase {
   initDurationMs?: number
   /** What the function logged during this invocation (its lines carrying this request id). */
   logs: LogLine[]
-  /** Lines past the capture limit: counted, not kept (the last line of `logs` says so too). */
-  logsDropped?: { lines: number; bytes: number }
+  /**
+   * Log lines not kept whole (the last line of `logs` says so too): `lines` past the capture limit,
+   * not kept; `cutLines` kept cut at 256 KB, CloudWatch Logs' event size; `bytes` not kept of both.
+   */
+  logsDropped?: { lines: number; bytes: number; cutLines: number }
   /** The runtime thread that answered: 0 in classic mode, 1… for Managed Instances' worker threads. */
   threadId?: number
 }

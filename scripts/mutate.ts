@@ -52,19 +52,25 @@ const scopes: Record<string, Scope> = {
     note: 'read, write, budget, locks',
   },
   'lambda-sim': {
-    modules: ['src/process-tree.ts'],
+    modules: [
+      'src/process-tree.ts',
+      'src/dispatch.ts',
+      'src/outcomes.ts',
+      'src/event.ts',
+      'src/invocation.ts',
+    ],
     functions: {
       'src/environment.ts': [
         '#ensureRunning',
-        '#freeze',
-        '#thaw',
         '#discard',
         '#becomeIdleIfDone',
-        '#dispatch',
+        '#onNext',
+        '#onAnswer',
         '#onTimeout',
         '#onExit',
         'crash',
       ],
+      'src/runtime-process.ts': ['freeze', 'thaw', 'isOverMemory', '#onExit', 'shutdown'],
     },
     // The simulator itself runs in the test process; only the handlers run in children.
     note: 'freeze between invocations and reset after a timeout, an out-of-memory or a crash',

@@ -403,21 +403,33 @@ try {
 
   // Node writes a --cpu-prof profile when the process exits, and a runtime killed by a signal never
   // does: with a profile asked for, shutdown sends SIGTERM (an extension registered, as on Lambda) and
-  // a module preloaded into the runtime answers it with process.exit (checked on Node 24.21).
-  const profiling = (each: Case, variant: Variant, round: number): Partial<LambdaSimOptions> => {
-    if (!profileDirectory) return {}
+  // the entry answers it with process.exit (checked on Node 24.21). The listener comes with the entry,
+  // a module beside the bundle that re-exports its handler: lambda-sim refuses preloads in
+  // NODE_OPTIONS, as Lambda runs the deployment package alone.
+  const profiling = (
+    each: Case,
+    variant: Variant,
+    round: number,
+  ): { entry: string; options: Partial<LambdaSimOptions> } => {
+    if (!profileDirectory) return { entry: variant.file, options: {} }
     const directory = join(
       profileDirectory,
       `${each.example}-${['twin', 'thaw'][each.variants.indexOf(variant)] ?? variant.name}-${round}`,
     )
     mkdirSync(directory, { recursive: true })
-    const exitOnSigterm = join(profileDirectory, 'exit-on-sigterm.mjs')
-    writeFileSync(exitOnSigterm, "process.once('SIGTERM', () => process.exit(0))\n")
+    const entry = join(dirname(variant.file), `profiled-${basename(variant.file)}`)
+    writeFileSync(
+      entry,
+      `process.once('SIGTERM', () => process.exit(0))\nexport { handler } from './${basename(variant.file)}'\n`,
+    )
     return {
-      noOpExtension: true,
-      shutdownGraceMs: 5_000,
-      env: {
-        NODE_OPTIONS: `--cpu-prof --cpu-prof-interval=${process.env.CPU_PROF_INTERVAL_US ?? 1000} --cpu-prof-dir=${directory} --import=${exitOnSigterm}`,
+      entry,
+      options: {
+        noOpExtension: true,
+        shutdownGraceMs: 5_000,
+        env: {
+          NODE_OPTIONS: `--cpu-prof --cpu-prof-interval=${process.env.CPU_PROF_INTERVAL_US ?? 1000} --cpu-prof-dir=${directory}`,
+        },
       },
     }
   }
@@ -447,13 +459,13 @@ try {
         }
         const profile = profiling(each, variant, round)
         const environment = await startEnvironment({
-          entry: variant.file,
+          entry: profile.entry,
           prebuilt: true,
           memoryMb,
           timeoutMs: 10_000,
           ...each.options,
-          ...profile,
-          env: { ...each.env, ...profile.env },
+          ...profile.options,
+          env: { ...each.env, ...profile.options.env },
         })
         const afterInit = await cpuMs(environment)
         const outcome = await environment.invoke(each.event)

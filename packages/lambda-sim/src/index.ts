@@ -14,6 +14,7 @@ export type { EnvironmentOptions, LambdaSimOptions, LambdaSimSettings } from './
 export {
   environmentDefaults,
   lambdaSimDefaults,
+  lambdaSimOptionTable,
   lambdaSimValidateOptions,
   validateEnvironmentOptions,
 } from './options.ts'

@@ -3,14 +3,23 @@
 // variables" page and of what aws-lambda-ric 4.0.2 reads.
 import { basename, extname } from 'node:path'
 import type { HandlerBundle } from './bundle.ts'
-import type { LambdaSimSettings } from './options.ts'
 import type { Sandbox } from './sandbox.ts'
 
+// What the variables depend on, of the settings (options.ts's LambdaSimSettings has it all). Named here
+// rather than imported: options.ts checks `env` against the variables below, and imports this file.
+export interface VariableSettings {
+  region: string
+  memoryMb: number
+  exportName: string
+  workers: number | undefined
+  concurrency: number
+  env: Readonly<Record<string, string>>
+  runtimeClient: 'javascript' | 'native'
+  tmpDir: string | undefined
+}
+
 export const lambdaVariables = (
-  settings: Pick<
-    LambdaSimSettings,
-    'region' | 'memoryMb' | 'exportName' | 'workers' | 'concurrency' | 'env' | 'runtimeClient'
-  >,
+  settings: Omit<VariableSettings, 'tmpDir'>,
   functionName: string,
   bundle: Pick<HandlerBundle, 'file' | 'directory'>,
   sandbox: Pick<Sandbox, 'tmpDir' | 'logStreamName'>,
@@ -77,7 +86,7 @@ export const wiringVariables: Readonly<Record<string, string>> = {
 // the simulator acts on the option (the memory watch on memoryMb, the ARN on region and functionName,
 // init on workers, the dispatch on concurrency, the cleanup on tmpDir).
 export const optionVariables = (
-  settings: Pick<LambdaSimSettings, 'region' | 'memoryMb' | 'workers' | 'concurrency' | 'tmpDir'>,
+  settings: Pick<VariableSettings, 'region' | 'memoryMb' | 'workers' | 'concurrency' | 'tmpDir'>,
   functionName: string,
 ): Record<string, { option: string; value: string | undefined }> => ({
   AWS_LAMBDA_FUNCTION_MEMORY_SIZE: { option: 'memoryMb', value: String(settings.memoryMb) },

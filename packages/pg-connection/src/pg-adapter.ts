@@ -4,6 +4,9 @@
 //
 // - Transaction status: every ReadyForQuery carries it ('I' idle, 'T' in a transaction, 'E' in a failed
 //   one); pg keeps it in `client._txStatus`, and 8.23 reads it out through getTransactionStatus().
+//   A failed statement's promise is rejected at its ErrorResponse, before the ReadyForQuery that turns
+//   'T' into 'E' may have been read: the status can lag by one message, never more, so anything but
+//   'I' is treated as a transaction to roll back.
 // - Prepared statements: pg remembers the names it has parsed on the connection
 //   (`connection.parsedStatements`, and `submittedNamedStatements` while a Parse is in flight) and
 //   skips the Parse for a name it knows. DISCARD ALL drops them on the server without telling pg, so

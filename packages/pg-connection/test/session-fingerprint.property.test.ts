@@ -159,7 +159,7 @@ describe('session-fingerprint.property', () => {
             // The leased client itself, for the client-side half of the fingerprint.
             const client = leasedClient(connection)
             return {
-              pid: rows[0].pid,
+              pid: rows[0]?.pid,
               fingerprint: await fingerprintOf((sql) => connection.query(sql), client),
             }
           } finally {

@@ -23,7 +23,7 @@ describe('statement deadline', () => {
     // Middy's own early timeout off: thaw's margin alone decides.
     const run = inProcessFunction({ config: url(), statementMarginMs: 1_000 }, 0)
     const outcome = await run(async (db) => {
-      const pid = (await db.query('SELECT pg_backend_pid() AS pid')).rows[0].pid as number
+      const pid = (await db.query('SELECT pg_backend_pid() AS pid')).rows[0]?.pid as number
       const result = await outcomeOf(db.query('SELECT pg_sleep(30)'))
       const late = await outcomeOf(db.query('SELECT 1'))
       return { pid, result, late }
@@ -44,7 +44,7 @@ describe('statement deadline', () => {
     )
     expect(rows).toEqual([])
     const next = await run(
-      async (db) => (await db.query('SELECT pg_backend_pid() AS pid')).rows[0].pid as number,
+      async (db) => (await db.query('SELECT pg_backend_pid() AS pid')).rows[0]?.pid as number,
     )
     expect(next).toBe(outcome.pid)
   })

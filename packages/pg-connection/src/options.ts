@@ -91,6 +91,8 @@ const refusedPoolNames: Record<string, string> = {
   Client: 'thaw opens pg.Client itself',
 }
 
+const connectionStringOnly = new Set(['sslmode', 'sslcert', 'sslkey', 'sslrootcert', 'uselibpqcompat'])
+
 // Parses a connection string the way pg does (pg-connection-string, which pg uses), so the registry
 // key, the label and the checks below see what pg will use. The string never appears in an error.
 const parseConnectionString = (text: string): PgConfig => {
@@ -116,8 +118,10 @@ const parseConnectionString = (text: string): PgConfig => {
     return fail('config', `option 'config' is a connection string pg cannot read (its parameters)`)
   }
   const config: Record<string, unknown> = {}
-  for (const [name, value] of Object.entries(parsed))
-    if (value !== undefined && value !== null) config[name] = value
+  // sslmode and the ssl* file names are folded into `ssl` by pg-connection-string and kept beside it.
+  for (const [name, value] of Object.entries(parsed)) {
+    if (value !== undefined && value !== null && !connectionStringOnly.has(name)) config[name] = value
+  }
   if (typeof config.port === 'string') config.port = Number.parseInt(config.port, 10)
   return config as PgConfig
 }

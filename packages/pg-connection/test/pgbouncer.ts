@@ -78,7 +78,9 @@ export const startPgbouncer = async (
     if (exited || Date.now() > deadline) {
       child.kill('SIGKILL')
       rmSync(directory, { recursive: true, force: true })
-      throw new Error(`pgbouncer did not answer on port ${port} within 10000 ms${exited ? ' (it exited)' : ''}`)
+      throw new Error(
+        `pgbouncer did not answer on port ${port} within 10000 ms${exited ? ' (it exited)' : ''}`,
+      )
     }
     await sleep(50)
   }

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
+import { beforeAll, describe, expect, it } from '@jest/globals'
 import { pgConnectionStats } from '../src/index.ts'
 import { admin, createTestRole, inProcessFunction, setUpTestFile } from './helpers.ts'
 import { type Pgbouncer, startPgbouncer } from './pgbouncer.ts'
@@ -13,16 +13,15 @@ let bouncer: Pgbouncer
 let testRole: Awaited<ReturnType<typeof createTestRole>>
 beforeAll(async () => {
   testRole = await createTestRole('bouncer')
-  bouncer = await startPgbouncer(
-    { host: testRole.host, port: testRole.port, database: testRole.database },
-    [testRole.role],
-  )
+  bouncer = await startPgbouncer({ host: testRole.host, port: testRole.port, database: testRole.database }, [
+    testRole.role,
+  ])
 })
 setUpTestFile(() => bouncer?.stop())
 
 const outcomeOf = (promise: Promise<unknown>) =>
   promise.then(
-    () => ({ code: 'answered' }),
+    () => ({ code: 'answered', message: '' }),
     (error: { code?: string; message?: string }) => ({ code: error.code, message: error.message }),
   )
 
@@ -42,10 +41,14 @@ describe("proxy: 'transaction' through pgbouncer (pool_mode=transaction)", () =>
     expect(after.resets - before.resets).toBe(0)
     expect(after.rollbacks - before.rollbacks).toBe(1)
     // The server never received a DISCARD ALL from the role's connections.
-    const { rows } = await (await admin()).query('SELECT query FROM pg_stat_activity WHERE usename = $1', [role])
+    const { rows } = await (await admin()).query('SELECT query FROM pg_stat_activity WHERE usename = $1', [
+      role,
+    ])
     expect(rows.map((row) => row.query)).not.toContain('DISCARD ALL')
     // The next invocation starts outside any transaction.
-    const status = await run(async (db) => (await db.query('SELECT now() = statement_timestamp() AS fresh')).rows[0])
+    const status = await run(
+      async (db) => (await db.query('SELECT now() = statement_timestamp() AS fresh')).rows[0],
+    )
     expect(status).toEqual({ fresh: true })
   })
 
@@ -63,7 +66,10 @@ describe("proxy: 'transaction' through pgbouncer (pool_mode=transaction)", () =>
 
   it('stops a statement at the deadline through the pooler (cancel request forwarded, 57014)', async () => {
     const { url } = testRole
-    const run = inProcessFunction({ config: url(bouncer.port), proxy: 'transaction', statementMarginMs: 1_000 }, 0)
+    const run = inProcessFunction(
+      { config: url(bouncer.port), proxy: 'transaction', statementMarginMs: 1_000 },
+      0,
+    )
     const outcome = await run((db) => outcomeOf(db.query('SELECT pg_sleep(30)')), 2_500)
     expect(outcome.code).toBe('THAW_STATEMENT_DEADLINE')
     expect(outcome.message).toMatch(/server confirmed it cancelled it/)

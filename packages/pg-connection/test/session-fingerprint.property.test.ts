@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
+import { beforeAll, describe, expect, it } from '@jest/globals'
 import fc from 'fast-check'
 import pg from 'pg'
 import { pgConnectionValidateOptions } from '../src/index.ts'
@@ -14,7 +14,10 @@ import { admin, createTestRole, inProcessFunction, setUpTestFile } from './helpe
 // loaded and lists its own settings at their defaults (plpgsql.*); those are left out of both sides,
 // while any of them set away from its default would still show (source is then not 'default').
 
-setUpTestFile()
+// The second role goes before the admin connection closes (setUpTestFile's cleanup runs first).
+setUpTestFile(async () => {
+  await (await admin()).query(`DROP ROLE IF EXISTS ${otherRole}`).catch(() => {})
+})
 
 type Db = Parameters<Parameters<ReturnType<typeof inProcessFunction>>[0]>[0]
 
@@ -68,11 +71,6 @@ beforeAll(async () => {
   await fresh.connect()
   baseline = await fingerprintOf((sql) => fresh.query(sql), fresh)
   await fresh.end()
-})
-
-afterAll(async () => {
-  const db = await admin()
-  await db.query(`DROP ROLE IF EXISTS ${otherRole}`).catch(() => {})
 })
 
 // The catalogue: each entry changes the session (or the transaction) one way. `n` keeps names apart.

@@ -123,6 +123,8 @@ const parseConnectionString = (text: string): PgConfig => {
     if (value !== undefined && value !== null && !connectionStringOnly.has(name)) config[name] = value
   }
   if (typeof config.port === 'string') config.port = Number.parseInt(config.port, 10)
+  // ?max=4: the pool's size, as a number.
+  if (typeof config.max === 'string' && /^\d+$/.test(config.max)) config.max = Number.parseInt(config.max, 10)
   return config as PgConfig
 }
 

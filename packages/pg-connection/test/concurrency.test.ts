@@ -26,7 +26,10 @@ describe('Managed Instances: concurrent invocations in one process', () => {
           steps: [
             { sql: `INSERT INTO ${table} VALUES ($1, pg_backend_pid(), clock_timestamp())`, values: [inv] },
             { sql: 'SELECT pg_sleep(0.03)' },
-            { sql: `UPDATE ${table} SET t1 = clock_timestamp() WHERE inv = $1 AND pid = pg_backend_pid()`, values: [inv] },
+            {
+              sql: `UPDATE ${table} SET t1 = clock_timestamp() WHERE inv = $1 AND pid = pg_backend_pid()`,
+              values: [inv],
+            },
           ],
         }),
       ),

@@ -2,22 +2,15 @@
 // configuration file in a temporary directory, in front of the test's PostgreSQL.
 import { type ChildProcess, spawn } from 'node:child_process'
 import { chownSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import { connect, createServer } from 'node:net'
+import { connect } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { sleep } from '@thaw/test-support'
+import { freePort } from './free-port.ts'
 
 export interface Pgbouncer {
   port: number
   stop(): Promise<void>
-}
-
-const freePort = async (): Promise<number> => {
-  const server = createServer()
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()))
-  const { port } = server.address() as { port: number }
-  await new Promise<void>((resolve) => server.close(() => resolve()))
-  return port
 }
 
 const answers = (port: number) =>

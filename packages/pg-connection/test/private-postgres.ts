@@ -4,11 +4,11 @@
 // cannot show. Run as the postgres user when the tests run as root (PostgreSQL refuses root).
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process'
 import { chownSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { sleep } from '@thaw/test-support'
 import pg from 'pg'
+import { freePort } from './free-port.ts'
 
 export interface PrivatePostgres {
   port: number
@@ -16,14 +16,6 @@ export interface PrivatePostgres {
   ca: string
   admin: pg.Client
   stop(): Promise<void>
-}
-
-const freePort = async (): Promise<number> => {
-  const server = createServer()
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()))
-  const { port } = server.address() as { port: number }
-  await new Promise<void>((resolve) => server.close(() => resolve()))
-  return port
 }
 
 const binaries = () => {

@@ -1,6 +1,6 @@
-import { createServer, type Server, type Socket, connect as tcpConnect } from 'node:net'
 import { afterAll, describe, expect, it } from '@jest/globals'
 import { admin, call, createTestRole, setUpTestFile, sleep, startHandler } from './helpers.ts'
+import { type Relay, startRelay } from './relay.ts'
 
 // Sessions that went away while the environment was frozen without a word reaching the handler:
 // closed by the server's idle_session_timeout (a FIN the client sees without a round trip), or
@@ -17,39 +17,8 @@ interface Stats {
 type Answer = { rows: [{ pid: number }]; stats: Stats }
 const whoAmI = { action: 'query', sql: 'SELECT pg_backend_pid() AS pid' }
 
-// A TCP relay in front of the server whose existing connections can be black-holed: bytes stop
-// flowing both ways and no FIN is sent, as when a middlebox forgets a connection.
-const pairs = new Set<{ client: Socket; upstream: Socket; holed: boolean }>()
-let relay: Server | undefined
-const startRelay = async (target: { host: string; port: number }) => {
-  relay = createServer((client) => {
-    const upstream = tcpConnect(target)
-    const pair = { client, upstream, holed: false }
-    pairs.add(pair)
-    client.on('data', (data) => {
-      if (!pair.holed) upstream.write(data)
-    })
-    upstream.on('data', (data) => {
-      if (!pair.holed) client.write(data)
-    })
-    const close = () => {
-      client.destroy()
-      upstream.destroy()
-      pairs.delete(pair)
-    }
-    client.on('error', close).on('close', close)
-    upstream.on('error', close).on('close', close)
-  })
-  await new Promise<void>((resolve) => relay?.listen(0, '127.0.0.1', () => resolve()))
-  return (relay.address() as { port: number }).port
-}
-afterAll(async () => {
-  for (const pair of pairs) {
-    pair.client.destroy()
-    pair.upstream.destroy()
-  }
-  await new Promise<void>((resolve) => (relay ? relay.close(() => resolve()) : resolve()))
-})
+let relay: Relay | undefined
+afterAll(() => relay?.close())
 
 describe('idle-timeout', () => {
   it('a session the server closed for idle_session_timeout while frozen is replaced with no round trip', async () => {
@@ -68,7 +37,8 @@ describe('idle-timeout', () => {
 
   it('a silently dropped session (no FIN) fails its validation within validateTimeoutMs and is replaced', async () => {
     const { host, port, role } = await createTestRole('holed')
-    const relayPort = await startRelay({ host, port })
+    relay = await startRelay({ host, port })
+    const relayPort = relay.port
     const environment = await startHandler({
       url: `postgres://${role}@127.0.0.1:${relayPort}/${new URL(
         (await import('./helpers.ts')).pgUrl(),
@@ -76,7 +46,7 @@ describe('idle-timeout', () => {
       pgOptions: { validateAfterIdleMs: 0, validateTimeoutMs: 300 },
     })
     const first = await call<Answer>(environment, whoAmI)
-    for (const pair of pairs) pair.holed = true
+    relay.holeOpenConnections()
     const second = await call<Answer>(environment, whoAmI)
     expect(second.rows[0].pid).not.toBe(first.rows[0].pid)
     expect(second.stats.replacements).toBe(1)

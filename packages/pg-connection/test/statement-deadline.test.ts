@@ -1,5 +1,7 @@
 import { describe, expect, it } from '@jest/globals'
+import { pgConnectionStats } from '../src/index.ts'
 import { admin, createTestRole, inProcessFunction, setUpTestFile } from './helpers.ts'
+import { startRelay } from './relay.ts'
 
 // A statement never outlives its invocation on the server: still running statementMarginMs before the
 // deadline, it is cancelled with PostgreSQL's cancel request, and the handler hears "stopped" only once
@@ -49,17 +51,39 @@ describe('statement deadline', () => {
     expect(next).toBe(outcome.pid)
   })
 
-  it('when the cancel cannot be confirmed, the handler is told the statement may still run', async () => {
-    const { url } = await createTestRole('unconfirmed')
-    // A port where nothing listens would fail the connect itself; instead the statement blocks the
-    // cancel's effect: a cancel request to another port goes nowhere. The pool's config points the
-    // cancel at the server the client connected to, so the server is made deaf by holding a lock
-    // in a way a cancel cannot interrupt: none exists in PostgreSQL, so this case is shown with a
-    // confirmation time too short for any answer (validateTimeoutMs 1 ms).
-    const run = inProcessFunction({ config: url(), statementMarginMs: 1_000, validateTimeoutMs: 1 }, 0)
-    const outcome = await run((db) => outcomeOf(db.query('SELECT pg_sleep(30)')), 2_000)
-    expect(outcome.code).toBe('THAW_STATEMENT_MAY_STILL_RUN')
-    expect(outcome.message).toMatch(/may still be running .* do not retry it unless it is safe to run twice/)
-    expect(outcome.message).not.toMatch(/stopped/)
+  it('when the cancel is not confirmed, the handler is told the statement may still run, and it does', async () => {
+    const { role, host, port, database } = await createTestRole('unconfirmed')
+    // Through a relay whose later connections go nowhere: the client's own session works, the cancel
+    // request (a connection of its own) never reaches the server.
+    const relay = await startRelay({ host, port })
+    try {
+      const run = inProcessFunction(
+        {
+          config: `postgres://${role}@127.0.0.1:${relay.port}/${database}`,
+          statementMarginMs: 1_000,
+          validateTimeoutMs: 300,
+        },
+        0,
+      )
+      const outcome = await run(async (db) => {
+        await db.query('SELECT 1')
+        relay.holeNewConnections = true
+        return outcomeOf(db.query('SELECT pg_sleep(5)'))
+      }, 2_500)
+      expect(outcome.code).toBe('THAW_STATEMENT_MAY_STILL_RUN')
+      expect(outcome.message).toMatch(
+        /may still be running .* do not retry it unless it is safe to run twice/,
+      )
+      expect(outcome.message).not.toMatch(/stopped/)
+      expect(pgConnectionStats().deadlineUnconfirmed).toBeGreaterThanOrEqual(1)
+      // True: the server still runs it.
+      const { rows } = await (await admin()).query(
+        "SELECT pid FROM pg_stat_activity WHERE usename = $1 AND state = 'active' AND query LIKE '%pg_sleep(5)%'",
+        [role],
+      )
+      expect(rows).toHaveLength(1)
+    } finally {
+      await relay.close()
+    }
   })
 })

@@ -38,33 +38,48 @@ const runWithin = async (client: pg.Client, text: string, timeoutMs: number): Pr
 }
 
 // after/onError: nothing stays leased, no transaction stays open, no session state reaches the next
-// invocation (unless resetSession says otherwise).
-export const releaseAfterInvocation = async (
+// invocation (unless resetSession says otherwise). The common case (idle, nothing to reset) gives the
+// client back at once and returns nothing to await; the rest returns the cleanup's promise.
+export const releaseAfterInvocation = (
   pool: PgPool,
   settings: PgConnectionSettings,
   client: pg.Client,
   stateLeaked: boolean,
-): Promise<void> => {
+): Promise<void> | undefined => {
   if (isClientDead(client)) {
     pool.discard(client)
-    return
+    return undefined
   }
+  const open = transactionStatus(client) !== 'I'
+  const policy = settings.resetSession
+  // Behind a transaction pooler the session is not thaw's to reset: the next transaction may run on
+  // another server connection, and DISCARD ALL would reach whichever one this is.
+  const reset =
+    settings.proxy === 'none' &&
+    (policy === 'always' || (policy === 'auto' && (stateLeaked || clientState(client).settingsChanged)))
+  if (!open && !reset) {
+    pool.release(client)
+    return undefined
+  }
+  return cleanAndRelease(pool, settings, client, open, reset)
+}
+
+const cleanAndRelease = async (
+  pool: PgPool,
+  settings: PgConnectionSettings,
+  client: pg.Client,
+  open: boolean,
+  reset: boolean,
+): Promise<void> => {
   const timeoutMs = settings.validateTimeoutMs
-  const state = clientState(client)
   // DISCARD ALL cannot run inside a transaction block: the transaction goes first.
-  if (transactionStatus(client) !== 'I') {
+  if (open) {
     counters.rollbacks++
     if (!(await runWithin(client, 'ROLLBACK', timeoutMs)) || transactionStatus(client) !== 'I') {
       fail(pool, settings, client, 'rollback-failed', 'ROLLBACK failed; connection discarded')
       return
     }
   }
-  const policy = settings.resetSession
-  // Behind a transaction pooler the session is not thaw's to reset: the next transaction may run on
-  // another server connection, and DISCARD ALL would reach whichever one this is.
-  const reset =
-    settings.proxy === 'none' &&
-    (policy === 'always' || (policy === 'auto' && (stateLeaked || state.settingsChanged)))
   if (reset) {
     counters.resets++
     const done = await runWithin(client, 'DISCARD ALL', timeoutMs)
@@ -74,7 +89,7 @@ export const releaseAfterInvocation = async (
       fail(pool, settings, client, 'reset-failed', 'DISCARD ALL failed; connection discarded')
       return
     }
-    state.settingsChanged = false
+    clientState(client).settingsChanged = false
   }
   pool.release(client)
 }

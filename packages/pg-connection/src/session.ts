@@ -216,30 +216,33 @@ export class PgSession {
     return new Promise<QueryResult>((resolve, reject) => {
       const entry: Pending = { resolve, reject, atDeadline: false }
       pending.add(entry)
-      client.query(statement as string, values).then(
-        (result) => {
-          if (!pending.delete(entry)) return
-          if (pending.size === 0) this.#allSettled?.()
+      // The callback form: pg makes no promise of its own for the statement.
+      const settle = (error: Error | null, result: QueryResult) => {
+        if (!pending.delete(entry)) return
+        if (pending.size === 0) this.#allSettled?.()
+        if (!error) {
           resolve(result)
-        },
-        (error: unknown) => {
-          if (!pending.delete(entry)) return
-          if (pending.size === 0) this.#allSettled?.()
-          if (entry.atDeadline && isQueryCanceled(error)) {
-            // The server's own answer: the statement was cancelled.
-            counters.deadlineStops++
-            reject(deadlineError('stopped', this.#settings, error))
-            return
-          }
-          // Never re-run: the error reaches the handler as pg made it (code is the SQLSTATE); a session
-          // the server ended (57P01-57P03) or a dead socket: the client is discarded.
-          if (isSessionEnded(error) || isClientDead(client)) {
-            counters.errors++
-            this.#drop(client)
-          }
-          reject(error)
-        },
-      )
+          return
+        }
+        if (entry.atDeadline && isQueryCanceled(error)) {
+          // The server's own answer: the statement was cancelled.
+          counters.deadlineStops++
+          reject(deadlineError('stopped', this.#settings, error))
+          return
+        }
+        // Never re-run: the error reaches the handler as pg made it (code is the SQLSTATE); a session
+        // the server ended (57P01-57P03) or a dead socket: the client is discarded.
+        if (isSessionEnded(error) || isClientDead(client)) {
+          counters.errors++
+          this.#drop(client)
+        }
+        reject(error)
+      }
+      try {
+        client.query(statement as string, values as unknown[], settle)
+      } catch (error) {
+        settle(error as Error, undefined as unknown as QueryResult)
+      }
     })
   }
 

@@ -108,7 +108,7 @@ export class ConnectionPool<C> {
       const idle = this.#idle.pop()
       if (!idle) {
         if (this.size < settings.size) return this.#openNew(request, deadline)
-        const waited = await this.#wait(deadline)
+        const waited = await this.#wait(deadline, request)
         if (waited === undefined) {
           this.counters.errors++
           const error = this.errors.queueTimeout(
@@ -200,7 +200,7 @@ export class ConnectionPool<C> {
     waiter?.resolve(undefined as unknown as C)
   }
 
-  #wait(deadline: number): Promise<C | undefined> {
+  #wait(deadline: number, request: Request | undefined): Promise<C | undefined> {
     return new Promise<C | undefined>((resolve) => {
       const waiter: Waiter<C> = {
         resolve: (connection) => {
@@ -225,7 +225,7 @@ export class ConnectionPool<C> {
         !this.#closed &&
         this.size < this.settings.size
       ) {
-        return this.#openNew(undefined, deadline)
+        return this.#openNew(request, deadline)
       }
       return connection
     })

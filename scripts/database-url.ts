@@ -32,3 +32,39 @@ export const assertDatabaseAnswers = async (url = databaseUrl(), timeoutMs = 3_0
     })
   })
 }
+
+// The PostgreSQL server pg-connection's tests use (PG_URL, or the local one's `test` database): fails
+// fast with a clear message instead of letting its tests hang on a connect timeout. A PostgreSQL
+// server answers an SSLRequest with one byte, 'S' or 'N', which proves it is one.
+export const assertPostgresAnswers = async (
+  url = process.env.PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test',
+  timeoutMs = 3_000,
+): Promise<void> => {
+  const { hostname, port } = new URL(url)
+  const where = `${hostname}:${port || 5432}`
+  await new Promise<void>((resolve, reject) => {
+    const socket = connect({ host: hostname, port: Number(port || 5432) })
+    const fail = (reason: string) => {
+      socket.destroy()
+      reject(
+        new Error(
+          `No PostgreSQL server answers at ${where}: ${reason}.\n` +
+            'Start one (pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start) or point PG_URL at one.',
+        ),
+      )
+    }
+    socket.setTimeout(timeoutMs, () => fail(`no answer within ${timeoutMs} ms`))
+    socket.once('error', (error: NodeJS.ErrnoException) => fail(error.code ?? error.message))
+    socket.once('connect', () => {
+      const request = Buffer.alloc(8)
+      request.writeInt32BE(8, 0)
+      request.writeInt32BE(80877103, 4)
+      socket.write(request)
+    })
+    socket.once('data', (data) => {
+      socket.destroy()
+      if (data[0] === 0x53 || data[0] === 0x4e) resolve()
+      else fail('the server did not answer as PostgreSQL does')
+    })
+  })
+}

@@ -1,5 +1,6 @@
-import { assertDatabaseAnswers } from './database-url.ts'
+import { assertDatabaseAnswers, assertPostgresAnswers } from './database-url.ts'
 
 export default async function checkDatabaseBeforeTests(): Promise<void> {
   await assertDatabaseAnswers()
+  await assertPostgresAnswers()
 }

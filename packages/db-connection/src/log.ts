@@ -1,27 +1,2 @@
-// The logger hook's events, built one way for every module. Never a password: `pool` is the label
-// (user@host:port/database), and an error contributes only its code and errno.
-import type { DbConnectionLogEvent, DbConnectionLogger } from './types.ts'
-
-export type LogLevel = DbConnectionLogEvent['level']
-
-export const logEvent = (
-  logger: DbConnectionLogger | undefined,
-  pool: string,
-  level: LogLevel,
-  event: string,
-  message: string,
-  error?: unknown,
-  threadId?: number | null,
-): void => {
-  if (!logger) return
-  const cause = error as { code?: string; errno?: number } | undefined
-  logger({
-    level,
-    event,
-    pool,
-    message: cause?.code ? `${message}: ${cause.code}` : message,
-    ...(cause?.code ? { code: cause.code } : {}),
-    ...(typeof cause?.errno === 'number' ? { errno: cause.errno } : {}),
-    ...(threadId !== undefined ? { threadId } : {}),
-  })
-}
+// The logger hook's events: one definition for every database middleware, in @thaw/db-core.
+export { type LogLevel, logEvent } from '@thaw/db-core'

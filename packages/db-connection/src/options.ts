@@ -2,6 +2,19 @@
 // (dbConnectionDefaults), the settings type and the messages follow from it (@thaw/util's option.*).
 // What one entry cannot say alone (credentials come from one place; iam needs TLS) is checked after
 // the table, in dbConnectionValidateOptions, the only place options are checked.
+
+import {
+  type CredentialSettings,
+  connectRetryTable,
+  fleetTable,
+  type IamOptions,
+  type InternalData,
+  iamTable,
+  internalDataTable,
+  isPort,
+  type SecretOptions,
+  secretTable,
+} from '@thaw/db-core'
 import {
   configurationKey,
   defaultsOf,
@@ -117,9 +130,6 @@ const parseDsn = (dsn: string): PoolOptions => {
   return options as PoolOptions
 }
 
-const isPort = (value: unknown): boolean =>
-  Number.isInteger(value) && (value as number) > 0 && (value as number) < 65536
-
 const checkPoolOptions = (options: Record<string, unknown>): void => {
   for (const name of Object.keys(options)) {
     if (!mysql2OptionNames.has(name)) {
@@ -194,83 +204,8 @@ const configRule: OptionRule<string | PoolOptions, PoolOptions | undefined> = {
   },
 }
 
-export interface AuthTokenParams {
-  hostname: string
-  port: number
-  username: string
-  region: string | undefined
-}
-
-const secretTable = {
-  secretId: option.required(option.string()),
-  versionStage: option.string(),
-  // The SecretsManagerClient's configuration (region, endpoint, maxAttempts, …); the client itself is
-  // the environment's shared one from @thaw/sdk-clients.
-  // Typed as the client's own configuration, so that a SecretsManagerClientConfig held in a variable
-  // fits (an interface has no index signature, so Record<string, unknown> refused it).
-  clientConfig: option.custom<import('@aws-sdk/client-secrets-manager').SecretsManagerClientConfig>(
-    'a SecretsManagerClient configuration object',
-    (value) => value !== null && typeof value === 'object' && !Array.isArray(value),
-  ),
-  // Where the Secrets Manager client comes from: `() => import('@aws-sdk/client-secrets-manager')`
-  // puts it in your bundle (your bundler follows the import in your code); left out, it is required at
-  // run time from node_modules or the AWS SDK the Lambda runtime ships (see optional-peer.ts).
-  sdk: option.function<() => Promise<typeof import('@aws-sdk/client-secrets-manager')>>(
-    "a function returning the module, such as () => import('@aws-sdk/client-secrets-manager')",
-  ),
-  // The longest a fetched secret is used for new connections: older, it is read again before the next
-  // connect (lazily, no timer: a frozen environment runs none). Left out: for the life of the
-  // environment, re-read only when the database refuses it (single-user rotation).
-  maxAgeMs: option.duration(1),
-  // Load the client's module and build the client during init (no request is sent before the first
-  // invocation); false: both on the first invocation.
-  prefetch: option.boolean(true),
-}
-
-const internalDataTable = {
-  user: option.string(),
-  password: option.required(option.string(), 'the request.internal key of the password'),
-  host: option.string(),
-  port: option.string(),
-  database: option.string(),
-}
-
-const iamTable = {
-  region: option.string(),
-  hostname: option.string(),
-  port: option.custom<number>('a TCP port (1-65535)', isPort),
-  username: option.string(),
-  // Credentials for the signer (an AwsCredentialIdentity or provider); the Lambda role's by default.
-  credentials: option.custom<unknown>('AWS credentials or a credential provider', (value) => value !== null),
-  // Replaces @aws-sdk/rds-signer (tests, a custom signer): returns the token for one new connection.
-  getAuthToken: option.function<(params: AuthTokenParams) => string | Promise<string>>(
-    'a function returning the token',
-  ),
-  // Where the RDS signer comes from: `() => import('@aws-sdk/rds-signer')` puts it in your bundle;
-  // left out, it is required at run time (see optional-peer.ts).
-  sdk: option.function<() => Promise<typeof import('@aws-sdk/rds-signer')>>(
-    "a function returning the module, such as () => import('@aws-sdk/rds-signer')",
-  ),
-}
-
-const connectRetryTable = {
-  baseDelayMs: option.duration(1, 50),
-  maxDelayMs: option.duration(1, 1_000),
-  deadlineMarginMs: option.duration(0, 500),
-  maxWaitMs: option.duration(1, 10_000),
-}
-
-// Sharing one server with a fleet of environments (fleet-hygiene.ts; defaults from `pnpm fleet`, see
-// the README): the session idle limit thaw sets on its own connections (0: the server's own), and how
-// full the server may be at connect for a connection to be kept through the freeze (false: always kept).
-const fleetTable = {
-  idleTimeoutMs: option.duration(0, 15_000),
-  giveBackAbove: option.custom<number | false, number | false>(
-    'a fraction of max_connections above 0 and at most 1, or false',
-    (value) => value === false || (typeof value === 'number' && value > 0 && value <= 1),
-    0.5,
-  ),
-}
+// The sub-tables every database middleware shares (secret, internalData, iam, connectRetry, fleet) come
+// from @thaw/db-core.
 
 export const dbConnectionOptionTable = {
   // A DSN (mysql://user:password@host:port/database?option=value) or mysql2 PoolOptions; required
@@ -322,11 +257,15 @@ export const dbConnectionDefaults = defaults
 
 export type ConnectMode = SettingsOf<Table>['connect']
 export type ResetSessionPolicy = SettingsOf<Table>['resetSession']
-export type ConnectRetryOptions = OptionsOf<typeof connectRetryTable>
-export type ConnectRetrySettings = SettingsOf<typeof connectRetryTable>
-export type SecretOptions = OptionsOf<typeof secretTable> & { secretId: string }
-export type InternalData = OptionsOf<typeof internalDataTable> & { password: string }
-export type IamOptions = OptionsOf<typeof iamTable>
+export type {
+  AuthTokenParams,
+  ConnectRetryOptions,
+  ConnectRetrySettings,
+  CredentialSettings,
+  IamOptions,
+  InternalData,
+  SecretOptions,
+} from '@thaw/db-core'
 
 type CredentialNames = 'config' | 'secret' | 'internalData' | 'iam'
 
@@ -351,12 +290,6 @@ type CredentialOptions =
 
 export type DbConnectionOptions<TKey extends string = 'db'> = CredentialOptions &
   DbConnectionBaseOptions<TKey>
-
-export interface CredentialSettings {
-  secret?: SettingsOf<typeof secretTable>
-  internalData?: SettingsOf<typeof internalDataTable>
-  iam?: SettingsOf<typeof iamTable>
-}
 
 export type DbConnectionSettings = Omit<SettingsOf<Table>, CredentialNames> & {
   // Where user and password come from when not from the config.

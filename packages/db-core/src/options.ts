@@ -1,0 +1,101 @@
+// The option sub-tables every database middleware shares, so that `secret`, `internalData`, `iam`,
+// `connectRetry` and `fleet` mean the same, default the same and read the same in every package; and
+// the context keys no middleware may take. Each package's own options table (options.ts) holds them
+// beside its driver's options; @thaw/util's option.* rules say how a table works (and its
+// option.propertyKey is the one rule for a contextKey).
+import { type OptionsOf, option, type SettingsOf } from '@thaw/util'
+
+export interface AuthTokenParams {
+  hostname: string
+  port: number
+  username: string
+  region: string | undefined
+}
+
+export const isPort = (value: unknown): boolean =>
+  Number.isInteger(value) && (value as number) > 0 && (value as number) < 65536
+
+export const secretTable = {
+  secretId: option.required(option.string()),
+  versionStage: option.string(),
+  // The SecretsManagerClient's configuration (region, endpoint, maxAttempts, …); the client itself is
+  // the environment's shared one from @thaw/sdk-clients.
+  // Typed as the client's own configuration, so that a SecretsManagerClientConfig held in a variable
+  // fits (an interface has no index signature, so Record<string, unknown> refused it).
+  clientConfig: option.custom<import('@aws-sdk/client-secrets-manager').SecretsManagerClientConfig>(
+    'a SecretsManagerClient configuration object',
+    (value) => value !== null && typeof value === 'object' && !Array.isArray(value),
+  ),
+  // Where the Secrets Manager client comes from: `() => import('@aws-sdk/client-secrets-manager')`
+  // puts it in your bundle (your bundler follows the import in your code); left out, it is required at
+  // run time from node_modules or the AWS SDK the Lambda runtime ships (see optional-peer.ts).
+  sdk: option.function<() => Promise<typeof import('@aws-sdk/client-secrets-manager')>>(
+    "a function returning the module, such as () => import('@aws-sdk/client-secrets-manager')",
+  ),
+  // The longest a fetched secret is used for new connections: older, it is read again before the next
+  // connect (lazily, no timer: a frozen environment runs none). Left out: for the life of the
+  // environment, re-read only when the database refuses it (single-user rotation).
+  maxAgeMs: option.duration(1),
+  // Load the client's module and build the client during init (no request is sent before the first
+  // invocation); false: both on the first invocation.
+  prefetch: option.boolean(true),
+}
+
+// The `internalData` table of one package (its messages start with the package's name).
+export const internalDataTable = {
+  user: option.string(),
+  password: option.required(option.string(), 'the request.internal key of the password'),
+  host: option.string(),
+  port: option.string(),
+  database: option.string(),
+}
+
+export const iamTable = {
+  region: option.string(),
+  hostname: option.string(),
+  port: option.custom<number>('a TCP port (1-65535)', isPort),
+  username: option.string(),
+  // Credentials for the signer (an AwsCredentialIdentity or provider); the Lambda role's by default.
+  credentials: option.custom<unknown>('AWS credentials or a credential provider', (value) => value !== null),
+  // Replaces @aws-sdk/rds-signer (tests, a custom signer): returns the token for one new connection.
+  getAuthToken: option.function<(params: AuthTokenParams) => string | Promise<string>>(
+    'a function returning the token',
+  ),
+  // Where the RDS signer comes from: `() => import('@aws-sdk/rds-signer')` puts it in your bundle;
+  // left out, it is required at run time (see optional-peer.ts).
+  sdk: option.function<() => Promise<typeof import('@aws-sdk/rds-signer')>>(
+    "a function returning the module, such as () => import('@aws-sdk/rds-signer')",
+  ),
+}
+
+export const connectRetryTable = {
+  baseDelayMs: option.duration(1, 50),
+  maxDelayMs: option.duration(1, 1_000),
+  deadlineMarginMs: option.duration(0, 500),
+  maxWaitMs: option.duration(1, 10_000),
+}
+
+// Sharing one server with a fleet of environments (db-connection's fleet-hygiene.ts; defaults from
+// `pnpm fleet`, see its README): the session idle limit thaw sets on its own connections (0: the
+// server's own), and how full the server may be at connect for a connection to be kept through the
+// freeze (false: always kept).
+export const fleetTable = {
+  idleTimeoutMs: option.duration(0, 15_000),
+  giveBackAbove: option.custom<number | false, number | false>(
+    'a fraction of max_connections above 0 and at most 1, or false',
+    (value) => value === false || (typeof value === 'number' && value > 0 && value <= 1),
+    0.5,
+  ),
+}
+
+export type ConnectRetryOptions = OptionsOf<typeof connectRetryTable>
+export type ConnectRetrySettings = SettingsOf<typeof connectRetryTable>
+export type SecretOptions = OptionsOf<typeof secretTable> & { secretId: string }
+export type InternalData = OptionsOf<typeof internalDataTable> & { password: string }
+export type IamOptions = OptionsOf<typeof iamTable>
+
+export interface CredentialSettings {
+  secret?: SettingsOf<typeof secretTable>
+  internalData?: SettingsOf<typeof internalDataTable>
+  iam?: SettingsOf<typeof iamTable>
+}

@@ -1,0 +1,71 @@
+// The Middy middleware: builds (or joins) the process's pool for this configuration when constructed,
+// puts an invocation-bound view of it on the context in `before`, and cleans up after the invocation
+// (roll back, reset, release) without ever closing the pool.
+import type { Request } from '@middy/core'
+import { credentialSource, type DbDriver } from '@thaw/db-core'
+import { PgConnectionError, packageName, pgConnectionErrorCodes } from './errors.ts'
+import { type PgConnectionOptions, pgConnectionValidateOptions } from './options.ts'
+import { acquirePool, type PgPool } from './registry.ts'
+import { finishOverdueSessions, PgSession } from './session.ts'
+import type { PgConnectionMiddleware } from './types.ts'
+
+// What @thaw/db-core needs to know of this package.
+export const pgDriver: DbDriver = {
+  packageName,
+  url: (import.meta as { url?: unknown }).url,
+  defaultPort: 5432,
+  credentialsError: (message, options) =>
+    new PgConnectionError(pgConnectionErrorCodes.credentials, message, options),
+}
+
+// connect: 'init' opens the first connection while the module initialises. A failure is never kept:
+// the first invocation opens one itself. Its first use is validated like any idle connection.
+const connectAtInit = (pool: PgPool) => {
+  pool.acquire(undefined).then(
+    (client) => pool.release(client),
+    () => {},
+  )
+}
+
+export const pgConnection = <TKey extends string = 'db'>(
+  opts: PgConnectionOptions<TKey>,
+): PgConnectionMiddleware<TKey> => {
+  const settings = pgConnectionValidateOptions(opts)
+  const source = credentialSource(pgDriver, {
+    credentials: settings.credentials,
+    endpoint: settings.clientConfig as { host?: string; port?: number; user?: string },
+    key: settings.key,
+  })
+  const pool = acquirePool(settings, source)
+  if (settings.connect === 'init') connectAtInit(pool)
+  const contextKey = settings.contextKey
+  // Per middleware instance: two of them on one handler (two databases) keep their sessions apart.
+  const sessionKey = Symbol(contextKey)
+  // Lambda Managed Instances run concurrent invocations in one process and say so in
+  // AWS_LAMBDA_MAX_CONCURRENCY; classic Lambda runs one at a time.
+  const classic = Number(process.env.AWS_LAMBDA_MAX_CONCURRENCY ?? 1) <= 1
+
+  const start = (request: Request) => {
+    const session = new PgSession(pool, settings, request, classic)
+    ;(request as unknown as Record<symbol, PgSession>)[sessionKey] = session
+    ;(request.context as unknown as Record<string, unknown>)[contextKey] = session
+  }
+
+  const pgConnectionMiddlewareBefore = (request: Request) => {
+    const overdue = finishOverdueSessions(classic)
+    if (overdue) return overdue.then(() => start(request))
+    start(request)
+  }
+
+  const pgConnectionMiddlewareAfter = (request: Request) =>
+    (request as unknown as Record<symbol, PgSession | undefined>)[sessionKey]?.finish()
+
+  const pgConnectionMiddlewareOnError = (request: Request) =>
+    (request as unknown as Record<symbol, PgSession | undefined>)[sessionKey]?.finish()
+
+  return {
+    before: pgConnectionMiddlewareBefore,
+    after: pgConnectionMiddlewareAfter,
+    onError: pgConnectionMiddlewareOnError,
+  } as unknown as PgConnectionMiddleware<TKey>
+}

@@ -1,0 +1,130 @@
+// Giving a client back after its invocation: as it is, rolled back (a transaction left open, seen in
+// the last ReadyForQuery), reset (DISCARD ALL, and pg's memory of prepared statements with it),
+// discarded when dead, or abandoned (cancel sent, socket closed) when a statement is still running.
+import { logEvent } from '@thaw/db-core'
+import type pg from 'pg'
+import type { PgConnectionSettings } from './options.ts'
+import {
+  clientState,
+  forgetPreparedStatements,
+  isClientDead,
+  processIdOf,
+  sendCancelRequest,
+  transactionStatus,
+} from './pg-adapter.ts'
+import type { PgPool } from './registry.ts'
+
+// Counted here, read by stats.ts. `errors`: failed rollbacks and resets.
+const counters = { resets: 0, rollbacks: 0, abandoned: 0, errors: 0 }
+export const releaseCounters = (): Readonly<typeof counters> => counters
+
+// A statement with a deadline: false when it failed or did not answer within timeoutMs.
+const runWithin = async (client: pg.Client, text: string, timeoutMs: number): Promise<boolean> => {
+  let timer: NodeJS.Timeout | undefined
+  const late = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), timeoutMs)
+  })
+  try {
+    return await Promise.race([
+      client.query(text).then(
+        () => true,
+        () => false,
+      ),
+      late,
+    ])
+  } finally {
+    clearTimeout(timer)
+  }
+}
+
+// after/onError: nothing stays leased, no transaction stays open, no session state reaches the next
+// invocation (unless resetSession says otherwise). The common case (idle, nothing to reset) gives the
+// client back at once and returns nothing to await; the rest returns the cleanup's promise.
+export const releaseAfterInvocation = (
+  pool: PgPool,
+  settings: PgConnectionSettings,
+  client: pg.Client,
+  stateLeaked: boolean,
+): Promise<void> | undefined => {
+  if (isClientDead(client)) {
+    pool.discard(client)
+    return undefined
+  }
+  const open = transactionStatus(client) !== 'I'
+  const policy = settings.resetSession
+  // Behind a transaction pooler the session is not thaw's to reset: the next transaction may run on
+  // another server connection, and DISCARD ALL would reach whichever one this is.
+  const reset =
+    settings.proxy === 'none' &&
+    (policy === 'always' || (policy === 'auto' && (stateLeaked || clientState(client).settingsChanged)))
+  if (!open && !reset) {
+    pool.release(client)
+    return undefined
+  }
+  return cleanAndRelease(pool, settings, client, open, reset)
+}
+
+const cleanAndRelease = async (
+  pool: PgPool,
+  settings: PgConnectionSettings,
+  client: pg.Client,
+  open: boolean,
+  reset: boolean,
+): Promise<void> => {
+  const timeoutMs = settings.validateTimeoutMs
+  // DISCARD ALL cannot run inside a transaction block: the transaction goes first.
+  if (open) {
+    counters.rollbacks++
+    if (!(await runWithin(client, 'ROLLBACK', timeoutMs)) || transactionStatus(client) !== 'I') {
+      fail(pool, settings, client, 'rollback-failed', 'ROLLBACK failed; connection discarded')
+      return
+    }
+  }
+  if (reset) {
+    counters.resets++
+    const done = await runWithin(client, 'DISCARD ALL', timeoutMs)
+    // Whatever the server answered, pg's memory of prepared statements must not outlive them.
+    forgetPreparedStatements(client)
+    if (!done) {
+      fail(pool, settings, client, 'reset-failed', 'DISCARD ALL failed; connection discarded')
+      return
+    }
+    clientState(client).settingsChanged = false
+  }
+  pool.release(client)
+}
+
+const fail = (
+  pool: PgPool,
+  settings: PgConnectionSettings,
+  client: pg.Client,
+  event: string,
+  message: string,
+) => {
+  counters.errors++
+  logEvent(settings.logger, settings.label, 'warn', event, message, undefined, processIdOf(client))
+  pool.discard(client)
+}
+
+// A statement is still running (Middy's early timeout fired mid-query, or the handler did not await
+// it): the client cannot be handed to anyone. A cancel request goes to the server and the client is
+// closed; settles once the cancel was delivered or validateTimeoutMs has passed (a frozen environment
+// sends nothing). Whether the statement stopped is not known here: nobody is told it did.
+export const abandonClient = async (
+  pool: PgPool,
+  settings: PgConnectionSettings,
+  client: pg.Client,
+): Promise<void> => {
+  counters.abandoned++
+  logEvent(
+    settings.logger,
+    settings.label,
+    'warn',
+    'abandoned',
+    'a statement was still running when the invocation ended: cancel sent, connection closed',
+    undefined,
+    processIdOf(client),
+  )
+  await sendCancelRequest(client, settings.clientConfig, settings.validateTimeoutMs)
+  pool.discard(client)
+}

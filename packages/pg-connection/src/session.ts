@@ -1,0 +1,374 @@
+// One invocation's view of the pool (context.db): it leases at most one client, at its first
+// statement, keeps it for all its statements, lets getConnection()/transaction() hold it exclusively,
+// stops a statement at the invocation's deadline, and hands the client to release.ts at the end.
+
+import type { Request } from '@middy/core'
+import { armStatementDeadline, type DeadlineOutcome, deadlineMessage } from '@thaw/db-core'
+import type pg from 'pg'
+import type { QueryResult } from 'pg'
+import { PgConnectionError, pgConnectionErrorCodes } from './errors.ts'
+import { AsyncLocalStorage } from './node-builtins.ts'
+import type { PgConnectionSettings } from './options.ts'
+import { isClientDead, isQueryCanceled, isSessionEnded, sendCancelRequest } from './pg-adapter.ts'
+import type { PgPool } from './registry.ts'
+import { abandonClient, releaseAfterInvocation } from './release.ts'
+import { leavesSessionState, nameOf, type Statement } from './statement.ts'
+import type { PgLeasedConnection } from './types.ts'
+
+// Counted here, read by stats.ts.
+const counters = { errors: 0, deadlineStops: 0, deadlineUnconfirmed: 0 }
+export const sessionCounters = (): Readonly<typeof counters> => counters
+
+const endedError = () =>
+  new PgConnectionError(
+    pgConnectionErrorCodes.invocationEnded,
+    `the invocation has ended (after, onError or Middy's early timeout); context.db can no longer be used`,
+  )
+
+// What is known of a statement still running when its invocation ended: a cancel was sent and its
+// connection closed, nothing more.
+const endedInFlightError = () =>
+  new PgConnectionError(
+    pgConnectionErrorCodes.invocationEnded,
+    `the invocation ended (Middy's early timeout, or after/onError) while this statement was still running; a cancel request was sent and its connection closed, but whether the statement stopped is not known: do not retry it unless it is safe to run twice`,
+  )
+
+const deadlineError = (outcome: DeadlineOutcome, settings: PgConnectionSettings, cause?: unknown) =>
+  new PgConnectionError(
+    outcome === 'may-still-run'
+      ? pgConnectionErrorCodes.statementOutcomeUnknown
+      : pgConnectionErrorCodes.statementDeadline,
+    deadlineMessage(outcome, settings.statementMarginMs, confirmWithinMs(settings)),
+    cause === undefined ? undefined : { cause },
+  )
+
+// How long a cancel's confirmation is awaited at the deadline: within the margin, so the handler still
+// answers before the function's timeout.
+const confirmWithinMs = (settings: PgConnectionSettings) =>
+  Math.max(1, Math.min(settings.validateTimeoutMs, Math.floor(settings.statementMarginMs / 2)))
+
+const noop = () => {}
+
+// A statement sent and not answered yet: how its await is settled.
+interface Pending {
+  resolve(result: QueryResult): void
+  reject(error: unknown): void
+  // Past the deadline: a cancel was sent; its answer decides what the handler is told.
+  atDeadline: boolean
+}
+
+interface TransactionScope {
+  session: PgSession
+  connection: PgLeasedConnection
+  depth: number
+}
+const transactionScope = new AsyncLocalStorage<TransactionScope>()
+
+// Sessions holding a client, so that one whose after/onError never ran (another middleware's early
+// response skipped them) is finished by the next invocation's before (classic: invocations never
+// overlap) or at its deadline (Managed Instances).
+const leasedSessions = new Set<PgSession>()
+
+export const finishOverdueSessions = (classic: boolean): Promise<unknown> | undefined => {
+  if (leasedSessions.size === 0) return undefined
+  const now = Date.now()
+  const cleanups: Promise<void>[] = []
+  for (const session of leasedSessions) {
+    if (classic || session.deadline <= now) {
+      const cleanup = session.finish()
+      if (cleanup) cleanups.push(cleanup)
+    }
+  }
+  return cleanups.length > 0 ? Promise.all(cleanups) : undefined
+}
+
+export class PgSession {
+  #pool: PgPool
+  #settings: PgConnectionSettings
+  #request: Request | undefined
+  #classic: boolean
+  #client: pg.Client | undefined
+  #leasing: Promise<pg.Client> | undefined
+  #pending = new Set<Pending>()
+  #stateLeaked = false
+  #ended = false
+  #pastDeadline = false
+  #disarm: () => void = noop
+  #deadlineTimer: NodeJS.Timeout | undefined
+  #stopping: Promise<void> | undefined
+  #exclusive: Promise<void> | undefined
+  // Called when the last pending statement settles (the deadline's wait for a cancel's answer).
+  #allSettled: (() => void) | undefined
+  deadline = Number.POSITIVE_INFINITY
+
+  constructor(pool: PgPool, settings: PgConnectionSettings, request: Request | undefined, classic: boolean) {
+    this.#pool = pool
+    this.#settings = settings
+    this.#request = request
+    this.#classic = classic
+  }
+
+  query(statement: Statement, values?: unknown[]): Promise<QueryResult> {
+    if (this.#client && !this.#exclusive) return this.#run(this.#client, statement, values)
+    return this.#sharedSlow(statement, values)
+  }
+
+  async getConnection(): Promise<PgLeasedConnection> {
+    if (transactionScope.getStore()?.session === this) {
+      throw new PgConnectionError(
+        pgConnectionErrorCodes.nestedLease,
+        'getConnection() inside a transaction() callback would wait for that transaction: use the connection the callback received, or context.db, which run in the transaction',
+      )
+    }
+    while (this.#exclusive) await this.#exclusive
+    if (this.#ended) throw endedError()
+    let unlock = noop
+    this.#exclusive = new Promise<void>((resolve) => {
+      unlock = resolve
+    })
+    let client: pg.Client
+    try {
+      client = this.#client ?? (await this.#lease())
+    } catch (error) {
+      this.#exclusive = undefined
+      unlock()
+      throw error
+    }
+    return this.#leased(client, () => {
+      this.#exclusive = undefined
+      unlock()
+    })
+  }
+
+  async transaction<T>(fn: (connection: PgLeasedConnection) => Promise<T>): Promise<T> {
+    const scope = transactionScope.getStore()
+    if (scope?.session === this) return this.#savepoint(scope, fn)
+    const connection = await this.getConnection()
+    try {
+      await connection.query('BEGIN')
+      let result: T
+      try {
+        result = await transactionScope.run({ session: this, connection, depth: 0 }, () => fn(connection))
+      } catch (error) {
+        // The rollback's own failure (a dead connection) must not hide the handler's error; the server
+        // rolls back a transaction whose session ended, and after/onError roll back or discard.
+        await connection.query('ROLLBACK').catch(noop)
+        throw error
+      }
+      await connection.query('COMMIT')
+      return result
+    } finally {
+      connection.release()
+    }
+  }
+
+  async #savepoint<T>(
+    scope: TransactionScope,
+    fn: (connection: PgLeasedConnection) => Promise<T>,
+  ): Promise<T> {
+    const depth = scope.depth + 1
+    const name = `thaw_savepoint_${depth}`
+    const { connection } = scope
+    await connection.query(`SAVEPOINT ${name}`)
+    let result: T
+    try {
+      result = await transactionScope.run({ session: this, connection, depth }, () => fn(connection))
+    } catch (error) {
+      await connection.query(`ROLLBACK TO SAVEPOINT ${name}`).catch(noop)
+      throw error
+    }
+    await connection.query(`RELEASE SAVEPOINT ${name}`)
+    return result
+  }
+
+  async #sharedSlow(statement: Statement, values: unknown[] | undefined): Promise<QueryResult> {
+    if (this.#exclusive) {
+      const scope = transactionScope.getStore()
+      if (scope?.session === this) return scope.connection.query(statement as string, values)
+    }
+    while (this.#exclusive) await this.#exclusive
+    if (this.#ended) throw endedError()
+    const client = this.#client ?? (await this.#lease())
+    return this.#run(client, statement, values)
+  }
+
+  #run(client: pg.Client, statement: Statement, values: unknown[] | undefined): Promise<QueryResult> {
+    if (this.#ended) return Promise.reject(endedError())
+    if (this.#pastDeadline) return Promise.reject(deadlineError('not-sent', this.#settings))
+    if (typeof values === 'function') {
+      return Promise.reject(
+        new PgConnectionError(
+          pgConnectionErrorCodes.callbackRefused,
+          'a callback is not taken: await the promise query() returns',
+        ),
+      )
+    }
+    if (this.#settings.proxy === 'transaction' && nameOf(statement) !== undefined) {
+      return Promise.reject(
+        new PgConnectionError(
+          pgConnectionErrorCodes.proxyUnsupported,
+          `a named prepared statement cannot be routed by a transaction pooler (proxy: 'transaction'): the next transaction may run on a server connection that never prepared it; leave out 'name'`,
+        ),
+      )
+    }
+    if (!this.#stateLeaked && leavesSessionState(statement)) this.#stateLeaked = true
+    const pending = this.#pending
+    return new Promise<QueryResult>((resolve, reject) => {
+      const entry: Pending = { resolve, reject, atDeadline: false }
+      pending.add(entry)
+      // The callback form: pg makes no promise of its own for the statement.
+      const settle = (error: Error | null, result: QueryResult) => {
+        if (!pending.delete(entry)) return
+        if (pending.size === 0) this.#allSettled?.()
+        if (!error) {
+          resolve(result)
+          return
+        }
+        if (entry.atDeadline && isQueryCanceled(error)) {
+          // The server's own answer: the statement was cancelled.
+          counters.deadlineStops++
+          reject(deadlineError('stopped', this.#settings, error))
+          return
+        }
+        // Never re-run: the error reaches the handler as pg made it (code is the SQLSTATE); a session
+        // the server ended (57P01-57P03) or a dead socket: the client is discarded.
+        if (isSessionEnded(error) || isClientDead(client)) {
+          counters.errors++
+          this.#drop(client)
+        }
+        reject(error)
+      }
+      try {
+        client.query(statement as string, values as unknown[], settle)
+      } catch (error) {
+        settle(error as Error, undefined as unknown as QueryResult)
+      }
+    })
+  }
+
+  #drop(client: pg.Client) {
+    this.#pool.discard(client)
+    if (this.#client === client) this.#client = undefined
+  }
+
+  #leased(client: pg.Client, unlock: () => void): PgLeasedConnection {
+    let released = false
+    return {
+      query: ((statement: Statement, values?: unknown[]) => {
+        if (released) {
+          return Promise.reject(
+            new PgConnectionError(pgConnectionErrorCodes.released, 'this connection was released'),
+          )
+        }
+        return this.#run(client, statement, values)
+      }) as PgLeasedConnection['query'],
+      release: () => {
+        if (released) return
+        released = true
+        unlock()
+      },
+      get processID() {
+        return (client as unknown as { processID: number | null }).processID ?? null
+      },
+    }
+  }
+
+  // Concurrent first statements of one invocation share one lease; a failed lease is not kept.
+  #lease(): Promise<pg.Client> {
+    if (!this.#leasing) {
+      this.#leasing = this.#pool.acquire(this.#request).then(
+        (client) => {
+          this.#leasing = undefined
+          if (this.#ended) {
+            // The invocation ended while the lease was on its way: straight back.
+            this.#pool.release(client)
+            throw endedError()
+          }
+          this.#client = client
+          this.#track()
+          return client
+        },
+        (error) => {
+          this.#leasing = undefined
+          throw error
+        },
+      )
+    }
+    return this.#leasing
+  }
+
+  #track() {
+    const remaining = this.#request?.context?.getRemainingTimeInMillis?.()
+    const armed = armStatementDeadline(remaining, this.#settings.statementMarginMs, () =>
+      this.stopAtDeadline(),
+    )
+    this.deadline = armed.deadline
+    this.#disarm = armed.disarm
+    leasedSessions.add(this)
+    if (!this.#classic && typeof remaining === 'number') {
+      this.#deadlineTimer = setTimeout(() => this.finish(), Math.max(0, remaining)).unref()
+    }
+  }
+
+  // deadline - statementMarginMs: nothing more is sent; a statement still running gets a cancel
+  // request, and its await is settled by what the server says: cancelled (57014) is 'stopped'; no
+  // answer within the confirmation time is 'may-still-run' (the client is closed).
+  stopAtDeadline(): void {
+    if (this.#ended) return
+    this.#pastDeadline = true
+    const client = this.#client
+    if (!client || this.#pending.size === 0) return
+    for (const entry of this.#pending) entry.atDeadline = true
+    const settings = this.#settings
+    const waitMs = confirmWithinMs(settings)
+    this.#stopping = new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        if (this.#pending.size > 0) {
+          counters.deadlineUnconfirmed++
+          const pending = [...this.#pending]
+          this.#pending.clear()
+          for (const entry of pending) entry.reject(deadlineError('may-still-run', settings))
+          this.#drop(client)
+        }
+        resolve()
+      }, waitMs)
+      sendCancelRequest(client, settings.clientConfig, waitMs).then(noop, noop)
+      // Settled early when the statement answers.
+      this.#allSettled = () => {
+        this.#allSettled = undefined
+        clearTimeout(timer)
+        resolve()
+      }
+    })
+  }
+
+  // after/onError: nothing stays leased, no transaction stays open, no session state stays behind.
+  finish(): Promise<void> | undefined {
+    this.#ended = true
+    this.#disarm()
+    if (this.#deadlineTimer !== undefined) {
+      clearTimeout(this.#deadlineTimer)
+      this.#deadlineTimer = undefined
+    }
+    leasedSessions.delete(this)
+    return this.#finish()
+  }
+
+  #finish(): Promise<void> | undefined {
+    const stopping = this.#stopping
+    if (stopping) {
+      this.#stopping = undefined
+      return stopping.then(() => this.#finish())
+    }
+    const client = this.#client
+    if (!client) return this.#leasing ? this.#leasing.then(noop, noop) : undefined
+    this.#client = undefined
+    if (this.#pending.size > 0) {
+      const pending = [...this.#pending]
+      this.#pending.clear()
+      for (const entry of pending) entry.reject(endedInFlightError())
+      return abandonClient(this.#pool, this.#settings, client)
+    }
+    return releaseAfterInvocation(this.#pool, this.#settings, client, this.#stateLeaked)
+  }
+}

@@ -1,0 +1,124 @@
+import { beforeAll, describe, expect, it } from '@jest/globals'
+import { pgConnectionStats } from '../src/index.ts'
+import { admin, createTestRole, inProcessFunction, setUpTestFile, sleep } from './helpers.ts'
+
+// context.db's surface in-process: transactions and savepoints, the exclusive lease, what a handler is
+// told after its invocation ended, and an invocation that ended with a statement still running.
+
+setUpTestFile()
+
+let role: Awaited<ReturnType<typeof createTestRole>>
+let table: string
+beforeAll(async () => {
+  role = await createTestRole('surface')
+  table = `${role.role}_t`
+  await (await admin()).query(`CREATE TABLE ${table} (v text)`)
+  await (await admin()).query(`GRANT ALL ON ${table} TO ${role.role}`)
+})
+
+const outcomeOf = (promise: Promise<unknown>) =>
+  promise.then(
+    () => ({ code: 'answered', message: '' }),
+    (error: { code?: string; message?: string }) => ({ code: error.code, message: error.message ?? '' }),
+  )
+
+describe('transaction()', () => {
+  it('commits; a nested transaction() is a savepoint rolled back alone when it throws', async () => {
+    const run = inProcessFunction({ config: role.url() })
+    await run((db) =>
+      db.transaction(async (client) => {
+        await client.query(`INSERT INTO ${table} VALUES ('outer')`)
+        await db.transaction(async () => {
+          await db.query(`INSERT INTO ${table} VALUES ('inner-kept')`)
+        })
+        await db
+          .transaction(async (inner) => {
+            await inner.query(`INSERT INTO ${table} VALUES ('inner-dropped')`)
+            throw new Error('inner fails')
+          })
+          .catch(() => {})
+        expect((await outcomeOf(db.getConnection())).code).toBe('THAW_PG_CONNECTION_NESTED_LEASE')
+      }),
+    )
+    const { rows } = await (await admin()).query(`SELECT v FROM ${table} ORDER BY v`)
+    expect(rows.map((row) => row.v)).toEqual(['inner-kept', 'outer'])
+    await (await admin()).query(`DELETE FROM ${table}`)
+  })
+
+  it('rolls back and rethrows when fn throws, never re-running fn', async () => {
+    const run = inProcessFunction({ config: role.url() })
+    let calls = 0
+    const outcome = await run((db) =>
+      outcomeOf(
+        db.transaction(async (client) => {
+          calls++
+          await client.query(`INSERT INTO ${table} VALUES ('x')`)
+          throw Object.assign(new Error('handler failure'), { code: 'MINE' })
+        }),
+      ),
+    )
+    expect(outcome.code).toBe('MINE')
+    expect(calls).toBe(1)
+    expect((await (await admin()).query(`SELECT count(*)::int AS n FROM ${table}`)).rows[0]?.n).toBe(0)
+  })
+})
+
+describe('after the invocation', () => {
+  it('context.db kept past the invocation fails with THAW_PG_CONNECTION_INVOCATION_ENDED', async () => {
+    const run = inProcessFunction({ config: role.url() })
+    let kept: { query(text: string): Promise<unknown> } | undefined
+    await run(async (db) => {
+      kept = db
+      await db.query('SELECT 1')
+    })
+    const outcome = await outcomeOf((kept as { query(text: string): Promise<unknown> }).query('SELECT 1'))
+    expect(outcome.code).toBe('THAW_PG_CONNECTION_INVOCATION_ENDED')
+  })
+
+  it("Middy's early timeout mid-statement: the statement is cancelled, its session closed, and the handler is not told it stopped", async () => {
+    const run = inProcessFunction({ config: role.url(), statementMarginMs: 0 }, 500)
+    const before = pgConnectionStats().abandoned
+    let seen: { code?: string; message: string } | undefined
+    const invocation = run(async (db) => {
+      seen = await outcomeOf(db.query('SELECT pg_sleep(30)'))
+      return seen
+    }, 1_000)
+    await expect(invocation).rejects.toThrow(/aborted/)
+    // The abandoned statement's await settles once the invocation's cleanup has run.
+    const deadline = Date.now() + 5_000
+    while (!seen) {
+      if (Date.now() > deadline) throw new Error('the abandoned statement did not settle within 5000 ms')
+      await sleep(20)
+    }
+    expect(seen.code).toBe('THAW_PG_CONNECTION_INVOCATION_ENDED')
+    expect(seen.message).toMatch(/whether the statement stopped is not known/)
+    expect(pgConnectionStats().abandoned - before).toBe(1)
+    // The cancel reached the server: nothing of the role runs pg_sleep any more.
+    const until = Date.now() + 5_000
+    for (;;) {
+      const { rows } = await (await admin()).query(
+        "SELECT pid FROM pg_stat_activity WHERE usename = $1 AND state = 'active' AND query LIKE '%pg_sleep%'",
+        [role.role],
+      )
+      if (rows.length === 0) break
+      if (Date.now() > until) throw new Error('pg_sleep still running 5000 ms after the invocation ended')
+      await sleep(20)
+    }
+  })
+})
+
+describe("resetSession 'never'", () => {
+  it('keeps session settings but never an open transaction', async () => {
+    const run = inProcessFunction({ config: role.url(), resetSession: 'never' })
+    await run(async (db) => {
+      await db.query("SET application_name = 'kept'")
+      await db.query('BEGIN')
+      await db.query(`INSERT INTO ${table} VALUES ('uncommitted')`)
+    })
+    const seen = await run(
+      async (db) => (await db.query("SELECT current_setting('application_name') AS a")).rows,
+    )
+    expect(seen).toEqual([{ a: 'kept' }])
+    expect((await (await admin()).query(`SELECT count(*)::int AS n FROM ${table}`)).rows[0]?.n).toBe(0)
+  })
+})

@@ -1,0 +1,89 @@
+import { describe, expect, it } from '@jest/globals'
+import { pgConnectionStats } from '../src/index.ts'
+import { admin, createTestRole, inProcessFunction, setUpTestFile } from './helpers.ts'
+import { startRelay } from './relay.ts'
+
+// A statement never outlives its invocation on the server: still running statementMarginMs before the
+// deadline, it is cancelled with PostgreSQL's cancel request, and the handler hears "stopped" only once
+// the server answered that it cancelled it; a statement sent after that point is not sent at all.
+
+setUpTestFile()
+
+const outcomeOf = (promise: Promise<unknown>) =>
+  promise.then(
+    () => ({ code: 'answered', message: '' }),
+    (error: { code?: string; message?: string; cause?: { code?: string } }) => ({
+      code: error.code,
+      message: error.message ?? '',
+      causeCode: error.cause?.code,
+    }),
+  )
+
+describe('statement deadline', () => {
+  it('a statement still running at deadline - margin is cancelled on the server and reported stopped', async () => {
+    const { role, url } = await createTestRole('deadline')
+    // Middy's own early timeout off: thaw's margin alone decides.
+    const run = inProcessFunction({ config: url(), statementMarginMs: 1_000 }, 0)
+    const outcome = await run(async (db) => {
+      const pid = (await db.query('SELECT pg_backend_pid() AS pid')).rows[0]?.pid as number
+      const result = await outcomeOf(db.query('SELECT pg_sleep(30)'))
+      const late = await outcomeOf(db.query('SELECT 1'))
+      return { pid, result, late }
+    }, 2_500)
+    expect(outcome.result).toEqual({
+      code: 'THAW_PG_CONNECTION_STATEMENT_DEADLINE',
+      message: expect.stringMatching(
+        /^@thaw\/pg-connection: the statement was stopped .*server confirmed it cancelled it/,
+      ),
+      causeCode: '57014',
+    })
+    expect(outcome.late.code).toBe('THAW_PG_CONNECTION_STATEMENT_DEADLINE')
+    expect(outcome.late.message).toMatch(/was not sent/)
+    // The server runs nothing for the role any more: the session is idle, and it is kept.
+    const { rows } = await (await admin()).query(
+      "SELECT pid, state FROM pg_stat_activity WHERE usename = $1 AND query LIKE '%pg_sleep%' AND state = 'active'",
+      [role],
+    )
+    expect(rows).toEqual([])
+    const next = await run(
+      async (db) => (await db.query('SELECT pg_backend_pid() AS pid')).rows[0]?.pid as number,
+    )
+    expect(next).toBe(outcome.pid)
+  })
+
+  it('when the cancel is not confirmed, the handler is told the statement may still run, and it does', async () => {
+    const { role, host, port, database } = await createTestRole('unconfirmed')
+    // Through a relay whose later connections go nowhere: the client's own session works, the cancel
+    // request (a connection of its own) never reaches the server.
+    const relay = await startRelay({ host, port })
+    try {
+      const run = inProcessFunction(
+        {
+          config: `postgres://${role}@127.0.0.1:${relay.port}/${database}`,
+          statementMarginMs: 1_000,
+          validateTimeoutMs: 300,
+        },
+        0,
+      )
+      const outcome = await run(async (db) => {
+        await db.query('SELECT 1')
+        relay.holeNewConnections = true
+        return outcomeOf(db.query('SELECT pg_sleep(5)'))
+      }, 2_500)
+      expect(outcome.code).toBe('THAW_PG_CONNECTION_STATEMENT_OUTCOME_UNKNOWN')
+      expect(outcome.message).toMatch(
+        /may still be running .* do not retry it unless it is safe to run twice/,
+      )
+      expect(outcome.message).not.toMatch(/stopped/)
+      expect(pgConnectionStats().deadlineUnconfirmed).toBeGreaterThanOrEqual(1)
+      // True: the server still runs it.
+      const { rows } = await (await admin()).query(
+        "SELECT pid FROM pg_stat_activity WHERE usename = $1 AND state = 'active' AND query LIKE '%pg_sleep(5)%'",
+        [role],
+      )
+      expect(rows).toHaveLength(1)
+    } finally {
+      await relay.close()
+    }
+  })
+})

@@ -1,11 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
 import middy from '@middy/core'
 import { peerConfig, type SecretsManagerPeer, startSecretsManagerPeer } from '@thaw/test-support'
-import dbConnection, { closePools, type DbConnectionContext, type DbConnectionOptions } from '../src/index.ts'
+import { closePools, type DbConnectionContext } from '../src/index.ts'
 import {
   admin,
   createTestUser,
   lambdaContext,
+  managedInstances,
   setPassword,
   setUpTestFile,
   sleep,
@@ -28,17 +29,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await peer.close()
 })
-
-const managedInstances = (options: DbConnectionOptions) => {
-  const previous = process.env.AWS_LAMBDA_MAX_CONCURRENCY
-  process.env.AWS_LAMBDA_MAX_CONCURRENCY = '8'
-  try {
-    return dbConnection(options)
-  } finally {
-    if (previous === undefined) delete process.env.AWS_LAMBDA_MAX_CONCURRENCY
-    else process.env.AWS_LAMBDA_MAX_CONCURRENCY = previous
-  }
-}
 
 describe("the opens mysql2 makes for its queue's waiters", () => {
   it('use the secret as it is once maxAgeMs has passed: after an alternating-users rotation, no waiter is refused', async () => {

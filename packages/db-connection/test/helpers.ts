@@ -32,6 +32,19 @@ export const lambdaContext = (remainingMs = 10_000) => {
 
 // One function in this process, with the middleware and `options`: each call runs `run` as one
 // invocation with its context.db, and resolves with what it returns.
+// The middleware as Lambda Managed Instances build it: the process says it runs invocations concurrently
+// (AWS_LAMBDA_MAX_CONCURRENCY, read when the middleware is made).
+export const managedInstances = (options: DbConnectionOptions) => {
+  const previous = process.env.AWS_LAMBDA_MAX_CONCURRENCY
+  process.env.AWS_LAMBDA_MAX_CONCURRENCY = '8'
+  try {
+    return dbConnection(options)
+  } finally {
+    if (previous === undefined) delete process.env.AWS_LAMBDA_MAX_CONCURRENCY
+    else process.env.AWS_LAMBDA_MAX_CONCURRENCY = previous
+  }
+}
+
 // `remainingMs`: each invocation's time before its deadline (a statement the handler leaves running is
 // waited for until the deadline less the stop's margin).
 export const inProcessFunction = (options: DbConnectionOptions, remainingMs?: number) => {

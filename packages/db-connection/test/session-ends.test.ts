@@ -4,7 +4,6 @@ import dbConnection, {
   closePools,
   type DbConnectionContext,
   type DbConnectionMiddleware,
-  type DbConnectionOptions,
 } from '../src/index.ts'
 import {
   admin,
@@ -13,6 +12,7 @@ import {
   inProcessFunction,
   lambdaContext,
   lockHolder,
+  managedInstances,
   setUpTestFile,
   startProxy,
 } from './helpers.ts'
@@ -41,19 +41,6 @@ const functionWithEarlyAnswer = (
     .use(middleware)
     .use({ after: (request) => (request.event.early ? 'answered early' : undefined) })
     .handler((event, context) => event.run(context.db))
-
-// The middleware as Lambda Managed Instances would build it: the process says it runs invocations
-// concurrently (AWS_LAMBDA_MAX_CONCURRENCY, read when the middleware is made).
-const managedInstances = (options: DbConnectionOptions) => {
-  const previous = process.env.AWS_LAMBDA_MAX_CONCURRENCY
-  process.env.AWS_LAMBDA_MAX_CONCURRENCY = '4'
-  try {
-    return dbConnection(options)
-  } finally {
-    if (previous === undefined) delete process.env.AWS_LAMBDA_MAX_CONCURRENCY
-    else process.env.AWS_LAMBDA_MAX_CONCURRENCY = previous
-  }
-}
 
 const idOf = async (db: Db, sql = 'SELECT CONNECTION_ID() AS id') => {
   const [rows] = await db.query(sql)

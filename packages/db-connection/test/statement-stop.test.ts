@@ -6,7 +6,6 @@ import dbConnection, {
   type DbConnectionContext,
   type DbConnectionLogEvent,
   type DbConnectionMiddleware,
-  type DbConnectionOptions,
   dbConnectionStats,
 } from '../src/index.ts'
 import {
@@ -14,6 +13,7 @@ import {
   connectionIds,
   createTestUser,
   lambdaContext,
+  managedInstances,
   setUpTestFile,
   startProxy,
   untilRunning,
@@ -34,19 +34,6 @@ const benchmark = `SELECT BENCHMARK(1000000000, MD5('thaw'))`
 const idOf = async (db: Db) => {
   const [rows] = await db.query('SELECT CONNECTION_ID() AS id')
   return Number((rows as [{ id: number }])[0].id)
-}
-
-// Lambda Managed Instances: several invocations of one process at a time (read when the middleware is
-// made).
-const managedInstances = (options: DbConnectionOptions) => {
-  const previous = process.env.AWS_LAMBDA_MAX_CONCURRENCY
-  process.env.AWS_LAMBDA_MAX_CONCURRENCY = '4'
-  try {
-    return dbConnection(options)
-  } finally {
-    if (previous === undefined) delete process.env.AWS_LAMBDA_MAX_CONCURRENCY
-    else process.env.AWS_LAMBDA_MAX_CONCURRENCY = previous
-  }
 }
 
 const functionOf = (middleware: DbConnectionMiddleware) => {

@@ -31,7 +31,7 @@ export interface CredentialSource {
 }
 
 // Counted here per driver package (each package's stats say what it did), read by their stats.ts.
-interface CredentialCounters {
+export interface CredentialCounters {
   secretFetches: number
   tokensSigned: number
 }

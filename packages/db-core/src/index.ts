@@ -3,6 +3,7 @@
 // reset, cancel, and how its server's errors read.
 export {
   type ConfiguredEndpoint,
+  type CredentialCounters,
   type CredentialSource,
   credentialCounters,
   credentialSource,

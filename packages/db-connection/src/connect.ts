@@ -7,6 +7,7 @@ import type { Request } from '@middy/core'
 import type { PoolOptions } from 'mysql2'
 import type { Credentials } from './credentials.ts'
 import { DbConnectionError, DbConnectionLimitError, dbConnectionErrorCodes } from './errors.ts'
+import { recordConnect } from './link.ts'
 import { logEvent } from './log.ts'
 import {
   type CoreConnection,
@@ -78,15 +79,28 @@ const maxRotationRetries = 1
 
 const installed = new WeakSet<PoolEntry>()
 
-// Fresh credentials for every connection the pool opens: thaw's own leases, the waiters mysql2 serves
-// from its queue when a connection leaves the pool, and the retry after a refused password. The
-// source's get() applies maxAgeMs, so no open uses credentials older than that; a refusal is retried
-// with a newer version (rotation), never with the one refused. Once per pool.
-export const freshCredentialsOnEveryOpen = (entry: PoolEntry, settings: DbConnectionSettings): void => {
+// Every connection the pool opens (thaw's own leases, and the waiters mysql2 serves from its queue when
+// a connection leaves the pool) is timed, and gets fresh credentials when they come from a source:
+// get() applies maxAgeMs, so no open uses credentials older than that, and a refused password is
+// retried with a newer version (rotation), never with the one refused. Once per pool.
+export const watchOpens = (entry: PoolEntry, settings: DbConnectionSettings): void => {
   const { source, pool } = entry
-  if (!source || installed.has(entry)) return
+  if (installed.has(entry)) return
   installed.add(entry)
+  // What a connect takes on this link, handshake and authentication only (no queue wait, no back-off,
+  // no credentials fetch): what a stop at the deadline will need (link.ts).
+  const timed = (callback: LeaseCallback): LeaseCallback => {
+    const started = Date.now()
+    return (error, connection) => {
+      if (!error) recordConnect(entry, Date.now() - started)
+      callback(error, connection)
+    }
+  }
   interceptOpens(pool, (callback, open) => {
+    if (!source) {
+      open(timed(callback), callback)
+      return
+    }
     const request = requestOf.get(callback)
     const tried = new Set<Promise<Credentials>>()
     const attempt = (credentials: Promise<Credentials>) => {
@@ -94,28 +108,31 @@ export const freshCredentialsOnEveryOpen = (entry: PoolEntry, settings: DbConnec
       credentials.then(
         (values) => {
           applyCredentials(pool, values)
-          open((error, connection) => {
-            if (
-              (error as ServerError | null)?.errno === ER_ACCESS_DENIED_ERROR &&
-              tried.size <= maxRotationRetries
-            ) {
-              const newer = source.refresh(credentials, request)
-              if (newer && !tried.has(newer)) {
-                counters.rotationRetries++
-                logEvent(
-                  settings.logger,
-                  entry.label,
-                  'info',
-                  'rotation',
-                  'access denied: retrying once with credentials fetched anew',
-                  error,
-                )
-                attempt(newer)
-                return
+          open(
+            timed((error, connection) => {
+              if (
+                (error as ServerError | null)?.errno === ER_ACCESS_DENIED_ERROR &&
+                tried.size <= maxRotationRetries
+              ) {
+                const newer = source.refresh(credentials, request)
+                if (newer && !tried.has(newer)) {
+                  counters.rotationRetries++
+                  logEvent(
+                    settings.logger,
+                    entry.label,
+                    'info',
+                    'rotation',
+                    'access denied: retrying once with credentials fetched anew',
+                    error,
+                  )
+                  attempt(newer)
+                  return
+                }
               }
-            }
-            callback(error, connection)
-          }, callback)
+              callback(error, connection)
+            }),
+            callback,
+          )
         },
         (error: Error) => callback(error),
       )
@@ -165,7 +182,7 @@ const nameTheServer = (error: unknown, pool: CorePool): unknown => {
   return error
 }
 
-// No idle connection: the pool opens one (freshCredentialsOnEveryOpen gives it credentials) or queues
+// No idle connection: the pool opens one (watchOpens gives it credentials) or queues
 // this lease. A refusal for too many connections is retried after a jittered back-off until the
 // deadline; nothing else is (a refused password is retried where the connection is opened).
 export const openOrWait = async (invocation: Invocation): Promise<CoreConnection> => {

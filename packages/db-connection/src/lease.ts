@@ -3,7 +3,7 @@
 import { type Invocation, openOrWait, prepareNewConnection } from './connect.ts'
 import { DbConnectionError, dbConnectionErrorCodes } from './errors.ts'
 import { fleetReady } from './fleet-hygiene.ts'
-import { recordConnect, recordRoundTrip } from './link.ts'
+import { recordRoundTrip } from './link.ts'
 import { logEvent } from './log.ts'
 import {
   type CoreConnection,
@@ -54,7 +54,6 @@ export const acquireConnection = async (invocation: Invocation): Promise<CoreCon
   const attempts = 2 * (poolOptions.connectionLimit ?? 1) + 2
   for (let attempt = 0; attempt < attempts; attempt++) {
     let connection: CoreConnection
-    const leased = Date.now()
     try {
       connection = takeIdleConnection(pool) ?? (await openOrWait(invocation))
     } catch (error) {
@@ -75,8 +74,6 @@ export const acquireConnection = async (invocation: Invocation): Promise<CoreCon
     }
     if (fresh.has(connection)) {
       fresh.delete(connection)
-      // What a stop at the deadline will need (link.ts): a connect on this link, queue wait included.
-      recordConnect(entry, Date.now() - leased)
       logEvent(log, label, 'debug', 'connected', 'opened a connection', undefined, connection.threadId)
       if ((await readyToTrack(invocation, connection)) && (await fleetReady(entry, settings, connection)))
         return connection

@@ -2,7 +2,7 @@
 // puts an invocation-bound view of it on the context in `before`, and cleans up after the invocation
 // (release, roll back, reset) without ever closing the pool.
 import type { Request } from '@middy/core'
-import { freshCredentialsOnEveryOpen } from './connect.ts'
+import { watchOpens } from './connect.ts'
 import { credentialSource } from './credentials.ts'
 import { watchFleet } from './fleet-hygiene.ts'
 import { connectAtInit } from './lease.ts'
@@ -16,7 +16,7 @@ export const dbConnection = <TKey extends string = 'db'>(
 ): DbConnectionMiddleware<TKey> => {
   const settings = dbConnectionValidateOptions(opts)
   const entry = acquirePool(settings, credentialSource(settings))
-  freshCredentialsOnEveryOpen(entry, settings)
+  watchOpens(entry, settings)
   watchFleet(entry, settings)
   if (settings.connect === 'init') connectAtInit(entry, settings)
   const contextKey = settings.contextKey

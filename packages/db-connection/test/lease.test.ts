@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process'
+import { type AddressInfo, createServer, type Socket, connect as tcpConnect } from 'node:net'
 import { dirname } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
@@ -57,6 +58,26 @@ describe('an idle connection the server closed while the process could not run',
     await tls?.stop()
   })
 
+  // Two ends of a loopback TCP connection, both in this process.
+  let trigger: { server: Socket; client: Socket; close(): void }
+  beforeAll(async () => {
+    const listener = createServer()
+    await new Promise<void>((resolve) => listener.listen(0, '127.0.0.1', resolve))
+    const accepted = new Promise<Socket>((resolve) => listener.once('connection', resolve))
+    const client = tcpConnect((listener.address() as AddressInfo).port, '127.0.0.1')
+    const server = await accepted
+    trigger = {
+      server,
+      client,
+      close: () => {
+        client.destroy()
+        server.destroy()
+        listener.close()
+      },
+    }
+  })
+  afterAll(() => trigger?.close())
+
   it('is replaced before the handler’s first statement, unseen by the handler, without a ping', async () => {
     const logged: DbConnectionLogEvent[] = []
     const invoke = inProcessFunction({
@@ -73,13 +94,17 @@ describe('an idle connection the server closed while the process could not run',
     // Idle in the pool (a second invocation reuses it).
     expect(await invoke(connectionId)).toBe(first)
     const before = dbConnectionStats()
-    endSessionWhileBlocked(tls, first)
-    // The invocation starts from a timer, in the loop's turn whose poll reads the FIN: as after a thaw,
-    // where the invocation and a FIN received while frozen arrive in one turn. (Started from here, in
-    // the turn that blocked, lease.ts's setImmediate would run before any poll saw the FIN, and no
-    // check without a round trip could know.)
+    // The invocation arrives as after a thaw: in the same poll as the FIN the server sent while this
+    // process could not run. Its trigger is a byte on a local socket, written before the loop blocks;
+    // both are waiting when the loop polls again.
     const second = await new Promise<number>((resolve, reject) => {
-      setTimeout(() => invoke(connectionId).then(resolve, reject), 0)
+      trigger.client.once('data', () => invoke(connectionId).then(resolve, reject))
+      trigger.server.write('x')
+      try {
+        endSessionWhileBlocked(tls, first)
+      } catch (error) {
+        reject(error)
+      }
     })
     const after = dbConnectionStats()
     expect(second).not.toBe(first)

@@ -206,13 +206,23 @@ describe('options', () => {
 // Anything but a string for a secret, anything that is not what mysql2 can use for the others: refused
 // at construction naming the key, and a password's value never in the message (not even a number's).
 describe('options: generated bad values', () => {
+  // Each value with the kind a message may say it is (a value's kind is all a password's message shows).
+  const kindOf = new Map<unknown, string>()
+  const kinded = (arbitrary: fc.Arbitrary<unknown>, kind: string) =>
+    arbitrary.map((value) => {
+      kindOf.set(value, kind)
+      return value
+    })
   const notAString = fc.oneof(
-    fc.integer(),
-    fc.double(),
-    fc.boolean(),
-    fc.constant(null),
-    fc.array(fc.string({ minLength: 4 }), { minLength: 1, maxLength: 3 }),
-    fc.dictionary(fc.string({ minLength: 1, maxLength: 8 }), fc.string({ minLength: 4 }), { minKeys: 1 }),
+    kinded(fc.integer(), 'a number'),
+    kinded(fc.double(), 'a number'),
+    kinded(fc.boolean(), 'a boolean'),
+    kinded(fc.constant(null), 'null'),
+    kinded(fc.array(fc.string({ minLength: 4 }), { minLength: 1, maxLength: 3 }), 'an array'),
+    kinded(
+      fc.dictionary(fc.string({ minLength: 1, maxLength: 8 }), fc.string({ minLength: 4 }), { minKeys: 1 }),
+      'an object',
+    ),
   )
   const badQueueLimit = fc.oneof(
     fc.integer({ max: -1 }),
@@ -255,15 +265,9 @@ describe('options: generated bad values', () => {
         expect(message).toMatch(new RegExp(`^@thaw/db-connection: option 'config.${key}' must be `))
         if (key.startsWith('password')) {
           // The whole message, so nothing of the value can be in it: its kind only.
-          const kind =
-            value === null
-              ? 'null'
-              : Array.isArray(value)
-                ? 'an array'
-                : typeof value === 'object'
-                  ? 'an object'
-                  : `a ${typeof value}`
-          expect(message).toBe(`@thaw/db-connection: option 'config.${key}' must be a string, got ${kind}`)
+          expect(message).toBe(
+            `@thaw/db-connection: option 'config.${key}' must be a string, got ${kindOf.get(value)}`,
+          )
         }
       }),
     )

@@ -33,9 +33,9 @@ const forMiddyTypes = '@aws/durable-execution-sdk-js'
 // The test fails on any other diagnostic.
 const knownDefects: { file: RegExp; message: RegExp; fix: string }[] = [
   {
-    file: /node_modules\/@thaw\/db-connection\/dist\/options\.d\.ts$/,
+    file: /node_modules\/@thaw\/(db-connection|db-core|pg-connection)\/dist\/options\.d\.ts$/,
     message: /TS2307: Cannot find module '@aws-sdk\/(client-secrets-manager|rds-signer)'/,
-    fix: "db-connection's options.ts names `typeof import('@aws-sdk/…')` in its secret/iam sub-tables; a structural type of what it uses would not need the optional peer installed",
+    fix: "db-core's options.ts (the secret/iam sub-tables db-connection and pg-connection share) names `typeof import('@aws-sdk/…')`; a structural type of what it uses would not need the optional peer installed",
   },
 ]
 

@@ -7,6 +7,7 @@ import type { Request } from '@middy/core'
 import type { PoolOptions } from 'mysql2'
 import type { Credentials } from './credentials.ts'
 import { DbConnectionError, DbConnectionLimitError, dbConnectionErrorCodes } from './errors.ts'
+import { noteRefusedForTooMany } from './fleet-hygiene.ts'
 import { recordConnect } from './link.ts'
 import { logEvent } from './log.ts'
 import {
@@ -219,6 +220,7 @@ export const openOrWait = async (invocation: Invocation): Promise<CoreConnection
       }
       retries++
       counters.backoffRetries++
+      noteRefusedForTooMany(entry)
       logEvent(
         settings.logger,
         entry.label,

@@ -23,13 +23,17 @@
 //
 // Costs nothing per warm invocation: one assignment and one SELECT per new connection, a WeakSet
 // lookup when a connection goes back to the pool. Checked against MariaDB 10.11 and mysql2 3.24.6.
-import { connectCounters } from './connect.ts'
 import { logEvent } from './log.ts'
-import { type CoreConnection, discardConnection, quitConnection } from './mysql2-adapter.ts'
+import {
+  type CoreConnection,
+  leftUnanswered,
+  noteUnanswered,
+  quitConnection,
+  statementWithin,
+} from './mysql2-adapter.ts'
 import type { DbConnectionSettings } from './options.ts'
 import type { PoolEntry } from './registry.ts'
 import { addSessionAssignment } from './session-tracking.ts'
-import { statementOn } from './statement.ts'
 
 // Counted here. `givenBack`: connections closed after their invocation because the server was
 // crowded.
@@ -47,48 +51,31 @@ const fullnessQueries = [
 const crowded = new WeakSet<CoreConnection>()
 const prepared = new WeakSet<CoreConnection>()
 const watched = new WeakSet<PoolEntry>()
-// Pools whose server left a fleet statement unanswered: their next connections are not asked again,
-// so a silent server (a proxy, mysql2's own server code as a fake) costs one connection and
-// validateTimeoutMs once per environment, as session-tracking.ts does for its SET.
-const silentServers = new WeakSet<object>()
-
 // Whole seconds (wait_timeout's unit), at least 1; LEAST keeps a lower limit the server already has.
 const idleLimitAssignment = (idleTimeoutMs: number) =>
   `wait_timeout = LEAST(@@session.wait_timeout, ${Math.max(1, Math.ceil(idleTimeoutMs / 1000))})`
 
-type Answer<T> = { answered: true; value: T | undefined } | { answered: false }
-
-// One statement with a deadline; on timeout the connection is discarded (a late answer would be read
-// as the next statement's). A refusal is an answer: the server keeps its own setting.
-const within = <T>(connection: CoreConnection, sql: string, timeoutMs: number): Promise<Answer<T>> =>
-  new Promise((resolve) => {
-    let settled = false
-    const timer = setTimeout(() => {
-      settled = true
-      discardConnection(connection)
-      resolve({ answered: false })
-    }, timeoutMs)
-    statementOn(connection, sql).then(
-      ([rows]) => {
-        if (settled) return
-        clearTimeout(timer)
-        resolve({ answered: true, value: rows as T })
-      },
-      () => {
-        if (settled) return
-        clearTimeout(timer)
-        resolve(connection.stream?.destroyed ? { answered: false } : { answered: true, value: undefined })
-      },
-    )
-  })
-
 interface FleetState {
   fullnessQuery: number
-  // connectCounters().backoffRetries when the last connection was prepared: a change means a connect
-  // of this process was refused for too many connections since.
-  refusalsSeen: number
+  // A connect of this pool was refused for too many connections since the last connection was
+  // prepared: the next one goes back after its invocation without asking the server how full it is.
+  refusedForTooMany: boolean
 }
 const states = new WeakMap<PoolEntry, FleetState>()
+const stateOf = (entry: PoolEntry): FleetState => {
+  let state = states.get(entry)
+  if (!state) {
+    state = { fullnessQuery: 0, refusedForTooMany: false }
+    states.set(entry, state)
+  }
+  return state
+}
+
+// connect.ts's back-off calls this when the server refused a connect of this pool for too many
+// connections (1040, 1203, 1226).
+export const noteRefusedForTooMany = (entry: PoolEntry): void => {
+  stateOf(entry).refusedForTooMany = true
+}
 
 // How full the server was when the connection opened: Threads_connected / max_connections, undefined
 // when neither query answers with numbers (a proxy, a privilege the user lacks), false when the server
@@ -99,13 +86,12 @@ const measureFullness = async (
   timeoutMs: number,
 ): Promise<number | undefined | false> => {
   for (let index = state.fullnessQuery; index < fullnessQueries.length; index++) {
-    const answer = await within<{ max: number | string; connected: number | string }[]>(
-      connection,
-      fullnessQueries[index] as string,
-      timeoutMs,
-    )
-    if (!answer.answered) return false
-    const row = answer.value?.[0]
+    const answer = await statementWithin(connection, fullnessQueries[index] as string, timeoutMs)
+    if (answer.kind === 'lost') return false
+    // Refused (a table the server lacks, a privilege): the next query is tried.
+    const rows =
+      answer.kind === 'rows' ? (answer.rows as { max: number | string; connected: number | string }[]) : []
+    const row = rows[0]
     if (!row) continue
     state.fullnessQuery = index
     const max = Number(row.max)
@@ -126,29 +112,21 @@ export const fleetReady = async (
   connection: CoreConnection,
 ): Promise<boolean> => {
   const { giveBackAbove } = settings.fleet
-  if (giveBackAbove === false || prepared.has(connection) || silentServers.has(entry.pool)) return true
+  if (giveBackAbove === false || prepared.has(connection) || leftUnanswered(entry.pool, 'fleet')) return true
   prepared.add(connection)
-  let state = states.get(entry)
-  if (!state) {
-    state = { fullnessQuery: 0, refusalsSeen: connectCounters().backoffRetries }
-    states.set(entry, state)
-  }
-  const refusals = connectCounters().backoffRetries
-  const refused = refusals !== state.refusalsSeen
-  state.refusalsSeen = refusals
-  if (refused) {
+  const state = stateOf(entry)
+  if (state.refusedForTooMany) {
+    state.refusedForTooMany = false
     crowded.add(connection)
     return true
   }
   const fullness = await measureFullness(connection, state, settings.validateTimeoutMs)
-  if (fullness === false) return silent(entry)
+  if (fullness === false) {
+    noteUnanswered(entry.pool, 'fleet')
+    return false
+  }
   if (fullness !== undefined && fullness >= giveBackAbove) crowded.add(connection)
   return true
-}
-
-const silent = (entry: PoolEntry): false => {
-  silentServers.add(entry.pool)
-  return false
 }
 
 // Called once per pool when a middleware is built (the first middleware to build it decides its fleet

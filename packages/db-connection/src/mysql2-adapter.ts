@@ -4,7 +4,7 @@
 //
 // Checked against mysql2 3.24.6 (lib/base/pool.js, lib/base/connection.js, lib/pool_connection.js);
 // package.json pins mysql2 to ~3.24.6, the range this file was read against and tested with.
-import { Connection, createPool, type Pool, type PoolConnection, type PoolOptions } from 'mysql2'
+import mysql2, { Connection, createPool, type Pool, type PoolConnection, type PoolOptions } from 'mysql2'
 import type { Socket } from './node-builtins.ts'
 
 interface RingQueue {
@@ -79,6 +79,16 @@ export const mysql2InternalsMissing = (pool: Pool, connection: PoolConnection): 
     .filter(([, present]) => !present(connection as CoreConnection))
     .map(([name]) => `PoolConnection.${name}`),
 ]
+
+// The character sets and collations mysql2 can connect with: its `Charsets` export (a getter in
+// index.js, absent from its typings), looked up as ConnectionConfig.getCharsetNumber does, in upper
+// case. mysql2 throws "Unknown charset" for any other when the pool is built, naming no option.
+export const mysql2KnowsCharset = (charset: string): boolean =>
+  Object.hasOwn((mysql2 as unknown as { Charsets: object }).Charsets, charset.toUpperCase())
+
+// The names ConnectionConfig.getSSLProfile accepts for `ssl` (lib/constants/ssl_profiles.js, which
+// mysql2 3.24.6 does not export; test/mysql2-adapter.test.ts reads that file and fails when it differs).
+export const mysql2SslProfiles: readonly string[] = ['Amazon RDS']
 
 export const isPoolClosed = (pool: CorePool): boolean => pool._closed
 
@@ -280,33 +290,88 @@ export const discardConnection = (connection: CoreConnection): void => {
   connection.stream?.destroy()
 }
 
-// Runs one command (callback style) and resolves false if it fails or takes longer than timeoutMs: a
-// silently dropped connection would otherwise hang. A late answer is ignored.
+// What a statement or command run with a deadline came to: 'rows', answered (its rows, or the OK
+// packet); 'refused', answered with an error, the connection still usable; 'lost', no answer within
+// the deadline, or the connection closed with its error: either way the connection is discarded.
+export type DeadlineAnswer =
+  | { kind: 'rows'; rows: unknown }
+  | { kind: 'refused'; error: Error }
+  | { kind: 'lost' }
+
+// Runs one command (callback style) with a deadline: a server (or a proxy, or a fake) that never
+// answers, or a silently dropped connection, must not hold the invocation. On timeout the connection
+// is discarded: mysql2 reads answers in order, so a late one would be taken as the next command's.
 const commandWithin = (
-  send: (callback: (error: Error | null) => void) => void,
+  connection: CoreConnection,
+  send: (callback: (error: Error | null, rows?: unknown) => void) => void,
   timeoutMs: number,
-): Promise<boolean> =>
+): Promise<DeadlineAnswer> =>
   new Promise((resolve) => {
     let settled = false
     const timer = setTimeout(() => {
       settled = true
-      resolve(false)
+      discardConnection(connection)
+      resolve({ kind: 'lost' })
     }, timeoutMs)
-    send((error) => {
+    const answered = (error: Error | null, rows?: unknown) => {
       if (settled) return
+      settled = true
       clearTimeout(timer)
-      resolve(!error)
-    })
+      if (!error) resolve({ kind: 'rows', rows })
+      // A connection that closed with its error (a fatal one, the server gone) answers nothing more.
+      else resolve(connection.stream?.destroyed ? { kind: 'lost' } : { kind: 'refused', error })
+    }
+    try {
+      send(answered)
+    } catch (error) {
+      answered(error as Error)
+    }
   })
 
-export const pingWithin = (connection: CoreConnection, timeoutMs: number): Promise<boolean> =>
-  commandWithin((callback) => connection.ping(callback), timeoutMs)
+// One SQL statement (text protocol, no values) with a deadline; see commandWithin.
+export const statementWithin = (
+  connection: CoreConnection,
+  sql: string,
+  timeoutMs: number,
+): Promise<DeadlineAnswer> =>
+  commandWithin(
+    connection,
+    (callback) => connection.query(sql, (error, rows) => callback(error, rows)),
+    timeoutMs,
+  )
+
+// True: the server answered the ping in time. False: it refused it, or did not answer in time (then
+// the connection is discarded).
+export const pingWithin = async (connection: CoreConnection, timeoutMs: number): Promise<boolean> =>
+  (await commandWithin(connection, (callback) => connection.ping((error) => callback(error)), timeoutMs))
+    .kind === 'rows'
 
 // COM_RESET_CONNECTION: rolls back, drops temporary tables, user variables, session settings and
 // prepared statements (mysql2 clears its statement cache on the answer), releases GET_LOCK locks.
-// It keeps the default database chosen with USE.
-export const resetWithin = (connection: CoreConnection, timeoutMs: number): Promise<boolean> =>
-  commandWithin((callback) => connection.reset(callback), timeoutMs)
+// It keeps the default database chosen with USE. False as pingWithin's.
+export const resetWithin = async (connection: CoreConnection, timeoutMs: number): Promise<boolean> =>
+  (await commandWithin(connection, (callback) => connection.reset((error) => callback(error)), timeoutMs))
+    .kind === 'rows'
+
+// What thaw asks every new connection of a pool before its first statement, beside the handshake.
+export type SetupStatement = 'session-tracking' | 'fleet'
+
+// Per pool (its mysql2 pool), the setup statements its server left unanswered: the pool's next
+// connections are not asked them again, so a silent server (a proxy, mysql2's own server code as a
+// fake) costs one connection and validateTimeoutMs once per environment, not on every connect. By
+// statement: a server (a proxy) that swallowed the tracking SET may still answer the fleet's SELECT,
+// and is still asked it (test/log-events.test.ts).
+const unanswered = new WeakMap<object, Set<SetupStatement>>()
+export const noteUnanswered = (pool: object, statement: SetupStatement): void => {
+  let statements = unanswered.get(pool)
+  if (!statements) {
+    statements = new Set()
+    unanswered.set(pool, statements)
+  }
+  statements.add(statement)
+}
+export const leftUnanswered = (pool: object, statement: SetupStatement): boolean =>
+  unanswered.get(pool)?.has(statement) === true
 
 // Gives a pooled connection back to the server: out of the pool first (no lease can take it), then
 // COM_QUIT, so the server ends the session at once and counts no aborted client. In mysql2 3.24.6

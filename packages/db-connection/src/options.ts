@@ -24,11 +24,14 @@ import {
   type OptionsOf,
   option,
   optionError,
+  optionFailure,
+  refuseUnknownName,
   type SettingsOf,
   validateOptionTable,
 } from '@thaw/util'
 import type { PoolOptions } from 'mysql2'
 import { packageName } from './errors.ts'
+import { mysql2KnowsCharset, mysql2SslProfiles } from './mysql2-adapter.ts'
 import type { DbConnectionLogger } from './types.ts'
 
 const fail = (optionPath: string, message: string): never => {
@@ -37,7 +40,7 @@ const fail = (optionPath: string, message: string): never => {
 
 // mysql2 3.24.6's ConnectionConfig.validOptions (lib/connection_config.js): mysql2 only prints a
 // warning for an unknown key, where a typo should stop the deployment.
-const mysql2OptionNames = new Set([
+const mysql2OptionNames: readonly string[] = [
   'authPlugins',
   'authSwitchHandler',
   'bigNumberStrings',
@@ -90,7 +93,8 @@ const mysql2OptionNames = new Set([
   'waitForConnections',
   'jsonStrings',
   'gracefulEnd',
-])
+]
+const mysql2OptionSet: ReadonlySet<string> = new Set(mysql2OptionNames)
 
 // Parses a DSN the way mysql2 does (ConnectionConfig.parseUrl), so the registry key and the checks
 // below see what mysql2 will use. The DSN itself never appears in an error: it may hold a password.
@@ -130,30 +134,81 @@ const parseDsn = (dsn: string): PoolOptions => {
   return options as PoolOptions
 }
 
+const refuse = optionFailure(packageName)
+
+// What a refused secret was, by its kind alone: describeValue shows a short number or string, which
+// for a password would be the password.
+const kindOf = (value: unknown): string =>
+  value === null
+    ? 'null'
+    : Array.isArray(value)
+      ? 'an array'
+      : typeof value === 'object'
+        ? 'an object'
+        : `a ${typeof value}`
+
+// mysql2 takes these as strings and, given anything else, sends String(value) (`[object Object]` as a
+// password, '42' as a user) or fails at the first connect with an error that names no option.
+const stringNames = ['user', 'database', 'socketPath', 'localAddress', 'timezone'] as const
+const secretStringNames = ['password', 'password1', 'password2', 'password3', 'passwordSha1'] as const
+
+// mysql2's ssl: the name of one of its profiles, or the options of tls.connect (an object); false or
+// left out for none. mysql2 3.24.6 throws for anything else when the pool is built (ConnectionConfig),
+// with a message that names no option.
+const sslExpected = () =>
+  `${mysql2SslProfiles.map((name) => `'${name}'`).join(' or ')} (a mysql2 TLS profile), a TLS options object such as { ca }, or false`
+
 const checkPoolOptions = (options: Record<string, unknown>): void => {
   for (const name of Object.keys(options)) {
-    if (!mysql2OptionNames.has(name)) {
-      fail(`config.${name}`, `unknown option 'config.${name}' (not a mysql2 PoolOptions key)`)
+    if (!mysql2OptionSet.has(name)) {
+      refuseUnknownName(refuse, `config.${name}`, name, mysql2OptionNames, 'not a mysql2 PoolOptions key')
     }
   }
   if ('uri' in options)
     fail('config.uri', `option 'config.uri' is not supported: pass the DSN itself as 'config'`)
-  const positive = (name: string) => {
+  const integerFrom = (name: string, minimum: number, expected: string) => {
     const value = options[name]
-    if (value !== undefined && !(Number.isInteger(value) && (value as number) > 0)) {
-      fail(
-        `config.${name}`,
-        `option 'config.${name}' must be a positive integer, got ${JSON.stringify(value)}`,
-      )
+    if (value !== undefined && !(Number.isInteger(value) && (value as number) >= minimum)) {
+      refuse(`config.${name}`, expected, value)
     }
   }
-  positive('connectionLimit')
-  positive('connectTimeout')
+  integerFrom('connectionLimit', 1, 'a positive integer')
+  integerFrom('connectTimeout', 1, 'a positive integer')
+  // 0: no limit (mysql2's default). A negative or fractional limit refuses nothing, or everything.
+  integerFrom('queueLimit', 0, 'an integer of at least 0 (0: no limit)')
   // A timer longer than 2^31-1 ms fires after 1 ms (Node 24.21): a connect would time out at once.
   if (typeof options.connectTimeout === 'number' && options.connectTimeout > maxTimerMs) {
     fail(
       'config.connectTimeout',
       `option 'config.connectTimeout' must be an integer from 1 to ${maxTimerMs} (milliseconds), got ${options.connectTimeout}`,
+    )
+  }
+  for (const name of stringNames) {
+    if (options[name] !== undefined && typeof options[name] !== 'string') {
+      refuse(`config.${name}`, 'a string', options[name])
+    }
+  }
+  for (const name of secretStringNames) {
+    const value = options[name]
+    if (value !== undefined && typeof value !== 'string') {
+      fail(`config.${name}`, `option 'config.${name}' must be a string, got ${kindOf(value)}`)
+    }
+  }
+  const { ssl, charset } = options
+  if (
+    ssl !== undefined &&
+    ssl !== false &&
+    !(typeof ssl === 'string' && mysql2SslProfiles.includes(ssl)) &&
+    !isPlainObject(ssl)
+  ) {
+    // An unknown profile's name is shown: it is a name, never key material (that is an object's).
+    refuse('config.ssl', sslExpected(), ssl)
+  }
+  if (charset !== undefined && !(typeof charset === 'string' && mysql2KnowsCharset(charset))) {
+    refuse(
+      'config.charset',
+      "a character set or collation mysql2 knows, such as 'UTF8MB4_UNICODE_CI' or 'utf8mb4'",
+      charset,
     )
   }
   const { port } = options

@@ -16,10 +16,12 @@
 import {
   type CoreConnection,
   clientAskedForIgnoreSpace,
-  discardConnection,
+  type DeadlineAnswer,
+  leftUnanswered,
+  noteUnanswered,
   serverCanTrackSession,
+  statementWithin as statementWithDeadline,
 } from './mysql2-adapter.ts'
-import { statementOn } from './statement.ts'
 
 // Per connection: true when its server reports session changes now, false when it cannot (the
 // fallback applies), absent until startTracking has run on it. COM_RESET_CONNECTION puts
@@ -64,40 +66,15 @@ const withExtra = (connection: CoreConnection, assignments: string): string => {
 // 'done': answered with OK; 'refused': answered with an error; 'discarded': no answer in time.
 export type Answer = 'done' | 'refused' | 'discarded'
 
-// Runs `sql` with a deadline: a server (or a proxy, or a fake) that never answers must not hold the
-// invocation. On timeout the connection is discarded (a late answer would be read as the next
-// statement's).
-export const statementWithin = (
+const answerOf = (answer: DeadlineAnswer): Answer =>
+  answer.kind === 'rows' ? 'done' : answer.kind === 'refused' ? 'refused' : 'discarded'
+
+// mysql2-adapter.ts's statementWithin, answered as this module's callers read it.
+export const statementWithin = async (
   connection: CoreConnection,
   sql: string,
   timeoutMs: number,
-): Promise<Answer> =>
-  new Promise((resolve) => {
-    let settled = false
-    const timer = setTimeout(() => {
-      settled = true
-      discardConnection(connection)
-      resolve('discarded')
-    }, timeoutMs)
-    statementOn(connection, sql).then(
-      () => {
-        if (settled) return
-        clearTimeout(timer)
-        resolve('done')
-      },
-      () => {
-        if (settled) return
-        clearTimeout(timer)
-        resolve(connection.stream?.destroyed ? 'discarded' : 'refused')
-      },
-    )
-  })
-
-// Pools (by their mysql2 pool) whose server left the SET unanswered: their next connections are not
-// asked again, so one silent server costs one connection and validateTimeoutMs once per environment,
-// not on every connect. (mysql2's own server code, used by test/iam-cleartext.test.ts as a fake RDS,
-// hands a SET to a 'stmt_prepare' listener and, without one, never answers.)
-const silentServers = new WeakSet<object>()
+): Promise<Answer> => answerOf(await statementWithDeadline(connection, sql, timeoutMs))
 
 // A new connection: one SET, once per connection, before its first statement (mysql2 runs a
 // connection's commands one after another, so queued or awaited it is one round trip; never on a warm
@@ -109,7 +86,7 @@ export const startTracking = async (
   pool: object,
   timeoutMs: number,
 ): Promise<Answer> => {
-  if (!serverCanTrackSession(connection) || silentServers.has(pool)) {
+  if (!serverCanTrackSession(connection) || leftUnanswered(pool, 'session-tracking')) {
     tracking.set(connection, false)
     return 'refused'
   }
@@ -118,7 +95,7 @@ export const startTracking = async (
     `SET SESSION ${withExtra(connection, trackingAssignments)}`,
     timeoutMs,
   )
-  if (answer === 'discarded') silentServers.add(pool)
+  if (answer === 'discarded') noteUnanswered(pool, 'session-tracking')
   else tracking.set(connection, answer === 'done')
   return answer
 }

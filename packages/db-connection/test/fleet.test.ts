@@ -4,7 +4,9 @@ import middy from '@middy/core'
 import { type PrivateMariadb, sleep, startPrivateMariadb, waitFor } from '@thaw/test-support'
 import fc from 'fast-check'
 import mysql from 'mysql2/promise'
+import { noteRefusedForTooMany } from '../src/fleet-hygiene.ts'
 import dbConnection, { closePools, dbConnectionStats, dbConnectionValidateOptions } from '../src/index.ts'
+import { acquirePool } from '../src/registry.ts'
 
 // Issue 13: thaw gives back server slots it cannot use and never takes what is not its own, proven
 // against a private MariaDB 10.11 with a small max_connections (the shared server's limit is not
@@ -66,13 +68,12 @@ let environmentCount = 0
 // One environment: its own pool (a connect attribute of its own makes another configuration).
 const environment = (fleet?: Record<string, unknown>, timeoutMs = 4_000) => {
   const name = `env-${++environmentCount}`
+  const options = {
+    config: { ...parse(appUrl), connectAttributes: { fleet_environment: name } },
+    ...(fleet ? { fleet } : {}),
+  }
   const handler = middy<{ sql?: string; workMs?: number }>()
-    .use(
-      dbConnection({
-        config: { ...parse(appUrl), connectAttributes: { fleet_environment: name } },
-        ...(fleet ? { fleet } : {}),
-      }),
-    )
+    .use(dbConnection(options))
     .handler(async (event: { sql?: string; workMs?: number }, context) => {
       const [rows] = await context.db.query(
         event.sql ?? 'SELECT CONNECTION_ID() AS id, @@session.wait_timeout AS waitTimeout, SLEEP(?) AS slept',
@@ -88,7 +89,7 @@ const environment = (fleet?: Record<string, unknown>, timeoutMs = 4_000) => {
       awsRequestId: randomUUID(),
     } as never) as Promise<{ id: number; waitTimeout: number }>
   }
-  return { name, invoke }
+  return { name, invoke, options }
 }
 
 const parse = (url: string) => {
@@ -176,6 +177,32 @@ describe('fleet: giving back while the server is crowded', () => {
       await others.stop()
       await closePools()
     }
+  }, 30_000)
+
+  it('after a connect of its pool was refused for too many connections, gives its next new connection back, once; another pool keeps its own', async () => {
+    await closePools()
+    // giveBackAbove 1: the server's fullness alone never gives a connection back here.
+    const refused = environment({ idleTimeoutMs: 0, giveBackAbove: 1 })
+    const other = environment({ idleTimeoutMs: 0, giveBackAbove: 1 })
+    const pools = dbConnectionStats().pools
+    // The middleware's own pool (the same configuration finds the same entry, no new pool).
+    const entry = acquirePool(dbConnectionValidateOptions(refused.options))
+    expect(dbConnectionStats().pools).toBe(pools)
+    noteRefusedForTooMany(entry)
+    const givenBackBefore = dbConnectionStats().givenBack
+    const first = await refused.invoke()
+    const bystanding = await other.invoke()
+    await waitFor(async () => ((await appSessions()).has(first.id) ? undefined : true), {
+      what: 'the connection opened after the refusal given back',
+      withinMs: 5_000,
+    })
+    // The refusal counted once: the next new connection is kept, and so is the other pool's.
+    const next = await refused.invoke()
+    expect(next.id).not.toBe(first.id)
+    expect((await refused.invoke()).id).toBe(next.id)
+    expect((await other.invoke()).id).toBe(bystanding.id)
+    expect(dbConnectionStats().givenBack - givenBackBefore).toBe(1)
+    await closePools()
   }, 30_000)
 
   it('a burst of three times the server’s limit succeeds when the invocations running at once fit; with the fleet settings off, the same burst fails with the server’s code', async () => {

@@ -1,6 +1,7 @@
+import { createRequire } from 'node:module'
 import { afterAll, describe, expect, it } from '@jest/globals'
 import mysql from 'mysql2'
-import { mysql2InternalsMissing } from '../src/mysql2-adapter.ts'
+import { mysql2InternalsMissing, mysql2KnowsCharset, mysql2SslProfiles } from '../src/mysql2-adapter.ts'
 import { databaseUrl } from './helpers.ts'
 
 // src/mysql2-adapter.ts is the only file that reads mysql2's private fields. This fails, naming each
@@ -36,5 +37,17 @@ describe('mysql2 adapter', () => {
     expect(missing).toContain('PoolConnection.stream')
     expect(missing).not.toContain('Pool._closed')
     expect(missing).not.toContain('PoolConnection._released')
+  })
+
+  // options.ts refuses at construction what mysql2 would refuse when the pool is built; the lists it
+  // checks against must be mysql2's own.
+  it("knows mysql2's TLS profiles and character sets", () => {
+    const require = createRequire(import.meta.url)
+    const mysql2Dir = require.resolve('mysql2/package.json').replace(/package\.json$/, '')
+    const profiles = Object.keys(require(`${mysql2Dir}lib/constants/ssl_profiles.js`))
+    expect([...mysql2SslProfiles].sort()).toEqual(profiles.sort())
+    const charsets = Object.keys(require(`${mysql2Dir}lib/constants/charsets.js`))
+    expect(charsets.filter((name) => !mysql2KnowsCharset(name.toLowerCase()))).toEqual([])
+    expect(['utf9', 'toString', '__proto__', 'constructor'].filter(mysql2KnowsCharset)).toEqual([])
   })
 })

@@ -1,4 +1,5 @@
 import { describe, expect, it } from '@jest/globals'
+import fc from 'fast-check'
 import dbConnection, { dbConnectionDefaults, dbConnectionValidateOptions } from '../src/index.ts'
 import { messageOf } from './refusal.ts'
 
@@ -81,6 +82,66 @@ describe('options', () => {
     ],
     ['mysql2 idle timers', { config: { host: 'db', idleTimeout: 1000 } }, /validateAfterIdleMs/],
     ['resetOnRelease', { config: { host: 'db', resetOnRelease: true } }, /resetSession/],
+    [
+      'a misspelt mysql2 option, naming the nearest',
+      { config: { host: 'db', conectTimeout: 1000 } },
+      /unknown option 'config.conectTimeout' \(not a mysql2 PoolOptions key\): did you mean 'connectTimeout'\?/,
+    ],
+    [
+      'a misspelt mysql2 option in the DSN',
+      { config: `${dsn}?multipleStatments=true` },
+      /unknown option 'config.multipleStatments' .*did you mean 'multipleStatements'\?/,
+    ],
+    [
+      'a user that is a number',
+      { config: { host: 'db', user: 42 } },
+      /option 'config.user' must be a string, got number 42/,
+    ],
+    [
+      'a password that is an object',
+      { config: { host: 'db', password: { value: secret } } },
+      /^@thaw\/db-connection: option 'config.password' must be a string, got an object$/,
+    ],
+    [
+      'a password that is a number',
+      { config: { host: 'db', password: 314159 } },
+      /^@thaw\/db-connection: option 'config.password' must be a string, got a number$/,
+    ],
+    [
+      'a database that is not a string',
+      { config: { host: 'db', database: ['orders'] } },
+      /option 'config.database' must be a string, got an array/,
+    ],
+    [
+      'a negative queueLimit',
+      { config: { host: 'db', queueLimit: -5 } },
+      /option 'config.queueLimit' must be an integer of at least 0 \(0: no limit\), got number -5/,
+    ],
+    [
+      'a fractional queueLimit',
+      { config: { host: 'db', queueLimit: 1.5 } },
+      /option 'config.queueLimit' must be an integer of at least 0/,
+    ],
+    [
+      'ssl: true',
+      { config: { host: 'db', ssl: true } },
+      /option 'config.ssl' must be 'Amazon RDS' \(a mysql2 TLS profile\), a TLS options object such as \{ ca \}, or false, got boolean true/,
+    ],
+    [
+      'an unknown ssl profile',
+      { config: { host: 'db', ssl: 'Amazon RDS 2' } },
+      /option 'config.ssl' must be/,
+    ],
+    [
+      'a charset mysql2 does not know',
+      { config: { host: 'db', charset: 'utf9' } },
+      /option 'config.charset' must be a character set or collation mysql2 knows.*got the string "utf9"/,
+    ],
+    [
+      'a charset that is not a string',
+      { config: `${dsn}?charset=45` },
+      /option 'config.charset' must be a character set or collation mysql2 knows/,
+    ],
   ])('refuses %s at construction, naming the option, without the password', (_name, options, expected) => {
     const message = messageOf(() => dbConnection(options as never))
     expect(message).toMatch(expected)
@@ -109,5 +170,106 @@ describe('options', () => {
       resetSession: 'auto',
       contextKey: 'db',
     })
+  })
+
+  it('accepts what mysql2 accepts for the checked keys', () => {
+    const settings = dbConnectionValidateOptions({
+      config: {
+        host: 'db',
+        user: 'app',
+        password: '',
+        database: 'orders',
+        queueLimit: 0,
+        charset: 'utf8mb4_unicode_ci',
+        ssl: 'Amazon RDS',
+      },
+    })
+    expect(settings.poolOptions).toMatchObject({
+      charset: 'utf8mb4_unicode_ci',
+      ssl: 'Amazon RDS',
+      queueLimit: 0,
+    })
+    for (const ssl of [false, { ca: 'PEM' }, { rejectUnauthorized: true }]) {
+      expect(dbConnectionValidateOptions({ config: { host: 'db', ssl } as never }).poolOptions.ssl).toEqual(
+        ssl,
+      )
+    }
+    expect(
+      dbConnectionValidateOptions({ config: `${dsn}?charset=LATIN1&queueLimit=10` }).poolOptions,
+    ).toMatchObject({
+      charset: 'LATIN1',
+      queueLimit: 10,
+    })
+  })
+})
+
+// Anything but a string for a secret, anything that is not what mysql2 can use for the others: refused
+// at construction naming the key, and a password's value never in the message (not even a number's).
+describe('options: generated bad values', () => {
+  // Each value with the kind a message may say it is (a value's kind is all a password's message shows).
+  const kindOf = new Map<unknown, string>()
+  const kinded = (arbitrary: fc.Arbitrary<unknown>, kind: string) =>
+    arbitrary.map((value) => {
+      kindOf.set(value, kind)
+      return value
+    })
+  const notAString = fc.oneof(
+    kinded(fc.integer(), 'a number'),
+    kinded(fc.double(), 'a number'),
+    kinded(fc.boolean(), 'a boolean'),
+    kinded(fc.constant(null), 'null'),
+    kinded(fc.array(fc.string({ minLength: 4 }), { minLength: 1, maxLength: 3 }), 'an array'),
+    kinded(
+      fc.dictionary(fc.string({ minLength: 1, maxLength: 8 }), fc.string({ minLength: 4 }), { minKeys: 1 }),
+      'an object',
+    ),
+  )
+  const badQueueLimit = fc.oneof(
+    fc.integer({ max: -1 }),
+    fc.double({ noInteger: true, noNaN: false }),
+    fc.string(),
+    fc.boolean(),
+    fc.constant(null),
+  )
+  const knownCharset = (name: string) => {
+    try {
+      dbConnectionValidateOptions({ config: { host: 'db', charset: name } })
+      return true
+    } catch {
+      return false
+    }
+  }
+  const badCharset = fc.oneof(
+    notAString,
+    fc.string({ maxLength: 12 }).filter((name) => !knownCharset(name)),
+  )
+  const badSsl = fc.oneof(
+    fc.integer(),
+    fc.constant(true),
+    fc.constant(null),
+    fc.array(fc.integer(), { minLength: 1 }),
+    fc.string().filter((name) => name !== 'Amazon RDS'),
+  )
+  const cases = fc.oneof(
+    fc.record({ key: fc.constantFrom('password', 'password1', 'passwordSha1'), value: notAString }),
+    fc.record({ key: fc.constantFrom('user', 'database', 'socketPath'), value: notAString }),
+    fc.record({ key: fc.constant('queueLimit'), value: badQueueLimit }),
+    fc.record({ key: fc.constant('charset'), value: badCharset }),
+    fc.record({ key: fc.constant('ssl'), value: badSsl }),
+  )
+
+  it('refuses each with a TypeError naming config.<key>; a password’s value never appears', () => {
+    fc.assert(
+      fc.property(cases, ({ key, value }) => {
+        const message = messageOf(() => dbConnection({ config: { host: 'db', [key]: value } } as never))
+        expect(message).toMatch(new RegExp(`^@thaw/db-connection: option 'config.${key}' must be `))
+        if (key.startsWith('password')) {
+          // The whole message, so nothing of the value can be in it: its kind only.
+          expect(message).toBe(
+            `@thaw/db-connection: option 'config.${key}' must be a string, got ${kindOf.get(value)}`,
+          )
+        }
+      }),
+    )
   })
 })

@@ -1,17 +1,20 @@
 import { randomBytes } from 'node:crypto'
 import { describe, expect, it } from '@jest/globals'
+import { waitFor } from '@thaw/test-support'
+import { closePools, dbConnectionStats } from '../src/index.ts'
 import {
   admin,
   call,
   connectionIds,
   countRowsWith,
   createTestUser,
+  inProcessFunction,
   setUpTestFile,
   startHandler,
   waitForStatement,
 } from './helpers.ts'
 
-const table = setUpTestFile({ table: 'dbc_rows' })
+const table = setUpTestFile({ table: 'dbc_rows', cleanUp: () => closePools() })
 
 const rowsWith = (value: string) => countRowsWith(table, value)
 
@@ -44,6 +47,45 @@ describe('a statement whose connection dies while it runs', () => {
     })
     expect(next.rows[0].id).not.toBe(id)
     expect(await rowsWith(value)).toBe(0)
+  })
+})
+
+describe('a statement that fails without fatal on a connection already known dead', () => {
+  // mysql2 3.24.6 raises some errors itself, before anything is sent: a value whose toSqlString()
+  // throws (mysql2 calls it while formatting, and the error reaches thaw at once), never marked fatal.
+  // When the server has meanwhile closed the session, the failure says nothing about the connection,
+  // yet the connection is dead: thaw looks at the socket too, and the next statement gets a new one.
+  it('drops the connection: the next statement of the same invocation runs on a new one', async () => {
+    const { user, dsn } = await createTestUser('deadnonfatal')
+    const invoke = inProcessFunction({ config: dsn() })
+    const unformattable = {
+      toSqlString: () => {
+        throw new Error('this value cannot be written as SQL')
+      },
+    }
+    const outcome = await invoke(async (db) => {
+      const [[{ id: first }]] = (await db.query('SELECT CONNECTION_ID() AS id')) as unknown as [
+        [{ id: number }],
+      ]
+      const errorsBefore = dbConnectionStats().errors
+      await (await admin()).query('KILL CONNECTION ?', [first])
+      // mysql2 has read the server's close: it reports it as an 'error' event on the connection,
+      // which dbConnectionStats() counts.
+      await waitFor(() => (dbConnectionStats().errors > errorsBefore ? true : undefined), {
+        what: 'the killed session seen closed',
+      })
+      const refused = await db.query('SELECT ?', [unformattable]).then(
+        () => undefined,
+        (error: Error & { fatal?: boolean }) => ({ message: error.message, fatal: error.fatal }),
+      )
+      const [[{ id: next }]] = (await db.query('SELECT CONNECTION_ID() AS id')) as unknown as [
+        [{ id: number }],
+      ]
+      return { first, refused, next }
+    })
+    expect(outcome.refused).toEqual({ message: 'this value cannot be written as SQL', fatal: undefined })
+    expect(outcome.next).not.toBe(outcome.first)
+    expect(await connectionIds(user)).toEqual([outcome.next])
   })
 })
 

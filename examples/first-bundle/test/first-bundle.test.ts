@@ -304,6 +304,8 @@ describe('a handler whose option needs a peer that is not installed', () => {
     expect(outcome).toMatchObject({ ok: false, code: 'THAW_DB_CONNECTION_CREDENTIALS' })
     const said = `@thaw/db-connection: option '${option}' needs the package ${peer}: install it (npm install ${peer})`
     expect(outcome.message?.slice(0, said.length)).toBe(said)
+    // And the way out that works in a bundle.
+    expect(outcome.message).toContain(`bundle it with ${option}: { …, sdk: () => import('${peer}') }`)
   })
 })
 

@@ -108,6 +108,8 @@ describe('too many connections', () => {
     )
     const result = await caught(environment)
     expect(result.error?.code).toBe('ETIMEDOUT')
+    // mysql2 says `connect ETIMEDOUT` alone; the message names the server it was trying.
+    expect(result.error?.message).toBe(`connect ETIMEDOUT (connecting to 127.0.0.1:${proxy.port})`)
     // Without the cap it would wait for connectTimeout (20 s) and the function would time out.
     expect(result.elapsedMs).toBeLessThan(result.remainingAtStart - 250)
     expect(result.remainingAtEnd).toBeGreaterThanOrEqual(250)

@@ -8,7 +8,7 @@ import type { DbDriver } from './types.ts'
 export const loadOptionalPeer = <Module>(driver: DbDriver, packageName: string, option: string): Module =>
   loadPeer<Module>(packageName, driver.url ?? (import.meta as { url?: unknown }).url, (cause) =>
     driver.credentialsError(
-      `option '${option}' needs the package ${packageName}: install it (npm install ${packageName}) or use a Lambda runtime that ships the AWS SDK v3`,
+      `option '${option}' needs the package ${packageName}: install it (npm install ${packageName}), bundle it with ${option}: { …, sdk: () => import('${packageName}') }, or use a Lambda runtime that ships the AWS SDK v3`,
       { cause },
     ),
   )

@@ -14,9 +14,9 @@ import type { DbConnectionLogger } from './types.ts'
 
 // The last few of each: one slow connect (a cold TLS session) weighs until newer ones replace it.
 const kept = 5
-// Round trips a stop spends after its connection is there: the KILL, and looks at the process list
-// (a KILLed session takes a moment to leave it: up to three).
-const stopRoundTrips = 4
+// Round trips a stop spends after its connection is there: a look at what the session is doing, the
+// KILL, and looks at the process list until it is gone (a KILLed session takes a moment to leave it).
+const stopRoundTrips = 5
 // A link is not equally fast every time, nor is a busy process's event loop: half as much again as
 // measured (a quarter more failed one run in five through a proxy adding 50 ms each way, with the
 // machine's two cores busy).

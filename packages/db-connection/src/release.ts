@@ -250,6 +250,30 @@ const confirmKill = async (
   threadId: number,
   until: number,
 ): Promise<StopOutcome | typeof lateAnswer> => {
+  // What the session was doing just before the KILL: a statement that had already finished (its answer
+  // lost with the closed socket) may have committed, and one whose session had already gone cannot be
+  // said to have been stopped by it. Only a session still running a command is stopped by the KILL.
+  let before: string | undefined
+  try {
+    const [rows] = await withinMs(
+      statementOn(killer, 'SELECT COMMAND AS command FROM information_schema.PROCESSLIST WHERE ID = ?', [
+        threadId,
+      ]),
+      until,
+      noop,
+    )
+    before = (rows as { command?: string }[])[0]?.command ?? 'gone'
+  } catch (error) {
+    if (error instanceof OutOfTime) return lateAnswer
+    return { stopped: false, reason: `reading the process list failed (${codeOf(error)})` }
+  }
+  if (before === 'gone') {
+    return {
+      stopped: false,
+      reason:
+        'its session had already left the server before the KILL, so whether the statement completed is not known',
+    }
+  }
   try {
     await withinMs(statementOn(killer, 'KILL ?', [threadId]), until, noop)
   } catch (error) {
@@ -275,7 +299,15 @@ const confirmKill = async (
         reason: `the KILL was sent, but reading the process list failed (${codeOf(error)})`,
       }
     }
-    if (!present) return { stopped: true }
+    if (!present) {
+      return before === 'Sleep'
+        ? {
+            stopped: false,
+            reason:
+              'the statement had already finished on the server before the KILL (its answer was lost with the connection)',
+          }
+        : { stopped: true }
+    }
     if (Date.now() + retryDelayMs >= until) {
       return {
         stopped: false,

@@ -56,11 +56,11 @@ const stoppedError = (when: string) =>
     `the statement was stopped at the invocation's deadline: it was still running ${when}, so its session was ended on the server (KILL), and the server no longer shows it: the statement did not complete, and its transaction and locks went with the session`,
   )
 
-// Anything short of that: the statement may have completed, may still run, may still commit.
+// Anything short of that: the statement may have completed, may still run, may have committed.
 const outcomeUnknownError = (when: string, reason: string) =>
   new DbConnectionError(
     dbConnectionErrorCodes.statementOutcomeUnknown,
-    `the statement was still running ${when} and could not be stopped: ${reason}. It may still be running on the server and may still commit: retrying it is not safe`,
+    `the statement was still running ${when} and could not be stopped: ${reason}. It may have completed or may still be running, and may have committed: retrying it is not safe`,
   )
 
 const noop = () => {}

@@ -217,6 +217,10 @@ export interface Proxy {
   port: number
   cut(): void
   blackhole(): void
+  // The connections open now stop receiving the server's answers (the client's bytes still reach the
+  // server): a statement completes on the server and its answer never arrives. New connections are not
+  // affected.
+  holdAnswers(): void
   // The next client connection is black-holed once it has sent this many chunks (a handshake response
   // is one): a server that accepts a connection and then stops answering it.
   holeNextAfter(chunks: number): void
@@ -230,7 +234,7 @@ export interface Proxy {
 }
 
 export const startProxy = async (target: { host: string; port: number }): Promise<Proxy> => {
-  const pairs = new Set<{ client: Socket; server: Socket; holed: boolean }>()
+  const pairs = new Set<{ client: Socket; server: Socket; holed: boolean; answersHeld?: boolean }>()
   let holeNext: number | undefined
   const proxy: Proxy = {
     port: 0,
@@ -248,6 +252,9 @@ export const startProxy = async (target: { host: string; port: number }): Promis
     blackhole() {
       for (const pair of pairs) pair.holed = true
     },
+    holdAnswers() {
+      for (const pair of pairs) pair.answersHeld = true
+    },
     holeNextAfter(chunks) {
       holeNext = chunks
     },
@@ -258,7 +265,11 @@ export const startProxy = async (target: { host: string; port: number }): Promis
   }
   const server: Server = createServer((client) => {
     const upstream = tcpConnect(target)
-    const pair = { client, server: upstream, holed: false }
+    const pair: { client: Socket; server: Socket; holed: boolean; answersHeld?: boolean } = {
+      client,
+      server: upstream,
+      holed: false,
+    }
     pairs.add(pair)
     const sent: Buffer[] = []
     proxy.clientData.push(sent)
@@ -285,7 +296,7 @@ export const startProxy = async (target: { host: string; port: number }): Promis
       } else upstream.write(data)
     })
     upstream.on('data', (data) => {
-      if (pair.holed) return
+      if (pair.holed || pair.answersHeld) return
       touch()
       // unref: a delayed write must not keep the test process alive after the proxy is closed.
       if (proxy.delayMs > 0) setTimeout(() => client.writable && client.write(data), proxy.delayMs).unref()

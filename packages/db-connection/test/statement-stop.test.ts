@@ -19,7 +19,7 @@ import {
   untilRunning,
 } from './helpers.ts'
 
-setUpTestFile({ table: 'dbc_stop', cleanUp: () => closePools() })
+const table = setUpTestFile({ table: 'dbc_stop', cleanUp: () => closePools() })
 
 // What a handler is told about a statement still running at the invocation's deadline, and whether it
 // is true: "stopped" (THAW_DB_CONNECTION_STATEMENT_DEADLINE) only when the server no longer shows the statement's
@@ -103,7 +103,7 @@ describe('a statement still running at the deadline', () => {
         settledBeforeDeadline: true,
       })
       expect(seen.message).toMatch(
-        /could not be stopped: no connection for the KILL could be opened \(ER_USER_LIMIT_REACHED\)\. It may still be running on the server and may still commit: retrying it is not safe$/,
+        /could not be stopped: no connection for the KILL could be opened \(ER_USER_LIMIT_REACHED\)\. It may have completed or may still be running, and may have committed: retrying it is not safe$/,
       )
       // True: the statement runs on.
       expect(await stillRunning(seen.id)).toBe(true)
@@ -163,6 +163,34 @@ describe('a statement still running at the deadline', () => {
     )) as Seen & { id: number }
     expect(seen).toMatchObject({ code: 'THAW_DB_CONNECTION_STATEMENT_DEADLINE', settledBeforeDeadline: true })
     expect(await stillRunning(seen.id)).toBe(false)
+  })
+})
+
+describe('a statement the server finished whose answer never came', () => {
+  it('is not reported as stopped: the session was found done or gone, and the statement did commit', async () => {
+    const { host, port, dsn } = await createTestUser('stopdone')
+    const proxy = await startProxy({ host, port })
+    const invoke = functionOf(dbConnection({ config: dsn(proxy.port) }))
+    const value = `done-${Date.now()}`
+    const seen = await invoke(async (db) => {
+      await idOf(db)
+      // From now on this connection's answers are lost on the way (a link that drops them); the KILL's
+      // connection, opened later, is not affected.
+      proxy.holdAnswers()
+      return db.query(`INSERT INTO ${table} (v) VALUES (?)`, [value]).then(
+        () => ({ code: 'answered', message: '' }),
+        (error: { code?: string; message?: string }) => ({ code: error.code, message: error.message }),
+      )
+    }, 1_500)
+    expect(seen.code).toBe('THAW_DB_CONNECTION_STATEMENT_OUTCOME_UNKNOWN')
+    // The server drops an idle session as soon as its socket closes (thaw closes it before the KILL), or
+    // the KILL finds it idle: either way the statement was over, not stopped.
+    expect(seen.message).toMatch(
+      /(the statement had already finished on the server|its session had already left the server) before the KILL/,
+    )
+    // True: the INSERT committed, so a "stopped" would have invited a second one.
+    const [rows] = await (await admin()).query(`SELECT COUNT(*) AS n FROM ${table} WHERE v = ?`, [value])
+    expect(Number((rows as [{ n: number }])[0].n)).toBe(1)
   })
 })
 

@@ -1,7 +1,7 @@
 // `pnpm demo`: a day in the life of a function, played in @thaw/lambda-sim for thaw and for the two
 // everyday patterns it replaces, side by side. Act 1 is the orders API against MariaDB: cold start,
 // warm invocations with freezes, the server killing connections while frozen, a password rotation,
-// new environments starting at once. Act 2 is a report over a file from S3 kept in /tmp: a crash
+// new environments starting at once; then the same day on PostgreSQL (demo/act-orders-pg.ts). Act 2 is a report over a file from S3 kept in /tmp: a crash
 // mid-download, then warm invocations in the environment that inherits that /tmp.
 //
 // Whatever it changes (on the server: `SET GLOBAL userstat`, three users, a database; here: peers,
@@ -26,6 +26,7 @@ import {
 import mysql from 'mysql2/promise'
 import { buildExample } from './build-examples.ts'
 import { assertDatabaseAnswers, databaseUrl } from './database-url.ts'
+import { ordersOnPostgres, postgresBinariesPresent, stepsOnPostgres } from './demo/act-orders-pg.ts'
 import { createProgress, latencyCells, newTally, type PatternTally, record } from './demo/measure.ts'
 import { type LatencySample, printReportTable, writeCharts } from './demo/report.ts'
 import { createRestorer } from './demo/restore.ts'
@@ -46,7 +47,8 @@ const twinSecretId = 'orders-api/twin-db'
 const reportBucket = 'thaw-demo-reports'
 const reportKey = 'sales.sqlite'
 
-const progress = createProgress(2 + 4 * 4 + 3 * 2)
+const onPostgres = postgresBinariesPresent()
+const progress = createProgress(2 + 4 * 4 + (onPostgres ? stepsOnPostgres : 0) + 3 * 2)
 await using restorer = createRestorer()
 // Deadlines: a statement, a connect, an invocation (cold ones init first), a start or a build, a
 // shutdown.
@@ -123,10 +125,10 @@ const secretsPeer: SecretsManagerPeer = await within(
 restorer.add('stop the Secrets Manager peer', () => secretsPeer.close())
 const s3Peer: S3Peer = await within('start the S3 peer', stepMs, startS3Peer({ buckets: [reportBucket] }))
 restorer.add('stop the S3 peer', () => s3Peer.close())
-const [ordersBundle, reportBundle] = await within(
+const [ordersBundle, reportBundle, ordersPgBundle] = await within(
   'build the examples',
   stepMs,
-  Promise.all([buildExample('orders-api'), buildExample('report-from-s3')]),
+  Promise.all([buildExample('orders-api'), buildExample('report-from-s3'), buildExample('orders-pg')]),
 )
 progress.step('examples built, peers started')
 
@@ -324,6 +326,33 @@ for (const pattern of ordersPatterns) {
   ])
 }
 
+// ---- Act 1 on PostgreSQL.
+const ordersPgRows: string[][] = []
+if (onPostgres) {
+  const act = await ordersOnPostgres({
+    restorer,
+    secretsPeer,
+    bundle: ordersPgBundle,
+    start,
+    invoke,
+    shutDown,
+    step: (label) => progress.step(label),
+    orderRequest,
+    within,
+  })
+  for (const tally of act.tallies) keepSamples('Act 1 orders API on PostgreSQL', tally)
+  act.rows.forEach(([pattern, sessions, failed], index) => {
+    const tally = act.tallies[index] as PatternTally
+    ordersPgRows.push([
+      pattern as string,
+      ...latencyCells(tally),
+      sessions as string,
+      failed as string,
+      tally.firstFailure ?? '',
+    ])
+  })
+}
+
 // ---- Act 2: the report over a file from S3.
 const reportPatterns = [
   { name: 'download in every invocation', options: { entry: here('demo/report-download-every-time.ts') } },
@@ -412,6 +441,23 @@ printReportTable({
   },
   notesColumn: 'failure',
 })
+if (onPostgres)
+  printReportTable({
+    title:
+      'Act 1 on PostgreSQL 15: the same day for examples/orders-pg, on a private server that checks passwords.',
+    columns: ['pattern', 'cold', 'warm p50 / p99', 'sessions', 'failed', 'failure'],
+    rows: ordersPgRows,
+    legend: {
+      ...latencyLegend,
+      sessions:
+        "sessions established, counted by the server (pg_stat_database of the pattern's own database)",
+    },
+    notesColumn: 'failure',
+  })
+else
+  console.log(
+    '\nAct 1 on PostgreSQL skipped: no PostgreSQL server binaries under /usr/lib/postgresql (it starts a private server).',
+  )
 printReportTable({
   title:
     'Act 2: a report over a 24 MiB SQLite file from S3. One invocation killed mid-download, then 12 in the environment that kept that /tmp.',

@@ -26,7 +26,15 @@ export {
   type SecretOptions,
   secretTable,
 } from './options.ts'
-export type { Credentials, DbDriver, DbLogEvent, DbLogger } from './types.ts'
+export type {
+  Credentials,
+  DbDriver,
+  DbLogEvent,
+  DbLogger,
+  RdsSignerModuleLike,
+  SecretsManagerClientConfigLike,
+  SecretsManagerModuleLike,
+} from './types.ts'
 export const packageName = '@thaw/db-core'
 export { armStatementDeadline, type DeadlineOutcome, deadlineMessage } from './deadline.ts'
 export { ConnectionPool, invocationDeadline, type PoolCounters, type PoolSettings } from './pool.ts'

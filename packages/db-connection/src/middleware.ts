@@ -4,12 +4,13 @@
 import type { Request } from '@middy/core'
 import { watchOpens } from './connect.ts'
 import { credentialSource } from './credentials.ts'
+import { DbConnectionError, dbConnectionErrorCodes } from './errors.ts'
 import { watchFleet } from './fleet-hygiene.ts'
 import { connectAtInit } from './lease.ts'
 import { type DbConnectionOptions, dbConnectionValidateOptions } from './options.ts'
 import { acquirePool } from './registry.ts'
 import { DbSession, finishOverdueSessions } from './session.ts'
-import type { DbConnectionMiddleware } from './types.ts'
+import type { DbConnection, DbConnectionMiddleware } from './types.ts'
 
 export const dbConnection = <TKey extends string = 'db'>(
   opts: DbConnectionOptions<TKey>,
@@ -55,4 +56,23 @@ export const dbConnection = <TKey extends string = 'db'>(
     after: dbConnectionMiddlewareAfter,
     onError: dbConnectionMiddlewareOnError,
   } as unknown as DbConnectionMiddleware<TKey>
+}
+
+// context.db for code that may run before this middleware's `before`: another middleware's `before`
+// placed earlier in `.use()` (Middy runs `before` hooks in `.use()` order), or a helper called from
+// one. Reading context.db there gives a TypeError (`Cannot read properties of undefined`); this names
+// the mistake and its fix. A property read and a comparison: the handler itself needs no such check.
+export const requireDb = <TKey extends string = 'db'>(
+  context: object,
+  contextKey: TKey = 'db' as TKey,
+): DbConnection => {
+  const db = (context as Record<string, unknown>)[contextKey]
+  if (db === undefined || db === null)
+    throw new DbConnectionError(
+      dbConnectionErrorCodes.notOnContext,
+      `context.${contextKey} is not set: dbConnection's before has not run for this invocation. ` +
+        `Middy runs before hooks in .use() order: put .use(dbConnection(…)) before the middleware that reads ` +
+        `context.${contextKey} (and give requireDb the contextKey the middleware was given)`,
+    )
+  return db as DbConnection
 }

@@ -7,7 +7,7 @@ import { PgConnectionError, packageName, pgConnectionErrorCodes } from './errors
 import { type PgConnectionOptions, pgConnectionValidateOptions } from './options.ts'
 import { acquirePool, type PgPool } from './registry.ts'
 import { finishOverdueSessions, PgSession } from './session.ts'
-import type { PgConnectionMiddleware } from './types.ts'
+import type { PgConnection, PgConnectionMiddleware } from './types.ts'
 
 // What @thaw/db-core needs to know of this package.
 export const pgDriver: DbDriver = {
@@ -68,4 +68,23 @@ export const pgConnection = <TKey extends string = 'db'>(
     after: pgConnectionMiddlewareAfter,
     onError: pgConnectionMiddlewareOnError,
   } as unknown as PgConnectionMiddleware<TKey>
+}
+
+// context.db for code that may run before this middleware's `before`: another middleware's `before`
+// placed earlier in `.use()` (Middy runs `before` hooks in `.use()` order), or a helper called from
+// one. Reading context.db there gives a TypeError (`Cannot read properties of undefined`); this names
+// the mistake and its fix. A property read and a comparison: the handler itself needs no such check.
+export const requireDb = <TKey extends string = 'db'>(
+  context: object,
+  contextKey: TKey = 'db' as TKey,
+): PgConnection => {
+  const db = (context as Record<string, unknown>)[contextKey]
+  if (db === undefined || db === null)
+    throw new PgConnectionError(
+      pgConnectionErrorCodes.notOnContext,
+      `context.${contextKey} is not set: pgConnection's before has not run for this invocation. ` +
+        `Middy runs before hooks in .use() order: put .use(pgConnection(…)) before the middleware that reads ` +
+        `context.${contextKey} (and give requireDb the contextKey the middleware was given)`,
+    )
+  return db as PgConnection
 }

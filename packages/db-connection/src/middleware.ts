@@ -2,6 +2,7 @@
 // puts an invocation-bound view of it on the context in `before`, and cleans up after the invocation
 // (release, roll back, reset) without ever closing the pool.
 import type { Request } from '@middy/core'
+import { connectionOnContext } from '@thaw/db-core'
 import { watchOpens } from './connect.ts'
 import { credentialSource } from './credentials.ts'
 import { DbConnectionError, dbConnectionErrorCodes } from './errors.ts'
@@ -77,17 +78,7 @@ export const dbConnection = <TKey extends string = 'db'>(
  * const audit = { before: async (request) => { await requireDb(request.context).query('SELECT 1') } }
  * middy().use(dbConnection({ config })).use(audit) // this order: dbConnection's before runs first
  */
-export const requireDb = <TKey extends string = 'db'>(
-  context: object,
-  contextKey: TKey = 'db' as TKey,
-): DbConnection => {
-  const db = (context as Record<string, unknown>)[contextKey]
-  if (db === undefined || db === null)
-    throw new DbConnectionError(
-      dbConnectionErrorCodes.notOnContext,
-      `context.${contextKey} is not set: dbConnection's before has not run for this invocation. ` +
-        `Middy runs before hooks in .use() order: put .use(dbConnection(…)) before the middleware that reads ` +
-        `context.${contextKey} (and give requireDb the contextKey the middleware was given)`,
-    )
-  return db as DbConnection
-}
+export const requireDb: (context: object, contextKey?: string) => DbConnection = connectionOnContext(
+  'dbConnection',
+  (message) => new DbConnectionError(dbConnectionErrorCodes.notOnContext, message),
+)

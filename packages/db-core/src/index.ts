@@ -1,6 +1,8 @@
 // @thaw/db-core: what thaw's database middlewares share whatever the wire protocol. A driver package
 // (db-connection for mysql2, pg-connection for node-postgres) adds the protocol: connect, validate,
 // reset, cancel, and how its server's errors read.
+
+export { connectionOnContext } from './context-connection.ts'
 export {
   type ConfiguredEndpoint,
   type CredentialCounters,

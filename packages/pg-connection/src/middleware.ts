@@ -2,7 +2,7 @@
 // puts an invocation-bound view of it on the context in `before`, and cleans up after the invocation
 // (roll back, reset, release) without ever closing the pool.
 import type { Request } from '@middy/core'
-import { credentialSource, type DbDriver } from '@thaw/db-core'
+import { connectionOnContext, credentialSource, type DbDriver } from '@thaw/db-core'
 import { PgConnectionError, packageName, pgConnectionErrorCodes } from './errors.ts'
 import { type PgConnectionOptions, pgConnectionValidateOptions } from './options.ts'
 import { acquirePool, type PgPool } from './registry.ts'
@@ -89,17 +89,7 @@ export const pgConnection = <TKey extends string = 'db'>(
  * const audit = { before: async (request) => { await requireDb(request.context).query('SELECT 1') } }
  * middy().use(pgConnection({ config })).use(audit) // this order: pgConnection's before runs first
  */
-export const requireDb = <TKey extends string = 'db'>(
-  context: object,
-  contextKey: TKey = 'db' as TKey,
-): PgConnection => {
-  const db = (context as Record<string, unknown>)[contextKey]
-  if (db === undefined || db === null)
-    throw new PgConnectionError(
-      pgConnectionErrorCodes.notOnContext,
-      `context.${contextKey} is not set: pgConnection's before has not run for this invocation. ` +
-        `Middy runs before hooks in .use() order: put .use(pgConnection(…)) before the middleware that reads ` +
-        `context.${contextKey} (and give requireDb the contextKey the middleware was given)`,
-    )
-  return db as PgConnection
-}
+export const requireDb: (context: object, contextKey?: string) => PgConnection = connectionOnContext(
+  'pgConnection',
+  (message) => new PgConnectionError(pgConnectionErrorCodes.notOnContext, message),
+)

@@ -1,6 +1,6 @@
-import { afterAll, describe, expect, it } from '@jest/globals'
+import { afterAll, expect, test } from '@jest/globals'
 import { startEnvironment } from '@thaw/lambda-sim'
-import { fixturesOf, startedThings } from '@thaw/test-support'
+import { fixturesOf, startedThings, wrongOrderErrors } from '@thaw/test-support'
 import { requireDb } from '../src/index.ts'
 import { pgUrl, setUpTestFile } from './helpers.ts'
 
@@ -22,54 +22,26 @@ const start = async (order: 'wrong' | 'right') =>
     }),
   )
 
-describe('requireDb', () => {
-  it('throws THAW_PG_CONNECTION_NOT_ON_CONTEXT for a context without the connection, under the key it is given', () => {
-    const thrown = (read: () => unknown) => {
-      try {
-        read()
-      } catch (error) {
-        return error as { code?: string; message?: string }
-      }
-      throw new Error('requireDb did not throw')
-    }
-    expect(thrown(() => requireDb({}))).toMatchObject({ code: 'THAW_PG_CONNECTION_NOT_ON_CONTEXT' })
-    expect(thrown(() => requireDb({ db: {} }, 'orders')).message).toContain('context.orders is not set')
-    const db = { query: () => undefined }
-    expect(requireDb({ orders: db }, 'orders')).toBe(db)
-  })
+// requireDb itself, in process: the code, and the key it is given.
+test('requireDb throws THAW_PG_CONNECTION_NOT_ON_CONTEXT under the key it is given, or returns the connection', () => {
+  expect(() => requireDb({})).toThrow(expect.objectContaining({ code: 'THAW_PG_CONNECTION_NOT_ON_CONTEXT' }))
+  expect(() => requireDb({ db: {} }, 'orders')).toThrow('context.orders is not set')
+  const db = { query: () => undefined }
+  expect(requireDb({ orders: db }, 'orders')).toBe(db)
 })
 
-describe('a middleware that reads the connection', () => {
-  it('used before pgConnection, through requireDb: THAW_PG_CONNECTION_NOT_ON_CONTEXT saying which order works', async () => {
-    const environment = await start('wrong')
-    const outcome = await environment.invoke({ read: 'requireDb' })
-    expect(outcome.ok).toBe(false)
-    if (outcome.ok) return
-    expect(outcome.error).toMatchObject({
-      name: 'PgConnectionError',
-      message:
-        "@thaw/pg-connection: context.db is not set: pgConnection's before has not run for this invocation. " +
-        'Middy runs before hooks in .use() order: put .use(pgConnection(…)) before the middleware that reads ' +
-        'context.db (and give requireDb the contextKey the middleware was given)',
-    })
-  })
+const errors = wrongOrderErrors('@thaw/pg-connection', 'pgConnection', 'PgConnectionError')
 
-  it('used before pgConnection, reading context.db: the TypeError docs/troubleshooting.md quotes', async () => {
-    const environment = await start('wrong')
-    const outcome = await environment.invoke({ read: 'context.db' })
-    expect(outcome.ok).toBe(false)
-    if (outcome.ok) return
-    expect(outcome.error).toMatchObject({
-      name: 'TypeError',
-      message: "Cannot read properties of undefined (reading 'query')",
-    })
-  })
+test.each(['requireDb', 'context.db'] as const)(
+  'a middleware before pgConnection reading the connection through %s: the error docs/troubleshooting.md quotes',
+  async (read) => {
+    const outcome = await (await start('wrong')).invoke({ read })
+    expect(outcome).toMatchObject({ ok: false, error: errors[read] })
+  },
+)
 
-  it('used after pgConnection: requireDb returns the connection, in the middleware and the handler', async () => {
-    const environment = await start('right')
-    for (const read of ['requireDb', 'context.db']) {
-      const outcome = await environment.invoke({ read })
-      expect(outcome).toMatchObject({ ok: true, result: [{ one: 1 }] })
-    }
-  })
+test('a middleware after pgConnection: requireDb and context.db give the connection', async () => {
+  const environment = await start('right')
+  for (const read of ['requireDb', 'context.db'])
+    expect(await environment.invoke({ read })).toMatchObject({ ok: true, result: [{ one: 1 }] })
 })

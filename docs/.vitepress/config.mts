@@ -31,6 +31,7 @@ export default defineConfig({
         text: 'Packages',
         items: [
           { text: '@thaw/db-connection', link: '/packages/db-connection' },
+          { text: '@thaw/pg-connection', link: '/packages/pg-connection' },
           { text: '@thaw/sdk-clients', link: '/packages/sdk-clients' },
           { text: '@thaw/tmp-store', link: '/packages/tmp-store' },
           { text: '@thaw/lambda-sim', link: '/packages/lambda-sim' },
@@ -42,6 +43,7 @@ export default defineConfig({
         items: [
           { text: 'db-connection: how it works', link: '/db-connection' },
           { text: 'tmp-store: how it works', link: '/tmp-store' },
+          { text: 'lambda-sim in depth', link: '/lambda-sim' },
           { text: 'Benchmarks and the demo', link: '/benchmarks' },
           { text: 'How thaw is tested', link: '/testing' },
           { text: 'Changelogs', link: '/changelogs' },

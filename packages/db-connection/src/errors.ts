@@ -26,6 +26,8 @@ export const dbConnectionErrorCodes = {
   statementOutcomeUnknown: 'THAW_DB_CONNECTION_STATEMENT_OUTCOME_UNKNOWN',
   // A callback passed where mysql2/promise takes values.
   callbackRefused: 'THAW_DB_CONNECTION_CALLBACK_REFUSED',
+  // requireDb(context): the connection is not on the context yet (dbConnection's before has not run).
+  notOnContext: 'THAW_DB_CONNECTION_NOT_ON_CONTEXT',
 } as const
 
 export type DbConnectionErrorCode = (typeof dbConnectionErrorCodes)[keyof typeof dbConnectionErrorCodes]

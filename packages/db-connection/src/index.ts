@@ -10,6 +10,7 @@ export {
   dbConnectionErrorCodes,
   packageName,
 } from './errors.ts'
+export { requireDb } from './middleware.ts'
 export {
   type AuthTokenParams,
   type ConnectMode,

@@ -75,6 +75,16 @@ describe('options', () => {
     expect(dbConnection).type.not.toBeCallableWith({
       secret: { secretId: 's', clientConfig: { maxAttempts: '2' } },
     })
+    // Any other field of the SDK's configuration, written inline.
+    expect(dbConnection).type.toBeCallableWith({
+      secret: {
+        secretId: 's',
+        clientConfig: { region: 'eu-west-1', retryMode: 'adaptive', endpoint: 'http://peer' },
+      },
+    })
+    expect(dbConnection).type.not.toBeCallableWith({
+      secret: { secretId: 's', clientConfig: { region: 42 } },
+    })
     // config is required unless secret or internalData gives the credentials.
     expect(dbConnection).type.not.toBeCallableWith({ contextKey: 'db' })
   })
@@ -86,6 +96,25 @@ describe('options', () => {
     expect(dbConnection).type.toBeCallableWith({
       config: 'mysql://db',
       iam: { getAuthToken: async () => 'token' },
+    })
+  })
+})
+
+describe('the optional peers, typed without importing them (a user need not install them)', () => {
+  test('sdk takes the peer module itself, and not another', () => {
+    expect(dbConnection).type.toBeCallableWith({
+      secret: { secretId: 's', sdk: () => import('@aws-sdk/client-secrets-manager') },
+    })
+    expect(dbConnection).type.toBeCallableWith({
+      config: 'mysql://db',
+      iam: { sdk: () => import('@aws-sdk/rds-signer') },
+    })
+    expect(dbConnection).type.not.toBeCallableWith({
+      secret: { secretId: 's', sdk: () => import('@aws-sdk/rds-signer') },
+    })
+    expect(dbConnection).type.not.toBeCallableWith({
+      config: 'mysql://db',
+      iam: { sdk: () => import('@aws-sdk/client-secrets-manager') },
     })
   })
 })

@@ -87,8 +87,9 @@ interface SecretsManager {
 // The Secrets Manager client is an optional peer, needed only with `secret`: its module loaded and
 // the client built (no request) at init with `secret.prefetch`, else on first use.
 const loadSecretsManager = async (driver: DbDriver, secret: SecretOptions): Promise<SecretsManager> => {
+  // The option's type is the structural one (types.ts); the module it returns is the SDK's.
   const { SecretsManagerClient, GetSecretValueCommand } = secret.sdk
-    ? await secret.sdk()
+    ? ((await secret.sdk()) as SecretsManagerModule)
     : loadOptionalPeer<SecretsManagerModule>(driver, '@aws-sdk/client-secrets-manager', 'secret')
   return { client: getClient(SecretsManagerClient, secret.clientConfig ?? {}), GetSecretValueCommand }
 }

@@ -1,6 +1,8 @@
 // @thaw/db-core: what thaw's database middlewares share whatever the wire protocol. A driver package
 // (db-connection for mysql2, pg-connection for node-postgres) adds the protocol: connect, validate,
 // reset, cancel, and how its server's errors read.
+
+export { connectionOnContext } from './context-connection.ts'
 export {
   type ConfiguredEndpoint,
   type CredentialCounters,
@@ -26,7 +28,15 @@ export {
   type SecretOptions,
   secretTable,
 } from './options.ts'
-export type { Credentials, DbDriver, DbLogEvent, DbLogger } from './types.ts'
+export type {
+  Credentials,
+  DbDriver,
+  DbLogEvent,
+  DbLogger,
+  RdsSignerModuleLike,
+  SecretsManagerClientConfigLike,
+  SecretsManagerModuleLike,
+} from './types.ts'
 export const packageName = '@thaw/db-core'
 export { armStatementDeadline, type DeadlineOutcome, deadlineMessage } from './deadline.ts'
 export { ConnectionPool, invocationDeadline, type PoolCounters, type PoolSettings } from './pool.ts'

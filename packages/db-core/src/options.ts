@@ -4,6 +4,11 @@
 // beside its driver's options; @thaw/util's option.* rules say how a table works (and its
 // option.propertyKey is the one rule for a contextKey).
 import { type OptionsOf, option, type SettingsOf } from '@thaw/util'
+import type {
+  RdsSignerModuleLike,
+  SecretsManagerClientConfigLike,
+  SecretsManagerModuleLike,
+} from './types.ts'
 
 export interface AuthTokenParams {
   hostname: string
@@ -20,16 +25,16 @@ export const secretTable = {
   versionStage: option.string(),
   // The SecretsManagerClient's configuration (region, endpoint, maxAttempts, …); the client itself is
   // the environment's shared one from @thaw/sdk-clients.
-  // Typed as the client's own configuration, so that a SecretsManagerClientConfig held in a variable
-  // fits (an interface has no index signature, so Record<string, unknown> refused it).
-  clientConfig: option.custom<import('@aws-sdk/client-secrets-manager').SecretsManagerClientConfig>(
+  // Typed structurally (types.ts): a SecretsManagerClientConfig held in a variable fits, and the peer
+  // need not be installed for the declarations to compile.
+  clientConfig: option.custom<SecretsManagerClientConfigLike>(
     'a SecretsManagerClient configuration object',
     (value) => value !== null && typeof value === 'object' && !Array.isArray(value),
   ),
   // Where the Secrets Manager client comes from: `() => import('@aws-sdk/client-secrets-manager')`
   // puts it in your bundle (your bundler follows the import in your code); left out, it is required at
   // run time from node_modules or the AWS SDK the Lambda runtime ships (see optional-peer.ts).
-  sdk: option.function<() => Promise<typeof import('@aws-sdk/client-secrets-manager')>>(
+  sdk: option.function<() => Promise<SecretsManagerModuleLike>>(
     "a function returning the module, such as () => import('@aws-sdk/client-secrets-manager')",
   ),
   // The longest a fetched secret is used for new connections: older, it is read again before the next
@@ -63,7 +68,7 @@ export const iamTable = {
   ),
   // Where the RDS signer comes from: `() => import('@aws-sdk/rds-signer')` puts it in your bundle;
   // left out, it is required at run time (see optional-peer.ts).
-  sdk: option.function<() => Promise<typeof import('@aws-sdk/rds-signer')>>(
+  sdk: option.function<() => Promise<RdsSignerModuleLike>>(
     "a function returning the module, such as () => import('@aws-sdk/rds-signer')",
   ),
 }

@@ -70,3 +70,49 @@ export interface ConnectionAdapter<C> {
   // The server's id of the session (backend pid, thread id), for logs.
   sessionId(connection: C): number | null
 }
+
+// The optional AWS peers as thaw uses them. The options name these structural types, never
+// `typeof import('@aws-sdk/…')`: a declaration file that imports a module the user did not install
+// fails their type check (TS2307 under skipLibCheck: false), and `secret`/`iam` work without the peer
+// installed (the Lambda runtime ships the AWS SDK). The SDK's own modules and configurations fit them
+// (checked against @aws-sdk/client-secrets-manager 3.1164 and @aws-sdk/rds-signer 3.1175 by
+// db-connection's typetests).
+type Provider<T> = () => Promise<T>
+
+// The SecretsManagerClient's configuration: the fields thaw's users set most, typed as the SDK types
+// them (so `maxAttempts: '2'` is refused), and any other field of the SDK's configuration. The index
+// signature is `any` because only an `any` index signature accepts a SecretsManagerClientConfig held
+// in a variable (an interface has no implicit index signature; `unknown` refuses it).
+export interface SecretsManagerClientConfigLike {
+  region?: string | Provider<string>
+  maxAttempts?: number | Provider<number>
+  retryMode?: string | Provider<string>
+  // biome-ignore lint/suspicious/noExplicitAny: the other fields of the SDK's configuration, see above
+  [field: string]: any
+}
+
+// What thaw takes from @aws-sdk/client-secrets-manager: the client class (built by @thaw/sdk-clients
+// with `clientConfig`) and the command it sends.
+export interface SecretsManagerModuleLike {
+  // Any of the SDK's client classes whose instances send commands: what @thaw/sdk-clients builds.
+  SecretsManagerClient: new (
+    config: never,
+  ) => { send(command: never): Promise<unknown> }
+  GetSecretValueCommand: new (input: { SecretId: string; VersionStage?: string }) => object
+}
+
+// The options thaw builds a Signer with. `credentials` is the SDK's own type (an identity or a
+// provider), which only the SDK names: `never` here, and thaw passes the user's value through as it is.
+export interface RdsSignerConfigLike {
+  hostname: string
+  port: number
+  username: string
+  region: string
+  credentials?: never
+}
+
+// What thaw takes from @aws-sdk/rds-signer: a Signer built for one host, port and user, which signs
+// a token for each new connection (locally: no network call).
+export interface RdsSignerModuleLike {
+  Signer: new (config: RdsSignerConfigLike) => { getAuthToken(): Promise<string> }
+}

@@ -73,6 +73,11 @@ export const prebuiltBundle = (file: string): HandlerBundle => ({
   buildDurationMs: 0,
 })
 
+/**
+ * Bundles a handler with esbuild as a deployment would (ESM, Node's target, the require banner), into a
+ * cached directory: an unchanged entry and inputs reuse the last bundle.
+ * @example const { file, bytes } = await bundleHandler('src/handler.ts', { minify: true })
+ */
 export const bundleHandler = async (entry: string, options: BundleOptions = {}): Promise<HandlerBundle> => {
   const cacheKey = JSON.stringify([entry, options])
   const cached = bundleCache.get(cacheKey)

@@ -35,7 +35,11 @@ const buildTable = {
 }
 
 export const lambdaSimOptionTable = {
-  /** The handler's source file (TypeScript or JavaScript), bundled with esbuild as a deployment would. */
+  /**
+   * The handler's source file (TypeScript or JavaScript), bundled with esbuild as a deployment would.
+   * @default none (required)
+   * @example startEnvironment({ entry: 'src/handler.ts' })
+   */
   entry: option.required(
     option.custom<string>(
       'the path of an existing handler file',
@@ -43,13 +47,21 @@ export const lambdaSimOptionTable = {
         typeof value === 'string' && value.length > 0 && existsSync(value) && statSync(value).isFile(),
     ),
   ),
-  /** The handler's export name (the part of _HANDLER after the dot). */
+  /**
+   * The handler's export name (the part of _HANDLER after the dot).
+   * @default 'handler'
+   * @example startEnvironment({ entry: 'src/app.ts', exportName: 'main' })
+   */
   exportName: option.custom<string, string>(
     'a JavaScript export name',
     (value) => typeof value === 'string' && /^[A-Za-z_$][\w$]*(\.[A-Za-z_$][\w$]*)*$/.test(value),
     'handler',
   ),
-  /** The function's timeout. Lambda's default is 3 s and its maximum 900 s (Lambda quotas page). */
+  /**
+   * The function's timeout. Lambda's default is 3 s and its maximum 900 s (Lambda quotas page).
+   * @default 3_000 (Lambda's)
+   * @example startEnvironment({ entry, timeoutMs: 30_000 })
+   */
   timeoutMs: option.integer(
     { minimum: timeoutMs.minimum, maximum: timeoutMs.maximum, unit: 'milliseconds' },
     timeoutMs.default,
@@ -58,12 +70,18 @@ export const lambdaSimOptionTable = {
    * The function's memory: AWS_LAMBDA_FUNCTION_MEMORY_SIZE, the V8 heap limit (90 %) and the limit on the
    * whole process's resident memory. Lambda allows 128 MB to 10,240 MB (Lambda quotas page). Default: 128, or
    * 2,048 with `workers`.
+   * @default 128, or 2_048 with `workers`
+   * @example startEnvironment({ entry, memoryMb: 1_024 })
    */
   memoryMb: option.integer(
     { minimum: memoryMb.minimum, maximum: memoryMb.maximum, unit: 'MB' },
     memoryMb.default,
   ),
-  /** Extra environment variables for the function, on top of the ones Lambda sets. */
+  /**
+   * Extra environment variables for the function, on top of the ones Lambda sets.
+   * @default {}
+   * @example startEnvironment({ entry, env: { DATABASE_URL: 'mysql://root@127.0.0.1/test' } })
+   */
   env: option.custom<Record<string, string>, Record<string, string>>(
     'an object whose values are strings',
     (value) =>
@@ -73,48 +91,99 @@ export const lambdaSimOptionTable = {
       Object.values(value).every((item) => typeof item === 'string'),
     {},
   ),
-  /** The environment's /tmp (its TMPDIR). Default: a new directory, removed at shutdown. */
+  /**
+   * The environment's /tmp (its TMPDIR). Default: a new directory, removed at shutdown.
+   * @default a new directory, removed at shutdown
+   * @example startEnvironment({ entry, tmpDir: '/tmp/my-test-tmp' })
+   */
   tmpDir: option.custom<string>(
     'an absolute path of a directory',
     (value) =>
       typeof value === 'string' && isAbsolute(value) && (!existsSync(value) || statSync(value).isDirectory()),
   ),
-  /** Freeze the environment's processes (SIGSTOP) between invocations. Default: true, false with `workers`. */
+  /**
+   * Freeze the environment's processes (SIGSTOP) between invocations. Default: true, false with `workers`.
+   * @default true, false with `workers`
+   * @example startEnvironment({ entry, freeze: false })
+   */
   freeze: option.boolean(),
+  /**
+   * The function's name (AWS_LAMBDA_FUNCTION_NAME and the log group's).
+   * @default the entry's file name without its extension
+   * @example startEnvironment({ entry, functionName: 'orders-api' })
+   */
   functionName: option.string(),
+  /**
+   * The region the function says it runs in (AWS_REGION, AWS_DEFAULT_REGION).
+   * @default 'us-east-1'
+   * @example startEnvironment({ entry, region: 'eu-west-1' })
+   */
   region: option.string('a non-empty string', 'us-east-1'),
-  /** Managed-Instances mode: aws-lambda-ric's worker threads (AWS_LAMBDA_NODEJS_WORKER_COUNT). */
+  /**
+   * Managed-Instances mode: aws-lambda-ric's worker threads (AWS_LAMBDA_NODEJS_WORKER_COUNT).
+   * @default undefined (classic Lambda: one invocation at a time)
+   * @example startEnvironment({ entry, workers: 2, concurrency: 8 })
+   */
   workers: option.integer({ minimum: 1, maximum: 64 }),
   /**
    * Managed-Instances mode: the environment's maximum concurrent invocations (AWS_LAMBDA_MAX_CONCURRENCY),
    * shared by its worker threads as the runtime takes them.
+   * @default 16
+   * @example startEnvironment({ entry, workers: 2, concurrency: 8 })
    */
   concurrency: option.integer({ minimum: 1, maximum: 1_024 }, 16),
-  /** Lambda's init phase limit: 10 s (Lambda execution environment lifecycle page). */
+  /**
+   * Lambda's init phase limit: 10 s (Lambda execution environment lifecycle page).
+   * @default 10_000 (Lambda's)
+   * @example startEnvironment({ entry, initTimeoutMs: 2_000 })
+   */
   initTimeoutMs: option.duration(1, initTimeoutMs),
   /**
    * From SIGTERM to SIGKILL at shutdown. Default: Lambda's budget for the runtime, 300 ms with an external
    * extension (the no-op one here), 500 ms with an internal one (Extensions API page, shutdown phase).
+   * @default 300 with `noOpExtension`, else 500 (Lambda's)
+   * @example startEnvironment({ entry, shutdownGraceMs: 1_000 })
    */
   shutdownGraceMs: option.duration(0),
   /**
    * Register a no-op external extension, so that shutdown sends the runtime SIGTERM: Lambda does so only
    * when an extension is registered (Extensions API page, shutdown phase).
+   * @default false
+   * @example startEnvironment({ entry, noOpExtension: true }) // a SIGTERM listener runs at shutdown
    */
   noOpExtension: option.boolean(false),
-  /** Log lines kept per invocation, in bytes of the runtime's JSON lines; past it lines are counted, not kept. */
+  /**
+   * Log lines kept per invocation, in bytes of the runtime's JSON lines; past it lines are counted, not kept.
+   * @default 1_048_576 (1 MiB)
+   * @example startEnvironment({ entry, maxLogBytesPerInvocation: 64 * 1024 })
+   */
   maxLogBytesPerInvocation: option.integer(
     { minimum: logBytesPerInvocation.minimum, maximum: logBytesPerInvocation.maximum, unit: 'bytes' },
     logBytesPerInvocation.default,
   ),
-  /** Copy the function's stdout and stderr to this process's stderr. */
+  /**
+   * Copy the function's stdout and stderr to this process's stderr.
+   * @default false
+   * @example startEnvironment({ entry, echoOutput: true })
+   */
   echoOutput: option.boolean(false),
+  /**
+   * esbuild options for bundling the entry: `conditions` (package.json export conditions), `external` (modules loaded from node_modules at run time), `minify`.
+   * @default { minify: false } (the entry and everything it imports bundled)
+   * @example startEnvironment({ entry, build: { conditions: ['@thaw/source'], external: ['sharp'] } })
+   */
   build: option.nested(buildTable, 'an object of esbuild options (conditions, external, minify)'),
-  /** The entry is already a deployable ESM bundle (a deployment build's output): run it as it is. */
+  /**
+   * The entry is already a deployable ESM bundle (a deployment build's output): run it as it is.
+   * @default false
+   * @example startEnvironment({ entry: 'dist/handler.mjs', prebuilt: true })
+   */
   prebuilt: option.boolean(false),
   /**
    * aws-lambda-ric's Runtime API client: 'javascript' (this package's, no native build) or 'native' (its
    * own rapid-client.node, the reference, once built with `pnpm --filter @thaw/lambda-sim build:native-reference`).
+   * @default 'javascript'
+   * @example startEnvironment({ entry, runtimeClient: 'native' })
    */
   runtimeClient: option.oneOf(['javascript', 'native'], 'javascript'),
 }
@@ -170,6 +239,10 @@ const validateEnv = (settings: LambdaSimSettings, given: Record<string, unknown>
     )
 }
 
+/**
+ * Throws a TypeError naming the option; returns the settings with every default applied.
+ * @example lambdaSimValidateOptions({ entry: 'src/handler.ts' }).timeoutMs // 3000
+ */
 export const lambdaSimValidateOptions = (options: unknown): LambdaSimSettings => {
   const settings = validateOptionTable(packageName, lambdaSimOptionTable, options)
   const given = options as Record<string, unknown>
@@ -198,5 +271,9 @@ export const lambdaSimValidateOptions = (options: unknown): LambdaSimSettings =>
   validateEnv(normal, given)
   return normal
 }
-/** @deprecated the name before 0.2: use lambdaSimValidateOptions. */
+/**
+ * lambdaSimValidateOptions under its name before 0.2.
+ * @deprecated use lambdaSimValidateOptions.
+ * @example lambdaSimValidateOptions({ entry: 'src/handler.ts' })
+ */
 export const validateEnvironmentOptions = lambdaSimValidateOptions

@@ -176,4 +176,8 @@ const installExitHook = () => {
   })
 }
 
+/**
+ * The environments whose processes are alive in this process (a test's check that none was left).
+ * @example afterAll(() => expect(liveEnvironmentProcessCount()).toBe(0))
+ */
 export const liveEnvironmentProcessCount = (): number => trackedTrees.size

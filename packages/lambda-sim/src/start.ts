@@ -5,7 +5,13 @@ import { bundleHandler, prebuiltBundle } from './bundle.ts'
 import { LambdaEnvironment } from './environment.ts'
 import { type LambdaSimOptions, lambdaSimValidateOptions } from './options.ts'
 
-/** Bundles the handler and starts one execution environment, returning once its init phase is done. */
+/**
+ * Bundles the handler and starts one execution environment, returning once its init phase is done.
+ * @example
+ * const environment = await startEnvironment({ entry: 'src/handler.ts', timeoutMs: 10_000 })
+ * const outcome = await environment.invoke({ id: 42 }) // { ok: true, result, durationMs, coldStart, logs }
+ * await environment.shutdown()
+ */
 export const startEnvironment = async (options: LambdaSimOptions): Promise<LambdaEnvironment> => {
   const settings = lambdaSimValidateOptions(options)
   const entry = resolve(settings.entry)

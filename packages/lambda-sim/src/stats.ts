@@ -18,7 +18,10 @@ export interface LambdaSimStats {
   liveProcesses: number
 }
 
-// A copy of this process's counters.
+/**
+ * A copy of this process's counters.
+ * @example const { liveProcesses } = lambdaSimStats()
+ */
 export const lambdaSimStats = (): LambdaSimStats => ({
   ...environmentCounts(),
   liveProcesses: liveEnvironmentProcessCount(),

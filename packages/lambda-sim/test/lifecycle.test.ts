@@ -90,6 +90,15 @@ describe('an execution environment', () => {
     expect(next.ok).toBe(true)
   })
 
+  it('returns a handler error whose message is not Latin-1 (… and emoji) as it was thrown', async () => {
+    const environment = await startTestEnvironment('tmp-writer')
+    const message = 'put .use(dbConnection(…)) first — ✓ 🧊'
+    const outcome = await environment.invoke({ throwMessage: message })
+    expect(outcome.ok).toBe(false)
+    if (!outcome.ok) expect(outcome.error).toMatchObject({ name: 'OrderNotFound', message })
+    expect((await environment.invoke({})).coldStart).toBe(false)
+  })
+
   it('fails a timed-out invocation, resets the environment and keeps its /tmp', async () => {
     const environment = await startTestEnvironment('tmp-writer', { timeoutMs: 300 })
     const first = await environment.invoke<{ pid: number }>({ write: 'kept' })

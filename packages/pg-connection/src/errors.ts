@@ -28,6 +28,8 @@ export const pgConnectionErrorCodes = {
   proxyUnsupported: 'THAW_PG_CONNECTION_PROXY_UNSUPPORTED',
   // A callback passed where the promise API takes values.
   callbackRefused: 'THAW_PG_CONNECTION_CALLBACK_REFUSED',
+  // requireDb(context): the connection is not on the context yet (pgConnection's before has not run).
+  notOnContext: 'THAW_PG_CONNECTION_NOT_ON_CONTEXT',
 } as const
 
 export type PgConnectionErrorCode = (typeof pgConnectionErrorCodes)[keyof typeof pgConnectionErrorCodes]

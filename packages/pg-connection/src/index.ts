@@ -10,6 +10,7 @@ export {
   packageName,
   pgConnectionErrorCodes,
 } from './errors.ts'
+export { requireDb } from './middleware.ts'
 export {
   type AuthTokenParams,
   type ConnectMode,

@@ -3,10 +3,16 @@ import { type SdkClientsOptions, sdkClientsValidateOptions } from './options.ts'
 import { acquire } from './registry.ts'
 import type { AwsClient, CheckedClients, ClientSpec, SdkClientsMiddleware } from './types.ts'
 
-// Builds the clients once, when the middleware is constructed (the init phase: constructing a client
-// opens no connection, so nothing can be frozen in flight), and puts the same object on every
-// invocation's context. A destroyed client marks the middleware stale; the next invocation takes a
-// fresh one from the registry.
+/**
+ * The middleware: builds the clients once, when it is constructed (the init phase: constructing a
+ * client opens no connection, so nothing can be frozen in flight), and puts the same object on every
+ * invocation's context. A destroyed client marks the middleware stale; the next invocation takes a
+ * fresh one from the registry.
+ * @example
+ * export const handler = middy()
+ *   .use(sdkClients({ clients: { s3: S3Client }, config: { region: 'eu-west-1' } }))
+ *   .handler(async (event, context) => context.clients.s3.send(new GetObjectCommand({ Bucket, Key })))
+ */
 const sdkClients = <const TClients extends Record<string, ClientSpec>, TKey extends string = 'clients'>(
   opts: SdkClientsOptions<TClients, TKey> & { clients: CheckedClients<TClients> },
 ): SdkClientsMiddleware<TClients, TKey> => {

@@ -145,16 +145,30 @@ const clientsRule = option.rule<Record<string, ClientSpec>, readonly ClientEntry
 )
 
 export const sdkClientsOptionTable = {
-  // name → client class, or { client, config?, capture?, assumeRole? }
+  // name → client class, or { client, config?, capture?, assumeRole? } (documented on SdkClientsOptions)
   clients: option.required(clientsRule),
-  // Shared by every client, under each client's own config (merged key by key): region,
-  // credentials, endpoint, maxAttempts, requestHandler, …
+  /**
+   * Shared by every client, under each client's own `config` (merged key by key): region,
+   * credentials, endpoint, maxAttempts, requestHandler, …
+   * @default {} (each client's own configuration, else the SDK's defaults)
+   * @example sdkClients({ clients: { s3: S3Client, sqs: SQSClient }, config: { region: 'eu-west-1', maxAttempts: 2 } })
+   */
   config: configRule,
-  // Where the clients go on the Lambda context: never one of its members nor Object.prototype's.
+  // Where the clients go on the Lambda context (documented on SdkClientsOptions).
   contextKey: option.propertyKey('clients'),
-  // Wraps each client once, when it is built.
+  /**
+   * Wraps each client once, when it is built (AWSXRay.captureAWSv3Client, an OpenTelemetry hook);
+   * returns the client to hand out. A client's own `capture` overrides it.
+   * @default undefined (the clients as the SDK builds them)
+   * @example sdkClients({ clients: { s3: S3Client }, capture: (client) => AWSXRay.captureAWSv3Client(client) })
+   */
   capture: captureRule,
-  // Every client signs with this role's temporary credentials (fromTemporaryCredentials).
+  /**
+   * Every client signs with this role's temporary credentials (fromTemporaryCredentials): a role ARN,
+   * or AssumeRole parameters with a RoleArn. A client's own `assumeRole` overrides it.
+   * @default undefined (the Lambda role's credentials)
+   * @example sdkClients({ clients: { s3: S3Client }, assumeRole: 'arn:aws:iam::123456789012:role/reader' })
+   */
   assumeRole: assumeRoleRule,
 }
 
@@ -165,14 +179,32 @@ type TableOptions = OptionsOf<typeof sdkClientsOptionTable>
 export type SdkClientsOptions<
   TClients extends Record<string, ClientSpec> = Record<string, ClientSpec>,
   TKey extends string = 'clients',
-> = Omit<TableOptions, 'clients' | 'contextKey'> & { clients: TClients; contextKey?: TKey }
+> = Omit<TableOptions, 'clients' | 'contextKey'> & {
+  /**
+   * The clients to build, by the name they get on the context: a client class, or `{ client, config?,
+   * capture?, assumeRole? }`. Each is built once per execution environment and shared by every
+   * middleware that asks for the same class and configuration.
+   * @default none (required)
+   * @example sdkClients({ clients: { s3: S3Client, secrets: { client: SecretsManagerClient, config: { maxAttempts: 2 } } } })
+   */
+  clients: TClients
+  /**
+   * Where the clients go on the Lambda context: never one of its members nor Object.prototype's.
+   * @default 'clients'
+   * @example sdkClients({ clients: { s3: S3Client }, contextKey: 'aws' }) // context.aws.s3
+   */
+  contextKey?: TKey
+}
 
 // What the middleware works with: every client an entry with its effective config, capture and role.
 export type SdkClientsSettings = SettingsOf<typeof sdkClientsOptionTable>
 
 export const sdkClientsDefaults = defaultsOf(sdkClientsOptionTable)
 
-// Throws a TypeError naming the option at fault; returns the settings, each client in its normal form.
+/**
+ * Throws a TypeError naming the option at fault; returns the settings, each client in its normal form.
+ * @example const settings = sdkClientsValidateOptions({ clients: { s3: S3Client } }) // settings.clients[0].name === 's3'
+ */
 export const sdkClientsValidateOptions = (options: unknown): SdkClientsSettings => {
   const settings = validateOptionTable(packageName, sdkClientsOptionTable, options)
   checkSharedConfig(

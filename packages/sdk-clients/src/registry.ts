@@ -152,8 +152,11 @@ export const acquire = (
   return entry
 }
 
-// The shared client for a class and configuration, for code outside a middleware (another thaw
-// middleware, a module-scope helper). The same arguments give the same instance, until destroyed.
+/**
+ * The shared client for a class and configuration, for code outside a middleware (another thaw
+ * middleware, a module-scope helper). The same arguments give the same instance, until destroyed.
+ * @example const s3 = getClient(S3Client, { region: 'eu-west-1' }) // the instance sdkClients would give
+ */
 export const getClient = <TClass extends ClientClass>(
   clientClass: TClass,
   config?: ClientConfig<TClass>,
@@ -175,7 +178,10 @@ export const registryCounts = (): { built: number; reused: number; destroyed: nu
   return { ...registry.counts, live }
 }
 
-// Destroys every client the registry holds (at SIGTERM, or between tests); returns how many.
+/**
+ * Destroys every client the registry holds (at SIGTERM, or between tests); returns how many.
+ * @example process.on('SIGTERM', () => { destroyClients() })
+ */
 export const destroyClients = (): number => {
   const entries = [...registry.byClass.values()].flatMap((byKey) => [...byKey.values()])
   for (const entry of entries) entry.client.destroy()

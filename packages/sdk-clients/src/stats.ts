@@ -10,5 +10,8 @@ export interface SdkClientsStats {
   live: number
 }
 
-// A copy of this process's counters (this thread's: module state is per worker thread).
+/**
+ * A copy of this process's counters (this thread's: module state is per worker thread).
+ * @example const { built, reused, live } = sdkClientsStats()
+ */
 export const sdkClientsStats = (): SdkClientsStats => registryCounts()

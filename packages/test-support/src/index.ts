@@ -1,5 +1,11 @@
 export { peerConfig, s3PeerConfig, testCredentials } from './client-config.ts'
 export { databaseName, databaseUrl, fixturesOf, samMemorySize } from './fixtures.ts'
+export {
+  inOrderAsked,
+  type MiddlewareOrderEvent,
+  readsTheDatabase,
+  wrongOrderErrors,
+} from './middleware-order.ts'
 export { importWithoutGetBuiltinModule } from './node-version.ts'
 export { type PrivateMariadb, type PrivateMariadbOptions, startPrivateMariadb } from './private-mariadb.ts'
 export { processCpuMs, waitUntilStopped } from './process-cpu.ts'

@@ -6,6 +6,16 @@ import { type TmpStoreOptions, tmpStoreValidateOptions } from './options.ts'
 import { openTmpStore } from './registry.ts'
 import type { TmpStoreContext } from './types.ts'
 
+/**
+ * The middleware: opens the directory's store at init and puts it on the context.
+ * @example
+ * export const handler = middy()
+ *   .use(tmpStore({ maxBytes: 2 * 1024 ** 3 }))
+ *   .handler(async (event, context) => {
+ *     const { path } = await context.tmp.getOrFetch('model.onnx', () => download(url))
+ *     return infer(path, event)
+ *   })
+ */
 const tmpStoreMiddleware = <ContextKey extends string = 'tmp'>(
   options: TmpStoreOptions<ContextKey> = {},
 ): MiddlewareObj<unknown, unknown, Error, TmpStoreContext<ContextKey>> => {

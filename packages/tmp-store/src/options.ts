@@ -26,25 +26,48 @@ const dirRule: OptionRule<string, string> = {
 
 /** The options table: one entry an option (exported as the other packages' tables are). */
 export const tmpStoreOptionTable = {
-  /** An absolute path; created if missing. Default: `thaw-tmp-store` under the system tmp dir (TMPDIR). */
+  /**
+   * The store's directory: an absolute path, created if missing.
+   * @default `thaw-tmp-store` under the system tmp dir (TMPDIR, /tmp on Lambda)
+   * @example tmpStore({ dir: '/tmp/models' })
+   */
   dir: dirRule,
-  /** The byte budget of all entries. Default: see `defaultBudget` (a share of the file system). */
+  /**
+   * The byte budget of all entries; the least recently used are evicted to keep it.
+   * @default the smaller of half the file system and 90 % of its free space (with the store's own entries) at init
+   * @example tmpStore({ maxBytes: 2 * 1024 ** 3 }) // 2 GiB of /tmp's 10 GiB
+   */
   maxBytes: option.integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER, unit: 'bytes' }),
   /**
-   * Where the middleware puts the store on the context. Default: `tmp`. Never a member of the Lambda
-   * context or of Object.prototype: '__proto__' would make the store the context's prototype.
+   * Where the middleware puts the store on the context. Never a member of the Lambda context or of
+   * Object.prototype: '__proto__' would make the store the context's prototype.
+   * @default 'tmp'
+   * @example tmpStore({ contextKey: 'models' }) // context.models
    */
   contextKey: option.propertyKey('tmp'),
-  /** Store a SHA-256 of each entry and verify it on the entry's first use in each thread. */
+  /**
+   * Store a SHA-256 of each entry and verify it on the entry's first use in each thread.
+   * @default false
+   * @example tmpStore({ checksum: true })
+   */
   checksum: option.boolean(false),
-  /** fsync each entry before it is renamed into place (only an OS crash needs it; see README). */
+  /**
+   * fsync each entry before it is renamed into place (only an OS crash needs it; see README).
+   * @default false
+   * @example tmpStore({ fsync: true })
+   */
   fsync: option.boolean(false),
-  /** A lock whose owner has not refreshed it for this long is taken over (its owner is hung). */
+  /**
+   * A lock whose owner has not refreshed it for this long is taken over (its owner is hung), in ms.
+   * @default 10_000
+   * @example tmpStore({ lockStaleMs: 30_000 })
+   */
   lockStaleMs: option.duration(100, 10_000),
   /**
    * How long the store waits for a lock (a key's, while another thread or process fetches it, or the
-   * directory's budget lock) before it gives up with THAW_TMP_STORE_LOCK_TIMEOUT. Default: 15 minutes,
-   * the longest a Lambda invocation can run.
+   * directory's budget lock) before it gives up with THAW_TMP_STORE_LOCK_TIMEOUT, in ms.
+   * @default 900_000 (15 minutes, the longest a Lambda invocation can run)
+   * @example tmpStore({ lockWaitMs: 60_000 })
    */
   lockWaitMs: option.duration(1, 900_000),
 }
@@ -56,7 +79,11 @@ export type TmpStoreOptions<ContextKey extends string = 'tmp'> = Omit<
   OptionsOf<TmpStoreOptionTable>,
   'contextKey'
 > & {
-  /** Where the middleware puts the store on the context. Default: `tmp`. */
+  /**
+   * Where the middleware puts the store on the context.
+   * @default 'tmp'
+   * @example tmpStore({ contextKey: 'models' }) // context.models
+   */
   contextKey?: ContextKey
 }
 
@@ -72,7 +99,10 @@ export const defaultBudget = { shareOfSize: 0.5, shareOfFree: 0.9 } as const
 // them again, and one handed options does.
 const validated = new WeakSet<object>()
 
-/** Throws a TypeError naming the option; returns the settings with every default applied. */
+/**
+ * Throws a TypeError naming the option; returns the settings with every default applied.
+ * @example tmpStoreValidateOptions({ checksum: true }).lockWaitMs // 900000
+ */
 export const tmpStoreValidateOptions = (options: unknown = {}): TmpStoreSettings => {
   const settings = Object.freeze(validateOptionTable(packageName, tmpStoreOptionTable, options))
   validated.add(settings)

@@ -14,7 +14,10 @@ const openStores = new Map<string, TmpStore>()
 // (settings hold defaults, not what was written), and `maxBytes` left out means "the default budget".
 const comparedSettings = ['maxBytes', 'checksum', 'fsync', 'lockStaleMs', 'lockWaitMs'] as const
 
-/** The store of this directory in this thread, opened at the first call. */
+/**
+ * The store of this directory in this thread, opened at the first call (for code outside a handler).
+ * @example const store = openTmpStore({ dir: '/tmp/models' }); const bytes = await store.get('model.onnx')
+ */
 export const openTmpStore = (
   options: Omit<TmpStoreOptions<string>, 'contextKey'> | TmpStoreSettings = {},
 ): TmpStore => {

@@ -5,5 +5,8 @@ import { evictionCount } from './budget.ts'
 import { storeCounts } from './store.ts'
 import type { TmpStoreProcessStats } from './types.ts'
 
-/** This thread's counts across every store it opened (module state is per worker thread). */
+/**
+ * This thread's counts across every store it opened (module state is per worker thread).
+ * @example const { hits, misses, evictions } = tmpStoreStats()
+ */
 export const tmpStoreStats = (): TmpStoreProcessStats => ({ ...storeCounts(), evictions: evictionCount() })

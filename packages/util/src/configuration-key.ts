@@ -98,8 +98,13 @@ const encode = (value: unknown, walk: Walk): string => {
 
 const noNames: ReadonlySet<string> = new Set()
 
-// `secretNames` are keyed by digest; `ignoredNames` (how a thing is loaded rather than what it is)
-// are left out of the key.
+/**
+ * The one definition of "the same configuration": a string equal for two configurations that ask for
+ * the same resource (values by value, functions and class instances by identity). `secretNames` are
+ * keyed by a per-process digest, never by value; `ignoredNames` (how a thing is loaded rather than
+ * what it is) are left out of the key.
+ * @example configurationKey({ host: 'db', password: 'pw' }, new Set(['password'])) === configurationKey({ password: 'pw', host: 'db' }, new Set(['password'])) // true
+ */
 export const configurationKey = (
   value: unknown,
   secretNames: ReadonlySet<string> = noNames,

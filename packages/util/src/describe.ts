@@ -1,5 +1,8 @@
-// How an error message shows a value it refuses: its kind and, for short scalars, the value itself.
-// Never the contents of an object or a long string: either may carry a secret.
+/**
+ * How an error message shows a value it refuses: its kind and, for short scalars, the value itself.
+ * Never the contents of an object or a long string: either may carry a secret.
+ * @example describeValue({ password: 'x' }) // 'an object', never its contents
+ */
 export const describeValue = (value: unknown): string => {
   if (value === null) return 'null'
   if (value === undefined) return 'undefined'

@@ -9,6 +9,10 @@ export interface OptionErrorCause {
   option: string
 }
 
+/**
+ * The TypeError for a bad option: the message prefixed with the package's name, `cause: { package, option }`.
+ * @example throw optionError('@thaw/orders', 'retries', "option 'retries' must be an integer, got a string")
+ */
 export const optionError = (packageName: string, option: string, message: string): TypeError =>
   new TypeError(`${packageName}: ${message}`, { cause: { package: packageName, option } })
 

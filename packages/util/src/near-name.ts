@@ -29,6 +29,7 @@ const distance = (a: string, b: string): number => {
  * The known name nearest to `name`, compared without case, when it is near enough to be a typo: at
  * most 2 edits, and fewer than half the name's length (so 'a' does not suggest 'b'). Undefined when
  * none is, or when two are equally near.
+ * @example nearestName('regoin', ['region', 'endpoint']) // 'region'
  */
 export const nearestName = (name: string, known: Iterable<string>): string | undefined => {
   const wanted = name.toLowerCase()

@@ -23,6 +23,9 @@ const searchFrom = (callerUrl: unknown): string[] => {
 /**
  * The package's module, or the error `missing` makes of the last resolution failure. `callerUrl` is the
  * calling module's `import.meta.url` (the package is looked for beside it first).
+ * @example
+ * const { Signer } = loadOptionalPeer<typeof import('@aws-sdk/rds-signer')>(
+ *   '@aws-sdk/rds-signer', import.meta.url, (cause) => new TypeError('install @aws-sdk/rds-signer', { cause }))
  */
 export const loadOptionalPeer = <Module>(
   packageName: string,

@@ -6,14 +6,10 @@
 // and the schema were written twice, and its messages say only that an option is invalid; thaw had to
 // rewrite them by matching their wording. A rule here knows what it expects, says it, and types itself.
 
-import { describeValue } from './describe.ts'
 import { optionError } from './errors.ts'
-import { nearestName } from './near-name.ts'
+import { type OptionFailure, optionFailure, packageOf, refuseUnknownName } from './failure.ts'
 import { isReservedKey, propertyKeyExpected } from './property-keys.ts'
 import { maxTimerMs } from './timers.ts'
-
-// Throws the TypeError for the option at `path`: what was expected, and what was given.
-export type OptionFailure = (path: string, expected: string, value: unknown) => never
 
 // One option: `In` is what a user may pass, `Out` what the settings hold after the default is applied.
 export interface OptionRule<In, Out = In> {
@@ -58,10 +54,6 @@ export type SettingsOf<Table extends OptionTable> = {
   readonly [Name in keyof Table]: Table[Name] extends OptionRule<unknown, infer Out> ? Out : never
 }
 
-// The package a failure function throws for (kept beside the function, not in a global).
-const packages = new WeakMap<OptionFailure, string>()
-const packageOf = (fail: OptionFailure): string => packages.get(fail) ?? '@thaw'
-
 // A rule written out: what it expects, its default, and how a value becomes its normal form (a rule
 // whose normal form differs from what a user passes, or whose check is a package's own).
 const rule = <In, Out = In>(
@@ -74,53 +66,18 @@ const rule = <In, Out = In>(
  * The shape of the object a table accepts, as messages say it: `{ secretId, versionStage?, sdk? }`,
  * each option in the table's order, '?' after those that may be left out. Derived, never typed by
  * hand: a hand-written copy drifts from its table.
+ * @example objectShape({ secretId: option.required(option.string()), versionStage: option.string() }) // '{ secretId, versionStage? }'
  */
 export const objectShape = (table: OptionTable): string =>
   `{ ${Object.entries(table)
     .map(([name, optionRule]) => (optionRule.required ? name : `${name}?`))
     .join(', ')} }`
 
-/** What a nested table expects: `an object { a, b?, … }`. */
+/**
+ * What a nested table expects: `an object { a, b?, … }`.
+ * @example objectExpected({ secretId: option.required(option.string()) }) // 'an object { secretId }'
+ */
 export const objectExpected = (table: OptionTable): string => `an object ${objectShape(table)}`
-
-// "did you mean 'region'?" when an unknown name is a near miss of a known one.
-const suggestion = (name: string, known: Iterable<string>): string => {
-  const near = nearestName(name, known)
-  return near === undefined ? '' : `: did you mean '${near}'?`
-}
-
-/**
- * Refuses a name that is not one of `known`: "unknown option 'config.regoin' (expected one of …):
- * did you mean 'region'?". `what` says what the known names are, when they are not all listed.
- */
-export const refuseUnknownName = (
-  fail: OptionFailure,
-  path: string,
-  name: string,
-  known: readonly string[],
-  what = `expected one of ${known.join(', ')}`,
-): never => {
-  throw optionError(packageOf(fail), path, `unknown option '${path}' (${what})${suggestion(name, known)}`)
-}
-
-/**
- * Refuses a key of `object` that must never become a property (isReservedKey: '__proto__',
- * 'constructor', the Lambda context's members), for an object whose keys become properties
- * elsewhere (client names, a configuration copied into another). Own keys only, and '__proto__'
- * as an own key too (JSON.parse makes one).
- */
-export const refuseReservedKeys = (object: object, path: string, fail: OptionFailure): void => {
-  for (const key of Object.keys(object)) {
-    if (isReservedKey(key)) {
-      const keyPath = `${path}.${key}`
-      throw optionError(
-        packageOf(fail),
-        keyPath,
-        `option '${keyPath}' is a reserved name: the keys of '${path}' must not be members of the Lambda context or of Object.prototype`,
-      )
-    }
-  }
-}
 
 // A rule whose value is kept as given once `isValid` accepts it; undefined takes the default.
 const simple = <T, D extends T | undefined>(
@@ -134,8 +91,11 @@ const simple = <T, D extends T | undefined>(
     return value as never
   })
 
-// A plain object: made by a literal, JSON.parse or Object.create(null), in this realm or another
-// (structuredClone and a vm context make objects whose Object.prototype is not this one).
+/**
+ * A plain object: made by a literal, JSON.parse or Object.create(null), in this realm or another
+ * (structuredClone and a vm context make objects whose Object.prototype is not this one).
+ * @example isPlainObject(JSON.parse('{}')) // true; isPlainObject(new Date()) // false
+ */
 export const isPlainObject = (value: unknown): value is Record<string, unknown> => {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) return false
   const prototype = Object.getPrototypeOf(value)
@@ -269,17 +229,11 @@ const normaliseTable = (
   return settings
 }
 
-// The failure function of one package: "option 'path' must be <expected>, got <value's kind>".
-export const optionFailure = (packageName: string): OptionFailure => {
-  const fail: OptionFailure = (path, expected, value) => {
-    throw optionError(packageName, path, `option '${path}' must be ${expected}, got ${describeValue(value)}`)
-  }
-  packages.set(fail, packageName)
-  return fail
-}
-
-// Validates `options` against the table: throws a TypeError naming the first option at fault;
-// returns the settings with every default applied.
+/**
+ * Validates `options` against the table: throws a TypeError naming the first option at fault;
+ * returns the settings with every default applied.
+ * @example validateOptionTable('@thaw/orders', { retries: option.integer({ minimum: 0 }, 2) }, {}) // { retries: 2 }
+ */
 export const validateOptionTable = <Table extends OptionTable>(
   packageName: string,
   table: Table,
@@ -287,7 +241,10 @@ export const validateOptionTable = <Table extends OptionTable>(
 ): SettingsOf<Table> =>
   normaliseTable(table, options, '', 'an object', optionFailure(packageName)) as SettingsOf<Table>
 
-// The defaults a table applies, for the package's exported `xxxDefaults`.
+/**
+ * The defaults a table applies, for the package's exported `xxxDefaults`.
+ * @example defaultsOf({ retries: option.integer({ minimum: 0 }, 2) }) // { retries: 2 }
+ */
 export function defaultsOf<Table extends OptionTable>(
   table: Table,
 ): { readonly [Name in keyof Table]: Table[Name]['default'] } {

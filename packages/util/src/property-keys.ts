@@ -39,7 +39,10 @@ const reservedKeys: ReadonlySet<string> = new Set([
   ...lambdaContextMembers,
 ])
 
-/** Whether `key` must never become a property of an object thaw hands out (see above). */
+/**
+ * Whether `key` must never become a property of an object thaw hands out (see above).
+ * @example isReservedKey('__proto__') // true; isReservedKey('db') // false
+ */
 export const isReservedKey = (key: string): boolean => reservedKeys.has(key)
 
 /** What a rule that takes a property name expects, as messages say it. */

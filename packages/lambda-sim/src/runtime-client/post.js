@@ -19,13 +19,18 @@ export const runtimeApiEndpoint = () => {
 
 /**
  * lambda-runtime-function-xray-error-cause goes with an error; with an answer its value is empty, and
- * curl leaves a header with an empty value out.
+ * curl leaves a header with an empty value out. The cause holds the error's message, whose UTF-8 bytes
+ * curl sends as they are; node:http writes a header's string as Latin-1 and throws ERR_INVALID_CHAR on
+ * a character above U+00FF (an error message with `…` crashed the runtime), so the value is handed to
+ * it as the Latin-1 string of those same bytes (Node 24.21).
  * @param {string} body
  * @param {string} xrayCause
  */
 export const postHeaders = (body, xrayCause) => ({
   'Content-Type': 'application/json',
-  ...(xrayCause ? { 'Lambda-Runtime-Function-XRay-Error-Cause': xrayCause } : {}),
+  ...(xrayCause
+    ? { 'Lambda-Runtime-Function-XRay-Error-Cause': Buffer.from(xrayCause, 'utf8').toString('latin1') }
+    : {}),
   'Content-Length': Buffer.byteLength(body),
   'User-Agent': userAgent,
 })

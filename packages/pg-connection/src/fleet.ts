@@ -35,11 +35,15 @@ import { processIdOf } from './pg-adapter.ts'
 const counters = { givenBack: 0 }
 export const fleetCounters = (): Readonly<typeof counters> => counters
 
-// Client backends only: autovacuum, WAL senders and background workers have slots of their own.
+// Client backends: autovacuum, WAL senders and background workers have slots of their own. A role
+// without pg_read_all_stats sees only datid, pid and usesysid of another role's session (backend_type
+// is null, PostgreSQL 15): a session with a database and a user counts, which may count another role's
+// parallel or autovacuum worker too (a fuller server than it is, never an emptier one).
 const counts = `SELECT count(*) AS server_count,
   count(*) FILTER (WHERE usesysid = (SELECT oid FROM pg_roles WHERE rolname = session_user)) AS role_count,
   count(*) FILTER (WHERE datid = (SELECT oid FROM pg_database WHERE datname = current_database())) AS database_count
-  FROM pg_stat_activity WHERE backend_type = 'client backend'`
+  FROM pg_stat_activity WHERE datid IS NOT NULL AND usesysid IS NOT NULL
+    AND coalesce(backend_type, 'client backend') = 'client backend'`
 
 // The limits that apply to this session's role, the counts, and (when $1 > 0) the idle limit set on
 // this session: the lower of $1 and what it already had. idle_session_timeout is read in ms.

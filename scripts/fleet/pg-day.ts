@@ -3,12 +3,12 @@
 // module-scope pg.Client, and @thaw/pg-connection through a pgbouncer in transaction mode
 // (proxy: 'transaction'; pool size half of max_connections). Besides the day's report, each day counts
 // the sessions the server ended for pg_terminate_backend (its log), and its samples are written as
-// JSON (`--series-file`) for a chart of the day.
+// JSON (`--series-file`: a fleet chart's title, limit and points) for a chart of the day.
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { dirname } from 'node:path'
 import { bundleFleetHandler } from './bundle.ts'
 import { type DayOptions, type DayReport, runDay } from './day.ts'
-import { startPgFleetServer } from './pg-server.ts'
+import { type PgFleetServer, startPgFleetServer } from './pg-server.ts'
 
 // variant → the handler it bundles, whether it goes through the pooler, its thaw options.
 const pgVariantTable: Record<string, { handler: string; pooled: boolean; thaw?: Record<string, unknown> }> = {
@@ -34,7 +34,7 @@ export const runPgDays = async (
 ): Promise<PgDayReport[]> => {
   const direct = await startPgFleetServer(maxConnections)
   const reports: PgDayReport[] = []
-  const series: Record<string, unknown> = {}
+  const series: Record<string, ReturnType<PgFleetServer['takeSeries']>> = {}
   try {
     const pooledLast = [...variants].sort(
       (a, b) => Number(pgVariantTable[a]?.pooled) - Number(pgVariantTable[b]?.pooled),
@@ -63,10 +63,25 @@ export const runPgDays = async (
     await direct.stop()
   }
   if (seriesFile) {
+    // The shape of a fleet chart's data: seconds into each variant's day, the sessions its functions
+    // held (the bystander's not counted), and every client backend on the server.
+    const points = Object.entries(series).flatMap(([variant, samples]) =>
+      samples.map(({ ms, environments, server, heldByFrozen }) => ({
+        variant,
+        seconds: ms / 1000,
+        held: environments,
+        heldByFrozen,
+        server,
+      })),
+    )
     mkdirSync(dirname(seriesFile), { recursive: true })
     writeFileSync(
       seriesFile,
-      `${JSON.stringify({ maxConnections, options, series }, (key, value) => (key === 'failures' ? undefined : value))}\n`,
+      `${JSON.stringify({
+        title: `PostgreSQL fleet: ${options.environments} environments, max_connections ${maxConnections}`,
+        limit: { value: maxConnections, label: `max_connections ${maxConnections}` },
+        points,
+      })}\n`,
     )
   }
   return reports

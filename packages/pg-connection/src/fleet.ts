@@ -10,7 +10,8 @@
 //   the role's or the database's setting, read once). The first connection of a pool gets it by
 //   set_config in the statement that reads the limits; every later one in its startup packet
 //   (`options=-c idle_session_timeout=…`: no round trip, and DISCARD ALL keeps it, since a startup
-//   setting is the session's reset value). A server without the setting (before 14) gets neither.
+//   setting is the session's reset value; the first session's set_config does not survive one, and that
+//   session then keeps the server's own limit). A server without the setting (before 14) gets neither.
 // - Giving back while crowded (fleet.giveBackAbove): each new connection counts the client backends
 //   in pg_stat_activity (all, its role's, its database's) against the limits that apply to the role:
 //   max_connections less superuser_reserved_connections (and reserved_connections, 16+), the role's

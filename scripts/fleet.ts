@@ -7,9 +7,11 @@
 //
 //   pnpm fleet [--environments 100] [--max-connections 40] [--rounds 2] [--gap-seconds 20]
 //              [--variants thaw,serverless-mysql,module-scope] [--thaw-options '{"fleet":{…}}']
+//   pnpm fleet --variants pg [--series-file fleet-pg.json]: the PostgreSQL days (fleet/pg-day.ts)
 import { parseArgs } from 'node:util'
 import { bundleFleetHandler } from './fleet/bundle.ts'
 import { type DayOptions, type DayReport, runDay } from './fleet/day.ts'
+import { type PgDayReport, pgVariants, runPgDays } from './fleet/pg-day.ts'
 import { fleetUser, startFleetServer } from './fleet/server.ts'
 
 const { values } = parseArgs({
@@ -26,6 +28,7 @@ const { values } = parseArgs({
     'bystander-sessions': { type: 'string', default: '4' },
     variants: { type: 'string', default: 'thaw,serverless-mysql,module-scope' },
     'thaw-options': { type: 'string', default: '' },
+    'series-file': { type: 'string' },
   },
 })
 
@@ -55,8 +58,11 @@ const options: DayOptions = {
 }
 // MariaDB 10.11 raises a smaller max_connections to 10.
 const maxConnections = integer('max-connections', 10)
-const variants = (values.variants as string).split(',').filter(Boolean)
-const known = new Set(['thaw', 'serverless-mysql', 'module-scope'])
+const variants = (values.variants as string)
+  .split(',')
+  .flatMap((variant) => (variant === 'pg' ? pgVariants : [variant]))
+  .filter(Boolean)
+const known = new Set(['thaw', 'serverless-mysql', 'module-scope', ...pgVariants])
 for (const variant of variants) {
   if (!known.has(variant)) {
     console.error(`fleet: unknown variant '${variant}' (expected ${[...known].join(', ')})`)
@@ -77,10 +83,12 @@ const progress = (line: string) => {
   else process.stderr.write(`${line}\n`)
 }
 
-const server = await startFleetServer(maxConnections)
-const reports: DayReport[] = []
+const mysqlVariants = variants.filter((variant) => !pgVariants.includes(variant))
+const server = mysqlVariants.length > 0 ? await startFleetServer(maxConnections) : undefined
+const reports: (DayReport | PgDayReport)[] = []
 try {
-  for (const variant of variants) {
+  for (const variant of mysqlVariants) {
+    if (!server) break
     const entry = await bundleFleetHandler(variant)
     const env: Record<string, string> =
       variant === 'thaw' && values['thaw-options'] ? { FLEET_THAW_OPTIONS: values['thaw-options'] } : {}
@@ -97,7 +105,14 @@ try {
     }
   }
 } finally {
-  await server.stop()
+  await server?.stop()
+}
+const pgDays = variants.filter((variant) => pgVariants.includes(variant))
+if (pgDays.length > 0) {
+  const thawOptions = values['thaw-options'] ? JSON.parse(values['thaw-options']) : {}
+  reports.push(
+    ...(await runPgDays(pgDays, options, maxConnections, thawOptions, values['series-file'], progress)),
+  )
 }
 if (process.stderr.isTTY) process.stderr.write('\n')
 
@@ -115,6 +130,7 @@ const rows = reports.map((report) => [
   ms(report.p50Ms),
   ms(report.p99Ms),
   String(report.bystanderKilled),
+  'terminated' in report ? String(report.terminated) : '-',
 ])
 const header = [
   'variant',
@@ -127,6 +143,7 @@ const header = [
   'p50',
   'p99',
   'bystander killed',
+  'terminated',
 ]
 const widths = header.map((title, column) =>
   Math.max(title.length, ...rows.map((row) => (row[column] as string).length)),

@@ -7,6 +7,7 @@
 // The day ends with one more trickle after the last gap.
 import { type LambdaEnvironment, startEnvironment } from '@thaw/lambda-sim'
 import type { FleetEvent, FleetResult } from './handlers/event.ts'
+import type { PgFleetServer } from './pg-server.ts'
 import { type FleetServer, type Sample, type Sampler, startBystander, startSampler } from './server.ts'
 
 export interface DayOptions {
@@ -60,7 +61,7 @@ const trickleEveryMs = 200
 export const runDay = async (
   variant: string,
   entry: string,
-  server: FleetServer,
+  server: FleetServer | PgFleetServer,
   options: DayOptions,
   env: Record<string, string>,
   progress: (line: string) => void,
@@ -74,13 +75,19 @@ export const runDay = async (
   let phase = 'starting'
   let last: Sample = { server: 0, environments: 0, heldByFrozen: 0 }
 
-  const bystander = await startBystander(server.appUrl, options.bystanderSessions)
+  const bystander =
+    'pg' in server
+      ? await server.startBystander(options.bystanderSessions)
+      : await startBystander(server.appUrl, options.bystanderSessions)
   const frozenSessions = () => {
     const ids = new Set<number>()
     for (const member of members) if (!member.running && member.lastThreadId) ids.add(member.lastThreadId)
     return ids
   }
-  const sampler: Sampler = startSampler(server.admin, bystander.threadIds, frozenSessions)
+  const sampler: Sampler =
+    'pg' in server
+      ? server.startSampler(bystander.threadIds, frozenSessions)
+      : startSampler(server.admin, bystander.threadIds, frozenSessions)
   const show = () =>
     progress(
       `[${variant}] ${phase} · ${members.length} environments · ${invocations} invocations, ${failed} failed · server ${last.server}/${server.maxConnections} sessions, ${last.heldByFrozen} held by frozen environments`,

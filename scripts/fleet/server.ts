@@ -43,25 +43,45 @@ export interface Bystander {
   stop(): Promise<void>
 }
 
-export const startBystander = async (url: string, sessions: number): Promise<Bystander> => {
+export const startBystander = (url: string, sessions: number): Promise<Bystander> =>
+  holdSessions(async () => {
+    const connection = await mysql.createConnection(url)
+    return {
+      id: connection.threadId as number,
+      end: () => connection.end(),
+      // mysql2/promise re-emits the core connection's 'error' and 'end'.
+      onEnd: (listener) => {
+        connection.on('error', listener)
+        connection.on('end', listener)
+      },
+    }
+  }, sessions)
+
+// One session a bystander holds, of whichever server (pg-server.ts's too).
+export interface HeldSession {
+  id: number
+  end(): Promise<unknown>
+  onEnd(listener: () => void): void
+}
+
+export const holdSessions = async (
+  open: () => Promise<HeldSession>,
+  sessions: number,
+): Promise<Bystander> => {
   let stopping = false
   let killed = 0
-  const open = new Map<number, mysql.Connection>()
+  const held = new Map<number, HeldSession>()
   const connect = async (): Promise<void> => {
     for (;;) {
       if (stopping) return
       try {
-        const connection = await mysql.createConnection(url)
-        const id = connection.threadId as number
-        open.set(id, connection)
-        const ended = () => {
-          if (!open.delete(id) || stopping) return
+        const session = await open()
+        held.set(session.id, session)
+        session.onEnd(() => {
+          if (!held.delete(session.id) || stopping) return
           killed++
           setTimeout(() => void connect(), 500)
-        }
-        // mysql2/promise re-emits the core connection's 'error' and 'end'.
-        connection.on('error', ended)
-        connection.on('end', ended)
+        })
         return
       } catch {
         // The server is full: try again shortly, as an application's pool would.
@@ -71,12 +91,12 @@ export const startBystander = async (url: string, sessions: number): Promise<Bys
   }
   await Promise.all(Array.from({ length: sessions }, connect))
   return {
-    threadIds: () => new Set(open.keys()),
+    threadIds: () => new Set(held.keys()),
     killed: () => killed,
     stop: async () => {
       stopping = true
-      await Promise.all([...open.values()].map((connection) => connection.end().catch(() => {})))
-      open.clear()
+      await Promise.all([...held.values()].map((session) => session.end().catch(() => {})))
+      held.clear()
     },
   }
 }
@@ -105,13 +125,8 @@ export const startSampler = (
   bystander: () => Set<number>,
   frozenSessions: () => Set<number>,
   everyMs = 200,
-): Sampler => {
-  const peak: Sample = { server: 0, environments: 0, heldByFrozen: 0 }
-  const weighted: Sample = { server: 0, environments: 0, heldByFrozen: 0 }
-  let weight = 0
-  let last: { at: number; sample: Sample } | undefined
-  let stopped = false
-  const now = async (): Promise<Sample> => {
+): Sampler =>
+  sampleEvery(async () => {
     const [rows] = await admin.query(`SELECT ID AS id FROM information_schema.PROCESSLIST WHERE USER = ?`, [
       fleetUser,
     ])
@@ -128,7 +143,15 @@ export const startSampler = (
       if (frozen.has(id)) heldByFrozen++
     }
     return { server: Number((status as { value: string }[])[0]?.value ?? 0), environments, heldByFrozen }
-  }
+  }, everyMs)
+
+// The sampling loop, peaks and time-weighted means of any server's `now` (pg-server.ts's too).
+export const sampleEvery = (now: () => Promise<Sample>, everyMs: number): Sampler => {
+  const peak: Sample = { server: 0, environments: 0, heldByFrozen: 0 }
+  const weighted: Sample = { server: 0, environments: 0, heldByFrozen: 0 }
+  let weight = 0
+  let last: { at: number; sample: Sample } | undefined
+  let stopped = false
   const record = (sample: Sample) => {
     const at = performance.now()
     if (last) {

@@ -7,6 +7,7 @@
 import {
   type CredentialSettings,
   connectRetryTable,
+  fleetTable,
   type IamOptions,
   type InternalData,
   iamTable,
@@ -230,6 +231,11 @@ export const pgConnectionOptionTable = {
   // deadlineMarginMs (maxWaitMs outside an invocation). The same bound caps a connect and a wait for a
   // connection.
   connectRetry: option.nested(connectRetryTable),
+  // Sharing a server with a fleet (fleet.ts): an idle limit on thaw's own sessions
+  // (idle_session_timeout), and a connection opened while the tightest limit that applies to the role
+  // (the server's, the role's CONNECTION LIMIT, the database's) was at least giveBackAbove full is closed
+  // after its invocation. Off behind a pooler (proxy: 'transaction').
+  fleet: option.nested(fleetTable),
 }
 
 type Table = typeof pgConnectionOptionTable

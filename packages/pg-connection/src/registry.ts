@@ -3,6 +3,7 @@
 import { ConnectionPool, type CredentialSource, poolRegistry } from '@thaw/db-core'
 import type pg from 'pg'
 import { PgConnectionError, PgConnectionLimitError, pgConnectionErrorCodes } from './errors.ts'
+import { fleetAdapter } from './fleet.ts'
 import type { PgConnectionSettings } from './options.ts'
 import { pgAdapter } from './pg-adapter.ts'
 
@@ -33,7 +34,7 @@ export const acquirePool = (settings: PgConnectionSettings, source: CredentialSo
           label: settings.label,
           logger: settings.logger,
         },
-        pgAdapter(settings.clientConfig),
+        fleetAdapter(settings, pgAdapter),
         {
           queueTimeout: (message) => new PgConnectionError(pgConnectionErrorCodes.queueTimeout, message),
           noHealthyConnection: (message) =>

@@ -2,6 +2,7 @@
 // them. Nothing here counts.
 import { credentialCounters } from '@thaw/db-core'
 import { packageName } from './errors.ts'
+import { fleetCounters } from './fleet.ts'
 import { poolsMade, registryCounters } from './registry.ts'
 import { releaseCounters } from './release.ts'
 import { sessionCounters } from './session.ts'
@@ -39,5 +40,6 @@ export const pgConnectionStats = (): PgConnectionStats => {
     rotationRetries: pools.rotationRetries,
     backoffRetries: pools.backoffRetries,
     tokensSigned: credentials.tokensSigned,
+    givenBack: fleetCounters().givenBack,
   }
 }

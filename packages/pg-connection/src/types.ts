@@ -76,4 +76,7 @@ export interface PgConnectionStats {
   backoffRetries: number
   // IAM tokens obtained (one per new connection).
   tokensSigned: number
+  // Connections closed after their invocation because the server, the role or the database was at
+  // least fleet.giveBackAbove full when they opened, or a connect had been refused (53300).
+  givenBack: number
 }

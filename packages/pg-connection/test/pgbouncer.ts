@@ -26,9 +26,12 @@ const answers = (port: number) =>
 export const pgbouncerBinary = process.env.PGBOUNCER ?? '/usr/sbin/pgbouncer'
 
 // `users`: the roles that may log in (auth_type trust still needs each name in auth_file).
+// `password`: what pgbouncer logs in to the server with for each of them (none by default);
+// `poolSize`: server connections per user and database; `maxClientConn`: pgbouncer's own limit.
 export const startPgbouncer = async (
   target: { host: string; port: number; database: string },
   users: readonly string[],
+  { password = '', poolSize = 2, maxClientConn = 100 } = {},
 ): Promise<Pgbouncer> => {
   const directory = mkdtempSync(join(tmpdir(), 'thaw-pgbouncer-'))
   const port = await freePort()
@@ -45,12 +48,13 @@ export const startPgbouncer = async (
       'auth_type = trust',
       `auth_file = ${join(directory, 'userlist.txt')}`,
       'pool_mode = transaction',
-      'default_pool_size = 2',
+      `default_pool_size = ${poolSize}`,
+      `max_client_conn = ${maxClientConn}`,
       `logfile = ${join(directory, 'pgbouncer.log')}`,
       '',
     ].join('\n'),
   )
-  writeFileSync(join(directory, 'userlist.txt'), users.map((user) => `"${user}" ""\n`).join(''))
+  writeFileSync(join(directory, 'userlist.txt'), users.map((user) => `"${user}" "${password}"\n`).join(''))
   // pgbouncer refuses to run as root: as the postgres user then, which must read its directory.
   const asRoot = process.getuid?.() === 0
   if (asRoot) {

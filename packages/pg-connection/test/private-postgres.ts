@@ -15,6 +15,8 @@ export interface PrivatePostgres {
   // The server's certificate, for a client's ssl.ca.
   ca: string
   admin: pg.Client
+  // The data directory (its log/ holds the server's log when logging_collector is on).
+  data: string
   stop(): Promise<void>
 }
 
@@ -23,7 +25,10 @@ const binaries = () => {
   return join('/usr/lib/postgresql', versions[versions.length - 1] as string, 'bin')
 }
 
-export const startPrivatePostgres = async (): Promise<PrivatePostgres> => {
+// `settings`: server settings for this instance alone (`-c name=value`), e.g. a small max_connections.
+export const startPrivatePostgres = async (
+  settings: Record<string, string | number> = {},
+): Promise<PrivatePostgres> => {
   const directory = mkdtempSync(join(tmpdir(), 'thaw-pg-'))
   const data = join(directory, 'data')
   const asRoot = process.getuid?.() === 0
@@ -70,7 +75,21 @@ export const startPrivatePostgres = async (): Promise<PrivatePostgres> => {
   const port = await freePort()
   const child: ChildProcess = spawn(
     join(binaries(), 'postgres'),
-    ['-D', data, '-p', String(port), '-k', directory, '-c', 'listen_addresses=127.0.0.1', '-c', 'ssl=on'],
+    [
+      ...[
+        '-D',
+        data,
+        '-p',
+        String(port),
+        '-k',
+        directory,
+        '-c',
+        'listen_addresses=127.0.0.1',
+        '-c',
+        'ssl=on',
+      ],
+      ...Object.entries(settings).flatMap(([name, value]) => ['-c', `${name}=${value}`]),
+    ],
     { ...ids, stdio: 'ignore' },
   )
   let exited = false
@@ -98,6 +117,7 @@ export const startPrivatePostgres = async (): Promise<PrivatePostgres> => {
     port,
     ca: readFileSync(join(data, 'server.crt'), 'utf8'),
     admin,
+    data,
     stop: async () => {
       await admin.end().catch(() => {})
       if (!exited) {

@@ -34,6 +34,7 @@ import {
   statementWithin,
 } from './mysql2-adapter.ts'
 import type { DbConnectionSettings } from './options.ts'
+import { behindProxy } from './proxy.ts'
 import type { PoolEntry } from './registry.ts'
 import { addSessionAssignment } from './session-tracking.ts'
 
@@ -143,7 +144,13 @@ export const fleetReady = async (
   connection: CoreConnection,
 ): Promise<boolean> => {
   const { giveBackAbove } = settings.fleet
-  if (giveBackAbove === false || prepared.has(connection) || leftUnanswered(entry.pool, 'fleet')) return true
+  if (
+    giveBackAbove === false ||
+    behindProxy(settings) ||
+    prepared.has(connection) ||
+    leftUnanswered(entry.pool, 'fleet')
+  )
+    return true
   prepared.add(connection)
   const state = stateOf(entry)
   if (state.refusedForTooMany) {
@@ -164,7 +171,8 @@ export const fleetReady = async (
 // settings): a crowded connection goes back to the server when its invocation gives it back.
 export const watchFleet = (entry: PoolEntry, settings: DbConnectionSettings): void => {
   const { idleTimeoutMs, giveBackAbove } = settings.fleet
-  if (watched.has(entry)) return
+  // Behind a proxy the proxy holds the database's slots, and the idle limit would pin (proxy.ts).
+  if (watched.has(entry) || behindProxy(settings)) return
   watched.add(entry)
   if (idleTimeoutMs > 0) {
     // mysql2 emits 'connection' before it hands the new connection to the lease that opened it: the

@@ -1,0 +1,120 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
+import { closePools } from '../src/index.ts'
+import { appUser, type FleetTestbed, startFleetTestbed } from './fleet-testbed.ts'
+
+// proxy: 'transaction' (src/proxy.ts): behind RDS Proxy thaw itself sends nothing that pins a session.
+// No proxy is needed to prove what thaw sends: a private MariaDB 10.11 (the general log is a server
+// setting, never turned on on a shared server) writes every command of the application's user to
+// mysql.general_log, and a set of invocations covering new connections, reused ones, what would be
+// resets, an error and a stop at the deadline must leave no command AWS lists as pinning (most SET
+// statements, user variables, temporary tables, LOCK TABLES, GET_LOCK, server-side prepared
+// statements), nor a KILL or a COM_RESET_CONNECTION. The same invocations with proxy 'none' do send
+// them: the check can fail.
+
+let bed: FleetTestbed
+
+beforeAll(async () => {
+  bed = await startFleetTestbed({ variables: { general_log: 1, log_output: 'TABLE' } })
+  await bed.root.query('CREATE TABLE fleet.items (id INT AUTO_INCREMENT PRIMARY KEY, name TEXT)')
+}, 60_000)
+
+afterAll(async () => {
+  await closePools()
+  await bed?.stop()
+})
+
+interface LogLine {
+  command: string
+  argument: string
+}
+
+// What the application's user sent since the log was last emptied (root's own lines left out).
+const logged = async (): Promise<LogLine[]> => {
+  const [rows] = await bed.root.query(
+    "SELECT command_type AS command, CONVERT(argument USING utf8mb4) AS argument FROM mysql.general_log WHERE user_host LIKE CONCAT(?, '[%') OR thread_id IN (SELECT thread_id FROM mysql.general_log WHERE command_type = 'Connect' AND argument LIKE CONCAT(?, '@%')) ORDER BY event_time",
+    [appUser, appUser],
+  )
+  return rows as LogLine[]
+}
+
+const pinning =
+  /^\s*(?:SET|PREPARE|EXECUTE|LOCK|KILL)\b|(?<![@\w])@(?!@)|TEMPORARY|GET_LOCK|LOCK\s+TABLES|LAST_INSERT_ID\s*\(\s*[^\s)]/i
+const pinningCommands = new Set(['Prepare', 'Execute', 'Reset connection', 'Change user', 'Close stmt'])
+const whatPins = (lines: LogLine[]) =>
+  lines.filter(
+    ({ command, argument }) =>
+      pinningCommands.has(command) || (command === 'Query' && pinning.test(argument)),
+  )
+
+// New connections, reused ones, an insert, a transaction left open, an error, what 'always' resets,
+// and a statement still running at the deadline: the codes the handlers' callers saw.
+const play = async (options: Record<string, unknown>) => {
+  await bed.root.query('TRUNCATE mysql.general_log')
+  const env = bed.environment(undefined, 4_000, options)
+  const outcome = (promise: Promise<unknown>) =>
+    promise.then(
+      () => 'ok',
+      (error: { code?: string }) => String(error.code),
+    )
+  const seen = [
+    await outcome(env.invoke()),
+    await outcome(env.invoke()),
+    await outcome(env.invoke({ sql: "INSERT INTO items (name) VALUES ('a')" })),
+    await outcome(env.invoke({ sql: 'SELECT * FROM no_such_table' })),
+    await outcome(env.invoke({ sql: 'START TRANSACTION' })),
+    await outcome(env.invoke({ sql: "UPDATE items SET name = 'b'" })),
+    await outcome(env.invoke()),
+  ]
+  const always = bed.environment(undefined, 4_000, { ...options, resetSession: 'always' })
+  seen.push(await outcome(always.invoke()), await outcome(always.invoke()))
+  // A statement still running at the deadline (1.5 s, margin 250 ms): stopped, or not, at the deadline.
+  const short = bed.environment(undefined, 1_500, options)
+  seen.push(await outcome(short.invoke()))
+  seen.push(await outcome(short.invoke({ sql: 'SELECT SLEEP(?)', workMs: 5_000 })))
+  seen.push(await outcome(short.invoke()))
+  await closePools()
+  return seen
+}
+
+describe('proxy: transaction', () => {
+  it('sends no statement or command that pins a session: over new connections, reuse, would-be resets, an error and a stop at the deadline, the general log holds none; with proxy none it does', async () => {
+    const proxied = await play({ proxy: 'transaction' })
+    const proxiedLog = await logged()
+    const plain = await play({})
+    const plainLog = await logged()
+
+    expect(proxied).toEqual([
+      'ok',
+      'ok',
+      'ok',
+      'ER_NO_SUCH_TABLE',
+      'ok',
+      'ok',
+      'ok',
+      'ok',
+      'ok',
+      'ok',
+      'THAW_DB_CONNECTION_STATEMENT_OUTCOME_UNKNOWN',
+      'ok',
+    ])
+    // The log saw these invocations (a check of the check): connects and the handlers' statements.
+    expect(proxiedLog.filter((line) => line.command === 'Connect').length).toBeGreaterThanOrEqual(4)
+    expect(proxiedLog.map((line) => line.argument)).toContain("INSERT INTO items (name) VALUES ('a')")
+    expect(whatPins(proxiedLog)).toEqual([])
+    // Nothing of thaw's own but the rollback of a transaction left open.
+    const handlers = new Set(["INSERT INTO items (name) VALUES ('a')", 'SELECT * FROM no_such_table'])
+    const own = proxiedLog.filter(
+      ({ command, argument }) =>
+        command === 'Query' &&
+        !handlers.has(argument) &&
+        !/^(?:SELECT CONNECTION_ID\(\)|SELECT SLEEP|START TRANSACTION|UPDATE items)/.test(argument),
+    )
+    expect(own.map((line) => line.argument)).toEqual(['ROLLBACK'])
+
+    // Without the proxy mode: the session-tracking SET, a reset, and a KILL at the deadline.
+    expect(plain.at(-2)).toBe('THAW_DB_CONNECTION_STATEMENT_DEADLINE')
+    const pins = whatPins(plainLog)
+    expect(pins.some((line) => /^SET SESSION session_track/.test(line.argument))).toBe(true)
+    expect(pins.some((line) => /^KILL/.test(line.argument))).toBe(true)
+  }, 90_000)
+})

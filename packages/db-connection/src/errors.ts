@@ -26,6 +26,9 @@ export const dbConnectionErrorCodes = {
   statementOutcomeUnknown: 'THAW_DB_CONNECTION_STATEMENT_OUTCOME_UNKNOWN',
   // A callback passed where mysql2/promise takes values.
   callbackRefused: 'THAW_DB_CONNECTION_CALLBACK_REFUSED',
+  // Something that would pin the session behind a proxy (proxy: 'transaction'): execute(), which
+  // prepares the statement on the server. As pg-connection's code of the same name.
+  proxyUnsupported: 'THAW_DB_CONNECTION_PROXY_UNSUPPORTED',
 } as const
 
 export type DbConnectionErrorCode = (typeof dbConnectionErrorCodes)[keyof typeof dbConnectionErrorCodes]

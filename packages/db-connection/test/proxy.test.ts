@@ -1,6 +1,8 @@
+import { randomUUID } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
-import { closePools } from '../src/index.ts'
-import { appUser, type FleetTestbed, startFleetTestbed } from './fleet-testbed.ts'
+import middy from '@middy/core'
+import dbConnection, { closePools } from '../src/index.ts'
+import { appUser, type FleetTestbed, parseUrl, startFleetTestbed } from './fleet-testbed.ts'
 
 // proxy: 'transaction' (src/proxy.ts): behind RDS Proxy thaw itself sends nothing that pins a session.
 // No proxy is needed to prove what thaw sends: a private MariaDB 10.11 (the general log is a server
@@ -117,4 +119,25 @@ describe('proxy: transaction', () => {
     expect(pins.some((line) => /^SET SESSION session_track/.test(line.argument))).toBe(true)
     expect(pins.some((line) => /^KILL/.test(line.argument))).toBe(true)
   }, 90_000)
+
+  it('refuses execute() before anything is sent (a server-side prepared statement pins the session), naming query() instead', async () => {
+    await bed.root.query('TRUNCATE mysql.general_log')
+    const handler = middy()
+      .use(dbConnection({ config: parseUrl(bed.appUrl), proxy: 'transaction' }))
+      .handler(async (_event: unknown, context) => context.db.execute('SELECT ? AS one', [1]))
+    const deadline = Date.now() + 4_000
+    const context = {
+      getRemainingTimeInMillis: () => deadline - Date.now(),
+      functionName: 'proxy-test',
+      awsRequestId: randomUUID(),
+    } as never
+    await expect(handler({}, context)).rejects.toMatchObject({
+      code: 'THAW_DB_CONNECTION_PROXY_UNSUPPORTED',
+      message: expect.stringContaining('use query()'),
+    })
+    await closePools()
+    const lines = await logged()
+    expect(lines.some((line) => line.command === 'Connect')).toBe(true)
+    expect(whatPins(lines)).toEqual([])
+  }, 30_000)
 })

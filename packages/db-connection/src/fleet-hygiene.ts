@@ -46,7 +46,8 @@ export const fleetCounters = (): Readonly<typeof counters> => counters
 // The limit on thaw's own user rides on the same read. @@SESSION.max_user_connections is the limit
 // that applies to this session's account: its own MAX_USER_CONNECTIONS where it has one, else the
 // server's max_user_connections, 0 for none (checked here on MariaDB 10.11: 8 for a user created WITH
-// MAX_USER_CONNECTIONS 8 while the global value is 0; MySQL documents the same session value). It says
+// MAX_USER_CONNECTIONS 8 while the global value is 0; 5 for a user without one under a global 5; 9 for
+// one WITH 9 under a global 5; MySQL documents the same session value). It says
 // what SHOW GRANTS would, without a second round trip and without reading the account's password hash,
 // which SHOW GRANTS prints. The user's sessions: a user without PROCESS sees only its own threads in
 // the process list, one with it sees everyone's, hence the filter on the name it logged in with (the

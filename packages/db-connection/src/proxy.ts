@@ -13,7 +13,8 @@
 //   resetSession 'auto' after anything but plain reads, since nothing reports changes; 'always'
 //   after every invocation), an open transaction is rolled back and the connection to the proxy is
 //   closed (COM_QUIT), which ends any pin the handler's own statements caused; the next invocation
-//   opens a new one to the proxy;
+//   opens a new one to the proxy; with resetSession 'never', a default database the handler changed
+//   (the server reports it by default) closes the connection too, instead of thaw's USE;
 // - no DO LAST_INSERT_ID(0): LAST_INSERT_ID() belongs to whichever database connection the proxy
 //   picks, so only the invocation that inserted may rely on it (as with any use of the proxy);
 // - no KILL at the deadline (release.ts): the session id the handshake gave is the proxy's, and a KILL
@@ -22,8 +23,9 @@
 //   await fails with THAW_DB_CONNECTION_STATEMENT_OUTCOME_UNKNOWN: whether the statement went on to
 //   complete on the database is not known from here.
 //
-// test/proxy.test.ts proves it on a private MariaDB whose general log records every command of the
-// application's user: not one pinning statement over new connections, resets, errors and a stop.
+// test/proxy.test.ts proves it on a private MariaDB whose general log records the application user's
+// statements: not one pinning statement over new connections, would-be resets, an error and a stop;
+// what that log does not show is counted (the server's Com_stmt_prepare, thaw's own resets).
 import { type CoreConnection, discardConnection, quitConnection } from './mysql2-adapter.ts'
 import type { DbConnectionSettings } from './options.ts'
 import { statementWithin } from './session-tracking.ts'

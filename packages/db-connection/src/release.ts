@@ -55,6 +55,8 @@ export const releaseAfterInvocation = (
     return resetAndRelease(entry, settings, connection, state)
   }
   if (policy === 'never' && (state.inTransaction || state.schemaChanged)) {
+    // Behind a proxy, not a USE of thaw's own: the connection to the proxy is closed (proxy.ts).
+    if (state.schemaChanged && behindProxy(settings)) return closeBehindProxy(settings, connection, state)
     return rollbackAndRelease(settings, connection, state)
   }
   if (policy === 'auto' && state.insertIdSet && !behindProxy(settings))

@@ -12,7 +12,7 @@
 //   no SET at all, so no idle limit either.
 // - Giving back while the server is crowded: each new connection reads how full the server is
 //   (Threads_connected over max_connections) and how full its own user is (the user's sessions over
-//   the limit that applies to it, see userFullness below). A connection opened at or above
+//   the limit that applies to it, see fullnessOf below). A connection opened at or above
 //   fleet.giveBackAbove of either, or after the server refused a connect for too many connections
 //   (1040, 1203, or 1226 for a user at its MAX_USER_CONNECTIONS), is closed (COM_QUIT) when its
 //   invocation gives it back instead of being kept through the freeze; the next invocation opens a
@@ -73,7 +73,7 @@ interface FullnessRow {
 
 // The fuller of the two: the server (connected of max_connections) and the user (its sessions of the
 // limit that applies to it; none when that is 0, or -1, MariaDB's "no connections without SUPER").
-export const fullnessOf = (row: FullnessRow): number | undefined => {
+const fullnessOf = (row: FullnessRow): number | undefined => {
   const max = Number(row.max)
   const connected = Number(row.connected)
   const server = max > 0 && Number.isFinite(connected) ? connected / max : undefined

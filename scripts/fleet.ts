@@ -24,10 +24,8 @@ const { values } = parseArgs({
     days: { type: 'string', default: days.map((day) => day.name).join(',') },
     variants: { type: 'string' },
     environments: { type: 'string' },
-    // The day's limit: max_connections, or the user's MAX_USER_CONNECTIONS. --max-connections is
-    // the server-limit day's older name for it.
+    // Each chosen day's limit: max_connections, or the user's MAX_USER_CONNECTIONS.
     limit: { type: 'string' },
-    'max-connections': { type: 'string' },
     rounds: { type: 'string' },
     waves: { type: 'string' },
     'gap-seconds': { type: 'string' },
@@ -56,7 +54,7 @@ const integer = (name: keyof typeof values, minimum: number, scale = 1): number 
 
 const overrides: FleetOverrides = {
   environments: integer('environments', 1),
-  limit: integer('limit', 1) ?? integer('max-connections', 10),
+  limit: integer('limit', 1),
   rounds: integer('rounds', 1),
   waves: integer('waves', 1),
   gapMs: integer('gap-seconds', 0, 1000),

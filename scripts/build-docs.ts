@@ -35,6 +35,9 @@ const rewriteLinks = (markdown: string, source: string, page: string): string =>
     const inRepository = posix.normalize(posix.join(posix.dirname(source), path)).replace(/\/$/, '')
     const asPage = pages.get(inRepository) ?? pages.get(`${inRepository}/README.md`)
     const hash = anchor === undefined ? '' : `#${anchor}`
+    // A file of docs/ that is no page (a chart): copied into the site at the same place (buildDocs).
+    if (!asPage && inRepository.startsWith('docs/') && existsSync(join(root, inRepository)))
+      return `](${posix.relative(posix.dirname(page), inRepository.slice('docs/'.length))}${hash})`
     if (asPage) return `](${posix.relative(posix.dirname(page), asPage) || asPage}${hash})`
     return `](${repository}/${inRepository}${hash})`
   })
@@ -64,6 +67,11 @@ export const buildDocs = (): string => {
   rmSync(siteDirectory, { recursive: true, force: true })
   mkdirSync(siteDirectory, { recursive: true })
   cpSync(join(root, 'docs', '.vitepress'), join(siteDirectory, '.vitepress'), { recursive: true })
+  // docs/'s folders of files the pages show (docs/fleet: the fleet's charts).
+  for (const entry of readdirSync(join(root, 'docs'), { withFileTypes: true })) {
+    if (entry.isDirectory() && entry.name !== '.vitepress')
+      cpSync(join(root, 'docs', entry.name), join(siteDirectory, entry.name), { recursive: true })
+  }
   for (const [source, page] of pages) {
     const file = join(siteDirectory, page)
     mkdirSync(dirname(file), { recursive: true })

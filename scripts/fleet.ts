@@ -1,74 +1,83 @@
 // pnpm fleet: a benchmark of a fleet of Lambda environments against one small database (issue 13).
-// It starts its own MariaDB (own data directory and port) with a small max_connections, and plays
-// the same day (scripts/fleet/day.ts) for each variant of one function: @thaw/db-connection,
-// serverless-mysql 2.1 as its README recommends, and one module-scope mysql2 connection. A bystander
-// application holds idle sessions under the same database user all day. It reports what the server
-// saw and what the callers got; the README's "Fleet" section shows a run and how to read it.
+// It plays days (scripts/fleet/days.ts), each against one limit and each on a database server of its
+// own: for MySQL, the server's max_connections and the application user's MAX_USER_CONNECTIONS
+// (scripts/fleet/mysql-days.ts), and for PostgreSQL its max_connections (scripts/fleet/pg-day.ts). A day plays the same schedule (scripts/fleet/day.ts) for each variant
+// of one function while a bystander application holds idle sessions under the same database user, and
+// reports what the server saw and what the callers got: a table per day, and a chart per day (SVG,
+// scripts/fleet/chart.ts) of the sessions held over the day and the failures. docs/benchmarks.md's
+// "Fleet" section shows a run and how to read it.
 //
-//   pnpm fleet [--environments 100] [--max-connections 40] [--rounds 2] [--gap-seconds 20]
-//              [--variants thaw,serverless-mysql,module-scope] [--thaw-options '{"fleet":{…}}']
-//   pnpm fleet --variants pg [--series-file fleet-pg.json]: the PostgreSQL days (fleet/pg-day.ts)
+//   pnpm fleet [--days mysql-server-limit,mysql-user-limit] [--variants thaw,serverless-mysql,module-scope]
+//              [--environments N] [--limit N] [--rounds N] [--gap-seconds N] [--timeout-ms N]
+//              [--thaw-options '{"fleet":{…}}'] [--chart-dir reports/fleet]
+import { join } from 'node:path'
 import { parseArgs } from 'node:util'
-import { bundleFleetHandler } from './fleet/bundle.ts'
-import { type DayOptions, type DayReport, runDay } from './fleet/day.ts'
-import { type PgDayReport, pgVariants, runPgDays } from './fleet/pg-day.ts'
-import { fleetUser, startFleetServer } from './fleet/server.ts'
+import { writeFleetChart } from './fleet/chart.ts'
+import type { FleetDay, FleetDayRun, FleetOverrides } from './fleet/days.ts'
+import { mysqlServerLimitDay, mysqlUserLimitDay } from './fleet/mysql-days.ts'
+import { pgServerLimitDay } from './fleet/pg-day.ts'
+
+// Every day the command knows, in the order played. A new day is one more entry.
+const days: FleetDay[] = [mysqlServerLimitDay, mysqlUserLimitDay, pgServerLimitDay]
 
 const { values } = parseArgs({
   options: {
-    environments: { type: 'string', default: '100' },
-    'max-connections': { type: 'string', default: '40' },
-    rounds: { type: 'string', default: '2' },
-    waves: { type: 'string', default: '3' },
-    'gap-seconds': { type: 'string', default: '20' },
-    'trickle-seconds': { type: 'string', default: '4' },
-    'trickle-environments': { type: 'string', default: '8' },
-    'work-ms': { type: 'string', default: '20' },
-    'timeout-ms': { type: 'string', default: '6000' },
-    'bystander-sessions': { type: 'string', default: '4' },
-    variants: { type: 'string', default: 'thaw,serverless-mysql,module-scope' },
+    days: { type: 'string', default: days.map((day) => day.name).join(',') },
+    variants: { type: 'string' },
+    environments: { type: 'string' },
+    // Each chosen day's limit: max_connections, or the user's MAX_USER_CONNECTIONS.
+    limit: { type: 'string' },
+    rounds: { type: 'string' },
+    waves: { type: 'string' },
+    'gap-seconds': { type: 'string' },
+    'trickle-seconds': { type: 'string' },
+    'trickle-environments': { type: 'string' },
+    'work-ms': { type: 'string' },
+    'timeout-ms': { type: 'string' },
+    'bystander-sessions': { type: 'string' },
     'thaw-options': { type: 'string', default: '' },
-    'series-file': { type: 'string' },
+    'chart-dir': { type: 'string', default: 'reports/fleet' },
   },
 })
 
-const integer = (name: keyof typeof values, minimum: number) => {
-  const value = Number(values[name])
-  if (!Number.isSafeInteger(value) || value < minimum) {
-    console.error(`fleet: --${name} must be an integer of at least ${minimum}, got ${values[name]}`)
-    process.exit(2)
-  }
-  return value
+const fail = (message: string): never => {
+  console.error(`fleet: ${message}`)
+  process.exit(2)
 }
 
-const options: DayOptions = {
+const integer = (name: keyof typeof values, minimum: number, scale = 1): number | undefined => {
+  if (values[name] === undefined) return undefined
+  const value = Number(values[name])
+  if (!Number.isSafeInteger(value) || value < minimum)
+    fail(`--${name} must be an integer of at least ${minimum}, got ${values[name]}`)
+  return value * scale
+}
+
+const overrides: FleetOverrides = {
   environments: integer('environments', 1),
+  limit: integer('limit', 1),
   rounds: integer('rounds', 1),
   waves: integer('waves', 1),
-  workMs: integer('work-ms', 0),
+  gapMs: integer('gap-seconds', 0, 1000),
+  trickleMs: integer('trickle-seconds', 1, 1000),
   trickleEnvironments: integer('trickle-environments', 1),
-  trickleMs: integer('trickle-seconds', 1) * 1000,
-  gapMs: integer('gap-seconds', 0) * 1000,
-  retireFraction: 0.25,
+  workMs: integer('work-ms', 0),
   timeoutMs: integer('timeout-ms', 100),
-  // Lambda's smallest size: a hundred Node processes fit a 24 GiB machine with room to spare.
-  memoryMb: 128,
   bystanderSessions: integer('bystander-sessions', 0),
-  startConcurrency: 4,
+  thawOptions: values['thaw-options'] || undefined,
 }
-// MariaDB 10.11 raises a smaller max_connections to 10.
-const maxConnections = integer('max-connections', 10)
-const variants = (values.variants as string)
-  .split(',')
-  .flatMap((variant) => (variant === 'pg' ? pgVariants : [variant]))
-  .filter(Boolean)
-const known = new Set(['thaw', 'serverless-mysql', 'module-scope', ...pgVariants])
-for (const variant of variants) {
-  if (!known.has(variant)) {
-    console.error(`fleet: unknown variant '${variant}' (expected ${[...known].join(', ')})`)
-    process.exit(2)
+
+const chosenDays = (values.days as string).split(',').filter(Boolean)
+const plan = chosenDays.map((name) => {
+  const day = days.find((candidate) => candidate.name === name)
+  if (!day) return fail(`unknown day '${name}' (expected ${days.map((known) => known.name).join(', ')})`)
+  const variants = values.variants ? values.variants.split(',').filter(Boolean) : [...day.variants]
+  for (const variant of variants) {
+    if (!day.variants.includes(variant))
+      fail(`unknown variant '${variant}' for ${day.name} (expected ${day.variants.join(', ')})`)
   }
-}
+  return { day, variants }
+})
 
 // One line rewritten in place on a terminal; elsewhere (CI, a file) a line per change of phase.
 let lastPhase = ''
@@ -83,55 +92,9 @@ const progress = (line: string) => {
   else process.stderr.write(`${line}\n`)
 }
 
-const mysqlVariants = variants.filter((variant) => !pgVariants.includes(variant))
-const server = mysqlVariants.length > 0 ? await startFleetServer(maxConnections) : undefined
-const reports: (DayReport | PgDayReport)[] = []
-try {
-  for (const variant of mysqlVariants) {
-    if (!server) break
-    const entry = await bundleFleetHandler(variant)
-    const env: Record<string, string> =
-      variant === 'thaw' && values['thaw-options'] ? { FLEET_THAW_OPTIONS: values['thaw-options'] } : {}
-    reports.push(await runDay(variant, entry, server, options, env, progress))
-    // The next variant starts on an empty server: the environments' sessions end with their processes.
-    const deadline = Date.now() + 30_000
-    for (;;) {
-      const [rows] = await server.admin.query(
-        'SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST WHERE USER = ?',
-        [fleetUser],
-      )
-      if (Number((rows as { n: number }[])[0]?.n) === 0 || Date.now() > deadline) break
-      await new Promise((resolve) => setTimeout(resolve, 200))
-    }
-  }
-} finally {
-  await server?.stop()
-}
-const pgDays = variants.filter((variant) => pgVariants.includes(variant))
-if (pgDays.length > 0) {
-  const thawOptions = values['thaw-options'] ? JSON.parse(values['thaw-options']) : {}
-  reports.push(
-    ...(await runPgDays(pgDays, options, maxConnections, thawOptions, values['series-file'], progress)),
-  )
-}
-if (process.stderr.isTTY) process.stderr.write('\n')
-
 const one = (value: number) => value.toFixed(1)
 const ms = (value: number) =>
   Number.isNaN(value) ? '-' : value < 10 ? `${value.toFixed(2)} ms` : `${value.toFixed(0)} ms`
-const rows = reports.map((report) => [
-  report.variant,
-  `${report.failed} of ${report.invocations}`,
-  String(report.peak.server),
-  one(report.average.server),
-  `${one(report.average.heldByFrozen)} (peak ${report.peak.heldByFrozen})`,
-  String(report.afterGap.environments),
-  `${report.duringLastTrickle} (${options.trickleEnvironments} running)`,
-  ms(report.p50Ms),
-  ms(report.p99Ms),
-  String(report.bystanderKilled),
-  'terminated' in report ? String(report.terminated) : '-',
-])
 const header = [
   'variant',
   'failed',
@@ -145,20 +108,49 @@ const header = [
   'bystander killed',
   'terminated',
 ]
-const widths = header.map((title, column) =>
-  Math.max(title.length, ...rows.map((row) => (row[column] as string).length)),
-)
-const line = (cells: string[]) =>
-  `| ${cells.map((cell, column) => cell.padEnd(widths[column] as number)).join(' | ')} |`
-console.log(
-  `\nFleet: ${options.environments} classic environments, max_connections ${maxConnections}, ${options.bystanderSessions} bystander sessions, ${options.rounds} rounds of ${options.waves} burst waves, ${options.gapMs / 1000} s idle gaps, timeout ${options.timeoutMs} ms\n`,
-)
-console.log(line(header))
-console.log(line(widths.map((width) => '-'.repeat(width))))
-for (const row of rows) console.log(line(row))
-for (const report of reports) {
-  if (report.failures.size === 0) continue
-  console.log(`\n${report.variant} failures (${report.durationS.toFixed(0)} s day):`)
-  for (const [kind, count] of [...report.failures].sort((a, b) => b[1] - a[1]).slice(0, 5))
-    console.log(`  ${count} × ${kind}`)
+
+const printRun = ({ heading, options, reports }: FleetDayRun) => {
+  const rows = reports.map((report) => [
+    report.variant,
+    `${report.failed} of ${report.invocations}`,
+    String(report.peak.server),
+    one(report.average.server),
+    `${one(report.average.heldByFrozen)} (peak ${report.peak.heldByFrozen})`,
+    String(report.afterGap.environments),
+    `${report.duringLastTrickle} (${options.trickleEnvironments} running)`,
+    ms(report.p50Ms),
+    ms(report.p99Ms),
+    String(report.bystanderKilled),
+    // Sessions the server ended for pg_terminate_backend (the PostgreSQL days count them).
+    'terminated' in report ? String(report.terminated) : '-',
+  ])
+  const widths = header.map((title, column) =>
+    Math.max(title.length, ...rows.map((row) => (row[column] as string).length)),
+  )
+  const line = (cells: string[]) =>
+    `| ${cells.map((cell, column) => cell.padEnd(widths[column] as number)).join(' | ')} |`
+  console.log(
+    `\n${heading}, ${options.bystanderSessions} bystander sessions, ${options.rounds} rounds of ${options.waves} burst waves of a ${options.workMs} ms statement, ${options.gapMs / 1000} s idle gaps, timeout ${options.timeoutMs} ms\n`,
+  )
+  console.log(line(header))
+  console.log(line(widths.map((width) => '-'.repeat(width))))
+  for (const row of rows) console.log(line(row))
+  for (const report of reports) {
+    if (report.failures.size === 0) continue
+    console.log(`\n${report.variant} failures (${report.durationS.toFixed(0)} s day):`)
+    for (const [kind, count] of [...report.failures].sort((a, b) => b[1] - a[1]).slice(0, 5))
+      console.log(`  ${count} × ${kind}`)
+  }
+}
+
+for (const { day, variants } of plan) {
+  const run = await day.play(variants, overrides, progress)
+  if (process.stderr.isTTY) process.stderr.write('\n')
+  printRun(run)
+  const chart = await writeFleetChart(join(values['chart-dir'] as string, `${day.name}.svg`), {
+    title: run.heading,
+    limit: run.limit,
+    points: run.reports.flatMap((report) => report.timeline),
+  })
+  console.log(`\nchart: ${chart}`)
 }

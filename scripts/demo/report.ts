@@ -86,7 +86,8 @@ export interface LatencySample {
   ms: number
 }
 
-const renderSvg = async (spec: vegaLite.TopLevelSpec): Promise<string> => {
+// Also the fleet's chart writer's renderer (scripts/fleet/chart.ts).
+export const renderSvg = async (spec: vegaLite.TopLevelSpec): Promise<string> => {
   const view = new vega.View(vega.parse(vegaLite.compile(spec).spec), { renderer: 'none' })
   try {
     return await view.toSVG()

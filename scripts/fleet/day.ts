@@ -6,6 +6,7 @@
 // The next round starts that many new environments (cold starts during the burst's build-up).
 // The day ends with one more trickle after the last gap.
 import { type LambdaEnvironment, startEnvironment } from '@thaw/lambda-sim'
+import type { FleetTimelinePoint } from './chart.ts'
 import type { FleetEvent, FleetResult } from './handlers/event.ts'
 import type { PgFleetServer } from './pg-server.ts'
 import { type FleetServer, type Sample, type Sampler, startBystander, startSampler } from './server.ts'
@@ -41,6 +42,8 @@ export interface DayReport {
   p99Ms: number
   bystanderKilled: number
   durationS: number
+  // The fleet's sessions and the failures so far, about twice a second (the chart's data).
+  timeline: FleetTimelinePoint[]
 }
 
 interface Member {
@@ -74,6 +77,7 @@ export const runDay = async (
   let failed = 0
   let phase = 'starting'
   let last: Sample = { server: 0, environments: 0, heldByFrozen: 0 }
+  const timeline: FleetTimelinePoint[] = []
 
   const bystander =
     'pg' in server
@@ -94,8 +98,14 @@ export const runDay = async (
     )
   const ticker = setInterval(async () => {
     last = await sampler.now().catch(() => last)
+    timeline.push({
+      variant,
+      seconds: (performance.now() - started) / 1000,
+      held: last.environments,
+      failed,
+    })
     show()
-  }, 1_000)
+  }, 500)
 
   const startMembers = async (count: number) => {
     let next = 0
@@ -209,5 +219,6 @@ export const runDay = async (
     p99Ms: percentile(sorted, 99),
     bystanderKilled: bystander.killed(),
     durationS: (performance.now() - started) / 1000,
+    timeline,
   }
 }

@@ -2,13 +2,11 @@
 // max_connections, for @thaw/pg-connection, serverless-postgres 2.1.2 as its README recommends, one
 // module-scope pg.Client, and @thaw/pg-connection through a pgbouncer in transaction mode
 // (proxy: 'transaction'; pool size half of max_connections). Besides the day's report, each day counts
-// the sessions the server ended for pg_terminate_backend (its log), and its samples are written as
-// JSON (`--series-file`: a fleet chart's title, limit and points) for a chart of the day.
-import { mkdirSync, writeFileSync } from 'node:fs'
-import { dirname } from 'node:path'
+// the sessions the server ended for pg_terminate_backend (its log).
 import { bundleFleetHandler } from './bundle.ts'
 import { type DayOptions, type DayReport, runDay } from './day.ts'
-import { type PgFleetServer, startPgFleetServer } from './pg-server.ts'
+import { commonDay, type FleetDay, withOverrides } from './days.ts'
+import { startPgFleetServer } from './pg-server.ts'
 
 // variant → the handler it bundles, whether it goes through the pooler, its thaw options.
 const pgVariantTable: Record<string, { handler: string; pooled: boolean; thaw?: Record<string, unknown> }> = {
@@ -29,12 +27,10 @@ export const runPgDays = async (
   options: DayOptions,
   maxConnections: number,
   thawOptions: Record<string, unknown>,
-  seriesFile: string | undefined,
   progress: (line: string) => void,
 ): Promise<PgDayReport[]> => {
   const direct = await startPgFleetServer(maxConnections)
   const reports: PgDayReport[] = []
-  const series: Record<string, ReturnType<PgFleetServer['takeSeries']>> = {}
   try {
     const pooledLast = [...variants].sort(
       (a, b) => Number(pgVariantTable[a]?.pooled) - Number(pgVariantTable[b]?.pooled),
@@ -48,9 +44,7 @@ export const runPgDays = async (
         ...(handler === 'pg-thaw' ? { FLEET_THAW_OPTIONS: JSON.stringify({ ...thawOptions, ...thaw }) } : {}),
       }
       const terminatedBefore = direct.terminated()
-      direct.takeSeries()
       const report = await runDay(variant, entry, server, options, env, progress)
-      series[variant] = direct.takeSeries()
       reports.push({ ...report, terminated: direct.terminated() - terminatedBefore })
       // The next variant starts on an empty server: the environments' sessions end with their
       // processes (the pooler keeps its server connections: its day is the last).
@@ -62,27 +56,28 @@ export const runPgDays = async (
   } finally {
     await direct.stop()
   }
-  if (seriesFile) {
-    // The shape of a fleet chart's data: seconds into each variant's day, the sessions its functions
-    // held (the bystander's not counted), and every client backend on the server.
-    const points = Object.entries(series).flatMap(([variant, samples]) =>
-      samples.map(({ ms, environments, server, heldByFrozen }) => ({
-        variant,
-        seconds: ms / 1000,
-        held: environments,
-        heldByFrozen,
-        server,
-      })),
-    )
-    mkdirSync(dirname(seriesFile), { recursive: true })
-    writeFileSync(
-      seriesFile,
-      `${JSON.stringify({
-        title: `PostgreSQL fleet: ${options.environments} environments, max_connections ${maxConnections}`,
-        limit: { value: maxConnections, label: `max_connections ${maxConnections}` },
-        points,
-      })}\n`,
-    )
-  }
   return reports
+}
+
+// A hundred environments against a private PostgreSQL's max_connections 40, a bystander of the same
+// role holding 4 idle sessions.
+export const pgServerLimitDay: FleetDay = {
+  name: 'pg-server-limit',
+  variants: pgVariants,
+  play: async (chosen, overrides, progress) => {
+    const options = withOverrides(
+      { ...commonDay, environments: 100, workMs: 20, bystanderSessions: 4 },
+      overrides,
+    )
+    const maxConnections = overrides.limit ?? 40
+    const thawOptions = overrides.thawOptions
+      ? (JSON.parse(overrides.thawOptions) as Record<string, unknown>)
+      : {}
+    return {
+      heading: `PostgreSQL, server limit: ${options.environments} classic environments, max_connections ${maxConnections}`,
+      limit: { value: maxConnections, label: `max_connections ${maxConnections}` },
+      options,
+      reports: await runPgDays(chosen, options, maxConnections, thawOptions, progress),
+    }
+  },
 }

@@ -23,8 +23,6 @@ export interface PgFleetServer {
   throughPooler(): Promise<PgFleetServer>
   // The fleet role's sessions now.
   sessions(): Promise<number>
-  // Every sample the day's sampler took since the last call, with its time (ms since the first).
-  takeSeries(): (Sample & { ms: number })[]
   // Sessions the server ended for pg_terminate_backend (its log: "terminating connection due to
   // administrator command"), since the server started.
   terminated(): number
@@ -43,21 +41,12 @@ export const startPgFleetServer = async (maxConnections: number): Promise<PgFlee
   await admin.query(`CREATE ROLE ${pgFleetRole} LOGIN PASSWORD '${password}'`)
   await admin.query(`ALTER DATABASE fleet OWNER TO ${pgFleetRole}`)
   let bouncer: Pgbouncer | undefined
-  const series: (Sample & { ms: number })[] = []
-  let seriesStart = 0
-  const recorded = (now: () => Promise<Sample>) => async () => {
-    const sample = await now()
-    if (series.length === 0) seriesStart = performance.now()
-    series.push({ ms: Math.round(performance.now() - seriesStart), ...sample })
-    return sample
-  }
   const make = (url: string): PgFleetServer => ({
     pg: true,
     appUrl: url,
     maxConnections,
     startBystander: (sessions) => startPgBystander(url, sessions),
-    startSampler: (bystander, frozen) => sampleEvery(recorded(countSessions(admin, bystander, frozen)), 200),
-    takeSeries: () => series.splice(0),
+    startSampler: (bystander, frozen) => sampleEvery(countSessions(admin, bystander, frozen), 200),
     throughPooler: async () => {
       bouncer ??= await startPgbouncer({ host: '127.0.0.1', port, database: 'fleet' }, [pgFleetRole], {
         password,

@@ -28,6 +28,9 @@ export const dbConnectionErrorCodes = {
   callbackRefused: 'THAW_DB_CONNECTION_CALLBACK_REFUSED',
   // requireDb(context): the connection is not on the context yet (dbConnection's before has not run).
   notOnContext: 'THAW_DB_CONNECTION_NOT_ON_CONTEXT',
+  // Something that would pin the session behind a proxy (proxy: 'transaction'): execute(), which
+  // prepares the statement on the server. As pg-connection's code of the same name.
+  proxyUnsupported: 'THAW_DB_CONNECTION_PROXY_UNSUPPORTED',
 } as const
 
 export type DbConnectionErrorCode = (typeof dbConnectionErrorCodes)[keyof typeof dbConnectionErrorCodes]

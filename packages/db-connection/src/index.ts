@@ -23,6 +23,7 @@ export {
   dbConnectionValidateOptions,
   type IamOptions,
   type InternalData,
+  type ProxyMode,
   type ResetSessionPolicy,
   type SecretOptions,
 } from './options.ts'

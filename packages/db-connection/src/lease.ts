@@ -15,6 +15,7 @@ import {
   takeIdleConnection,
 } from './mysql2-adapter.ts'
 import type { DbConnectionSettings } from './options.ts'
+import { behindProxy } from './proxy.ts'
 import { countReplacement, type PoolEntry } from './registry.ts'
 import { startTracking, trackingOf } from './session-tracking.ts'
 
@@ -28,7 +29,12 @@ const pollOnce = () => new Promise<void>((resolve) => setImmediate(resolve))
 // False: it did not answer within validateTimeoutMs and was discarded; the caller takes another.
 const readyToTrack = async ({ entry, settings }: Invocation, connection: CoreConnection) => {
   const sent = Date.now()
-  const answer = await startTracking(connection, entry.pool, settings.validateTimeoutMs)
+  const answer = await startTracking(
+    connection,
+    entry.pool,
+    settings.validateTimeoutMs,
+    behindProxy(settings),
+  )
   if (answer === 'done') recordRoundTrip(entry, Date.now() - sent)
   if (answer !== 'discarded') return true
   counters.errors++
@@ -136,7 +142,7 @@ export const connectAtInit = (entry: PoolEntry, settings: DbConnectionSettings):
   prepareNewConnection(entry.pool, entry.poolOptions, undefined)
   leaseFromPool(entry.pool)
     .then(async (connection) => {
-      await startTracking(connection, entry.pool, settings.validateTimeoutMs)
+      await startTracking(connection, entry.pool, settings.validateTimeoutMs, behindProxy(settings))
       return connection
     })
     .then(

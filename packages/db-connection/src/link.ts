@@ -9,6 +9,7 @@
 import { packageName } from './errors.ts'
 import { logEvent } from './log.ts'
 import type { DbConnectionSettings } from './options.ts'
+import { behindProxy } from './proxy.ts'
 import type { PoolEntry } from './registry.ts'
 import type { DbConnectionLogger } from './types.ts'
 
@@ -67,7 +68,8 @@ export const neededStopMs = (entry: PoolEntry): number => {
 // the user asked for no stop at all.
 export const stopMarginMs = (entry: PoolEntry, settings: DbConnectionSettings): number => {
   const configured = settings.statementMarginMs
-  if (configured === 0) return 0
+  // Behind a proxy a stop only closes the connection to the proxy (proxy.ts): no connect, no KILL.
+  if (configured === 0 || behindProxy(settings)) return configured
   const needed = Math.ceil(neededStopMs(entry))
   if (needed <= configured) return configured
   const link = linkOf(entry)

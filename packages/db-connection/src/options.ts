@@ -285,6 +285,10 @@ export const dbConnectionOptionTable = {
   statementMarginMs: option.duration(0, 250),
   // 'auto': COM_RESET_CONNECTION only after an invocation that may have left session state behind.
   resetSession: option.oneOf(['auto', 'always', 'never'] as const, 'auto'),
+  // Behind a proxy that multiplexes sessions between transactions (RDS Proxy): thaw sends nothing that
+  // pins a session (no SET, no COM_RESET_CONNECTION, no KILL; see proxy.ts), as pg-connection's
+  // proxy: 'transaction' does behind a transaction pooler.
+  proxy: option.oneOf(['none', 'transaction'] as const, 'none'),
   closeOnShutdown: option.boolean(false),
   logger: option.function<DbConnectionLogger>(),
   // A Secrets Manager secret in the RDS JSON shape: username, password (host, port, dbname).
@@ -312,6 +316,7 @@ export const dbConnectionDefaults = defaults
 
 export type ConnectMode = SettingsOf<Table>['connect']
 export type ResetSessionPolicy = SettingsOf<Table>['resetSession']
+export type ProxyMode = SettingsOf<Table>['proxy']
 export type {
   AuthTokenParams,
   ConnectRetryOptions,

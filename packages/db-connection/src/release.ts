@@ -14,6 +14,7 @@ import {
   takeIdleConnectionOf,
 } from './mysql2-adapter.ts'
 import type { DbConnectionSettings } from './options.ts'
+import { behindProxy, closeBehindProxy, stopBehindProxy } from './proxy.ts'
 import type { PoolEntry } from './registry.ts'
 import { forgetInsertId, restoreAfterReset, restoreDatabase, statementWithin } from './session-tracking.ts'
 import { statementOn } from './statement.ts'
@@ -50,12 +51,16 @@ export const releaseAfterInvocation = (
   const policy = settings.resetSession
   const dirty = state.stateLeaked || state.inTransaction
   if (policy === 'always' || (policy === 'auto' && dirty)) {
+    if (behindProxy(settings)) return closeBehindProxy(settings, connection, state)
     return resetAndRelease(entry, settings, connection, state)
   }
   if (policy === 'never' && (state.inTransaction || state.schemaChanged)) {
+    // Behind a proxy, not a USE of thaw's own: the connection to the proxy is closed (proxy.ts).
+    if (state.schemaChanged && behindProxy(settings)) return closeBehindProxy(settings, connection, state)
     return rollbackAndRelease(settings, connection, state)
   }
-  if (policy === 'auto' && state.insertIdSet) return forgetInsertIdAndRelease(settings, connection)
+  if (policy === 'auto' && state.insertIdSet && !behindProxy(settings))
+    return forgetInsertIdAndRelease(settings, connection)
   connection.release()
   return undefined
 }
@@ -337,11 +342,14 @@ export const abandonConnection = async (
     entry.label,
     'warn',
     'abandoned',
-    'a statement was still running when it had to end: its connection is closed and its session KILLed',
+    behindProxy(settings)
+      ? 'a statement was still running when it had to end: its connection to the proxy is closed'
+      : 'a statement was still running when it had to end: its connection is closed and its session KILLed',
     undefined,
     threadId,
   )
   discardConnection(connection)
+  if (behindProxy(settings)) return stopBehindProxy
   if (threadId === null) return { stopped: false, reason: 'the connection never learned its session id' }
   let killer: { connection: CoreConnection; pooled: boolean }
   try {

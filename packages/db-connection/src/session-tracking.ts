@@ -79,14 +79,17 @@ export const statementWithin = async (
 // A new connection: one SET, once per connection, before its first statement (mysql2 runs a
 // connection's commands one after another, so queued or awaited it is one round trip; never on a warm
 // invocation). Skipped when the server's handshake does not offer CLIENT_SESSION_TRACK: nothing would
-// be reported, and the caller falls back to resetting after anything but plain reads. A refused SET
+// be reported, and the caller falls back to resetting after anything but plain reads; so behind a
+// proxy (proxy.ts). A refused SET
 // (a proxy, an old server) falls back the same way. 'discarded': no answer within timeoutMs.
 export const startTracking = async (
   connection: CoreConnection,
   pool: object,
   timeoutMs: number,
+  // proxy.ts: behind a proxy the SET would pin the session, so none is sent.
+  proxied = false,
 ): Promise<Answer> => {
-  if (!serverCanTrackSession(connection) || leftUnanswered(pool, 'session-tracking')) {
+  if (proxied || !serverCanTrackSession(connection) || leftUnanswered(pool, 'session-tracking')) {
     tracking.set(connection, false)
     return 'refused'
   }

@@ -10,6 +10,7 @@ import { logEvent } from './log.ts'
 import { type CoreConnection, discardConnection, isConnectionDead } from './mysql2-adapter.ts'
 import { AsyncLocalStorage } from './node-builtins.ts'
 import type { DbConnectionSettings } from './options.ts'
+import { behindProxy } from './proxy.ts'
 import type { PoolEntry } from './registry.ts'
 import { abandonConnection, releaseAfterInvocation } from './release.ts'
 import { trackingOf } from './session-tracking.ts'
@@ -45,6 +46,13 @@ const notSentError = (marginMs: number) =>
   new DbConnectionError(
     dbConnectionErrorCodes.statementDeadline,
     `the statement was not sent: the invocation's deadline is less than ${marginMs} ms away (statementMarginMs, or what stopping a statement takes on this link)`,
+  )
+
+// proxy.ts: a server-side prepared statement pins the session behind a proxy.
+const proxiedExecute = () =>
+  new DbConnectionError(
+    dbConnectionErrorCodes.proxyUnsupported,
+    `execute() was not sent: it prepares the statement on the server, which pins the session behind a proxy (proxy: 'transaction'); use query(), which sends the values escaped in the statement`,
   )
 
 // `when` says when the statement was still running: `${n} ms before the invocation's deadline`, or, with
@@ -280,6 +288,8 @@ export class DbSession {
   #run(connection: CoreConnection, method: Method, sql: Statement, values: unknown): Answer {
     if (this.#ended) return this.#refuseLate()
     if (this.#pastDeadline) return quietRejection(notSentError(this.#marginMs))
+    if (method === 'execute' && behindProxy(this.#invocation.settings))
+      return quietRejection(proxiedExecute())
     refuseCallback(values)
     if (!this.#stateLeaked) {
       const kind = statementKind(sql)

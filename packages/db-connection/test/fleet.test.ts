@@ -1,107 +1,32 @@
-import { randomUUID } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
-import middy from '@middy/core'
-import { type PrivateMariadb, sleep, startPrivateMariadb, waitFor } from '@thaw/test-support'
+import { sleep, waitFor } from '@thaw/test-support'
 import fc from 'fast-check'
-import mysql from 'mysql2/promise'
 import { noteRefusedForTooMany } from '../src/fleet-hygiene.ts'
-import dbConnection, { closePools, dbConnectionStats, dbConnectionValidateOptions } from '../src/index.ts'
+import { closePools, dbConnectionStats, dbConnectionValidateOptions } from '../src/index.ts'
 import { acquirePool } from '../src/registry.ts'
+import { type FleetTestbed, startFleetTestbed } from './fleet-testbed.ts'
 
 // Issue 13: thaw gives back server slots it cannot use and never takes what is not its own, proven
-// against a private MariaDB 10.11 with a small max_connections (the shared server's limit is not
-// ours to change). Each "environment" here is a middleware with a pool of its own (one connection,
-// as in a classic Lambda environment); between invocations its connection sits idle in the pool,
-// which is what the server sees of a frozen environment.
+// against a private MariaDB 10.11 with a small max_connections (fleet-testbed.ts).
 
 const maxConnections = 12
-let server: PrivateMariadb
-let root: mysql.Connection
+let bed: FleetTestbed
+let root: FleetTestbed['root']
 let appUrl: string
-const appUser = 'fleet_test'
+let kills: FleetTestbed['kills']
+let appSessions: FleetTestbed['appSessions']
+let bystander: FleetTestbed['bystander']
+let environment: FleetTestbed['environment']
 
 beforeAll(async () => {
-  server = await startPrivateMariadb({ variables: { max_connections: maxConnections } })
-  root = await mysql.createConnection(server.rootUrl)
-  await root.query('CREATE DATABASE fleet')
-  await root.query('CREATE USER ?@? IDENTIFIED BY ?', [appUser, '%', 'fleet-pw'])
-  await root.query('GRANT ALL ON fleet.* TO ?@?', [appUser, '%'])
-  appUrl = `mysql://${appUser}:fleet-pw@127.0.0.1:${server.port}/fleet`
+  bed = await startFleetTestbed({ variables: { max_connections: maxConnections } })
+  ;({ root, appUrl, kills, appSessions, bystander, environment } = bed)
 }, 60_000)
 
 afterAll(async () => {
   await closePools()
-  await root?.end()
-  await server?.stop()
+  await bed?.stop()
 })
-
-const kills = async () => {
-  const [rows] = await root.query("SHOW GLOBAL STATUS LIKE 'Com_kill'")
-  return Number((rows as { Value: string }[])[0]?.Value)
-}
-
-const appSessions = async () => {
-  const [rows] = await root.query('SELECT ID AS id FROM information_schema.PROCESSLIST WHERE USER = ?', [
-    appUser,
-  ])
-  return new Set((rows as { id: number }[]).map((row) => row.id))
-}
-
-// Another application of the same user, holding idle sessions.
-const bystander = async (sessions: number) => {
-  const connections = await Promise.all(
-    Array.from({ length: sessions }, () => mysql.createConnection(appUrl)),
-  )
-  let ended = 0
-  for (const connection of connections) {
-    connection.on('error', () => ended++)
-    connection.on('end', () => ended++)
-  }
-  return {
-    ids: connections.map((connection) => connection.threadId as number),
-    ended: () => ended,
-    stop: () => Promise.all(connections.map((connection) => connection.end().catch(() => {}))),
-  }
-}
-
-let environmentCount = 0
-// One environment: its own pool (a connect attribute of its own makes another configuration).
-const environment = (fleet?: Record<string, unknown>, timeoutMs = 4_000) => {
-  const name = `env-${++environmentCount}`
-  const options = {
-    config: { ...parse(appUrl), connectAttributes: { fleet_environment: name } },
-    ...(fleet ? { fleet } : {}),
-  }
-  const handler = middy<{ sql?: string; workMs?: number }>()
-    .use(dbConnection(options))
-    .handler(async (event: { sql?: string; workMs?: number }, context) => {
-      const [rows] = await context.db.query(
-        event.sql ?? 'SELECT CONNECTION_ID() AS id, @@session.wait_timeout AS waitTimeout, SLEEP(?) AS slept',
-        [(event.workMs ?? 0) / 1000],
-      )
-      return (rows as { id: number; waitTimeout: number }[])[0]
-    })
-  const invoke = (event: { sql?: string; workMs?: number } = {}) => {
-    const deadline = Date.now() + timeoutMs
-    return handler(event, {
-      getRemainingTimeInMillis: () => deadline - Date.now(),
-      functionName: 'fleet-test',
-      awsRequestId: randomUUID(),
-    } as never) as Promise<{ id: number; waitTimeout: number }>
-  }
-  return { name, invoke, options }
-}
-
-const parse = (url: string) => {
-  const parsed = new URL(url)
-  return {
-    host: parsed.hostname,
-    port: Number(parsed.port),
-    user: decodeURIComponent(parsed.username),
-    password: decodeURIComponent(parsed.password),
-    database: parsed.pathname.slice(1),
-  }
-}
 
 describe('fleet: the idle limit on thaw’s own sessions', () => {
   it('sets wait_timeout on each new session, and the server closes a session idle past it; the next invocation gets a new one unseen', async () => {

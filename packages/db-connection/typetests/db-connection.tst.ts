@@ -53,6 +53,11 @@ describe('options', () => {
     expect(dbConnection).type.not.toBeCallableWith({ config: 'mysql://db', connect: 'eager' })
   })
 
+  test('proxy is none or transaction', () => {
+    expect(dbConnection).type.toBeCallableWith({ config: 'mysql://db', proxy: 'transaction' })
+    expect(dbConnection).type.not.toBeCallableWith({ config: 'mysql://db', proxy: 'rds-proxy' })
+  })
+
   test('config is a DSN or PoolOptions', () => {
     expect(dbConnection).type.toBeCallableWith({ config: { host: 'db', connectionLimit: 2 } })
     expect(dbConnection).type.not.toBeCallableWith({ config: 3306 })

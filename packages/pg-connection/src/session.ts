@@ -58,6 +58,11 @@ interface Pending {
   atDeadline: boolean
 }
 
+interface LeaseWaiter {
+  leased(client: pg.Client): void
+  failed(error: unknown): void
+}
+
 interface TransactionScope {
   session: PgSession
   connection: PgLeasedConnection
@@ -89,7 +94,8 @@ export class PgSession {
   #request: Request | undefined
   #classic: boolean
   #client: pg.Client | undefined
-  #leasing: Promise<pg.Client> | undefined
+  // Whoever waits for the lease under way: concurrent first statements share one lease.
+  #leasing: LeaseWaiter[] | undefined
   #pending = new Set<Pending>()
   #stateLeaked = false
   #ended = false
@@ -116,7 +122,10 @@ export class PgSession {
       // The first statement: one promise for the lease and the statement (no async function's).
       if (!this.#ended) {
         return new Promise<QueryResult>((resolve, reject) => {
-          this.#lease().then((leased) => this.#send(leased, statement, values, resolve, reject), reject)
+          this.#leaseThen({
+            leased: (client) => this.#send(client, statement, values, resolve, reject),
+            failed: reject,
+          })
         })
       }
     }
@@ -300,44 +309,49 @@ export class PgSession {
     }
   }
 
+  #lease(): Promise<pg.Client> {
+    return new Promise<pg.Client>((leased, failed) => this.#leaseThen({ leased, failed }))
+  }
+
   // Concurrent first statements of one invocation share one lease; a failed lease is not kept. Right
   // after a thaw, the invocation arrives in the same event-loop turn as any FIN or RST the kernel
   // received while the process was frozen: the loop polls once (setImmediate) before an idle client
   // is looked at, so that pg has seen them; the pool's synchronous fast path then takes a client that
-  // is alive and recently used, and acquire() does everything else.
-  #lease(): Promise<pg.Client> {
-    if (!this.#leasing) {
-      this.#leasing = new Promise<pg.Client>((resolve, reject) => {
-        setImmediate(() => {
-          const ready = this.#pool.takeReady()
-          if (ready !== undefined) {
-            this.#adopt(ready, resolve, reject)
-            return
-          }
-          this.#pool.acquire(this.#request).then(
-            (client) => this.#adopt(client, resolve, reject),
-            (error) => {
-              this.#leasing = undefined
-              reject(error)
-            },
-          )
-        })
-      })
+  // is alive and recently used, and acquire() does everything else. Callbacks, not a promise: the
+  // warm first statement waits on its own promise alone.
+  #leaseThen(waiter: LeaseWaiter): void {
+    if (this.#leasing) {
+      this.#leasing.push(waiter)
+      return
     }
-    return this.#leasing
+    this.#leasing = [waiter]
+    setImmediate(() => {
+      const ready = this.#pool.takeReady()
+      if (ready !== undefined) this.#adopt(ready)
+      else
+        this.#pool.acquire(this.#request).then(
+          (client) => this.#adopt(client),
+          (error) => {
+            const waiters = this.#leasing ?? []
+            this.#leasing = undefined
+            for (const each of waiters) each.failed(error)
+          },
+        )
+    })
   }
 
-  #adopt(client: pg.Client, resolve: (client: pg.Client) => void, reject: (error: unknown) => void) {
+  #adopt(client: pg.Client) {
+    const waiters = this.#leasing ?? []
     this.#leasing = undefined
     if (this.#ended) {
       // The invocation ended while the lease was on its way: straight back.
       this.#pool.release(client)
-      reject(endedError())
+      for (const each of waiters) each.failed(endedError())
       return
     }
     this.#client = client
     this.#track()
-    resolve(client)
+    for (const each of waiters) each.leased(client)
   }
 
   // From the lease on: the stop at deadline - statementMarginMs (none with a margin of 0 or no deadline
@@ -409,7 +423,13 @@ export class PgSession {
       return stopping.then(() => this.#finish())
     }
     const client = this.#client
-    if (!client) return this.#leasing ? this.#leasing.then(noop, noop) : undefined
+    if (!client) {
+      if (!this.#leasing) return undefined
+      // A lease under way comes back to the pool when it arrives (#adopt): wait for it.
+      return new Promise<void>((settled) =>
+        this.#leasing?.push({ leased: () => settled(), failed: () => settled() }),
+      )
+    }
     this.#client = undefined
     if (this.#pending.size > 0) {
       const pending = [...this.#pending]

@@ -28,12 +28,20 @@ const pages = new Map<string, string>([
     .map((file): [string, string] => [`docs/${file}`, file]),
 ])
 
+// Pictures beside the documents (the benchmarks' charts): copied beside their pages, linked as they are.
+const assets = new Map<string, string>(
+  readdirSync(join(root, 'docs'))
+    .filter((file) => file.endsWith('.svg'))
+    .map((file): [string, string] => [`docs/${file}`, file]),
+)
+
 const rewriteLinks = (markdown: string, source: string, page: string): string =>
   markdown.replace(/\]\(([^)\s]+)\)/g, (whole, target: string) => {
     if (/^[a-z]+:/.test(target) || target.startsWith('#')) return whole
     const [path = '', anchor] = target.split('#')
     const inRepository = posix.normalize(posix.join(posix.dirname(source), path)).replace(/\/$/, '')
-    const asPage = pages.get(inRepository) ?? pages.get(`${inRepository}/README.md`)
+    const asPage =
+      pages.get(inRepository) ?? pages.get(`${inRepository}/README.md`) ?? assets.get(inRepository)
     const hash = anchor === undefined ? '' : `#${anchor}`
     if (asPage) return `](${posix.relative(posix.dirname(page), asPage) || asPage}${hash})`
     return `](${repository}/${inRepository}${hash})`
@@ -64,6 +72,7 @@ export const buildDocs = (): string => {
   rmSync(siteDirectory, { recursive: true, force: true })
   mkdirSync(siteDirectory, { recursive: true })
   cpSync(join(root, 'docs', '.vitepress'), join(siteDirectory, '.vitepress'), { recursive: true })
+  for (const [source, asset] of assets) cpSync(join(root, source), join(siteDirectory, asset))
   for (const [source, page] of pages) {
     const file = join(siteDirectory, page)
     mkdirSync(dirname(file), { recursive: true })

@@ -86,7 +86,8 @@ export interface LatencySample {
   ms: number
 }
 
-const renderSvg = async (spec: vegaLite.TopLevelSpec): Promise<string> => {
+// A Vega-Lite spec rendered to SVG in Node, no browser: the demo's charts and the benchmarks'.
+export const renderSvg = async (spec: vegaLite.TopLevelSpec): Promise<string> => {
   const view = new vega.View(vega.parse(vegaLite.compile(spec).spec), { renderer: 'none' })
   try {
     return await view.toSVG()

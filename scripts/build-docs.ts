@@ -28,16 +28,24 @@ const pages = new Map<string, string>([
     .map((file): [string, string] => [`docs/${file}`, file]),
 ])
 
+// Files of docs/ that are no page (the benchmarks' and the fleet's charts, the data they were drawn
+// from): copied into the site at the same place, linked as they are.
+const assets = new Map<string, string>(
+  readdirSync(join(root, 'docs'), { recursive: true, withFileTypes: true })
+    .filter((entry) => entry.isFile() && !entry.name.endsWith('.md'))
+    .map((entry) => posix.join(relative(join(root, 'docs'), entry.parentPath), entry.name))
+    .filter((file) => !file.startsWith('.vitepress/'))
+    .map((file): [string, string] => [`docs/${file}`, file]),
+)
+
 const rewriteLinks = (markdown: string, source: string, page: string): string =>
   markdown.replace(/\]\(([^)\s]+)\)/g, (whole, target: string) => {
     if (/^[a-z]+:/.test(target) || target.startsWith('#')) return whole
     const [path = '', anchor] = target.split('#')
     const inRepository = posix.normalize(posix.join(posix.dirname(source), path)).replace(/\/$/, '')
-    const asPage = pages.get(inRepository) ?? pages.get(`${inRepository}/README.md`)
+    const asPage =
+      pages.get(inRepository) ?? pages.get(`${inRepository}/README.md`) ?? assets.get(inRepository)
     const hash = anchor === undefined ? '' : `#${anchor}`
-    // A file of docs/ that is no page (a chart): copied into the site at the same place (buildDocs).
-    if (!asPage && inRepository.startsWith('docs/') && existsSync(join(root, inRepository)))
-      return `](${posix.relative(posix.dirname(page), inRepository.slice('docs/'.length))}${hash})`
     if (asPage) return `](${posix.relative(posix.dirname(page), asPage) || asPage}${hash})`
     return `](${repository}/${inRepository}${hash})`
   })
@@ -67,10 +75,9 @@ export const buildDocs = (): string => {
   rmSync(siteDirectory, { recursive: true, force: true })
   mkdirSync(siteDirectory, { recursive: true })
   cpSync(join(root, 'docs', '.vitepress'), join(siteDirectory, '.vitepress'), { recursive: true })
-  // docs/'s folders of files the pages show (docs/fleet: the fleet's charts).
-  for (const entry of readdirSync(join(root, 'docs'), { withFileTypes: true })) {
-    if (entry.isDirectory() && entry.name !== '.vitepress')
-      cpSync(join(root, 'docs', entry.name), join(siteDirectory, entry.name), { recursive: true })
+  for (const [source, asset] of assets) {
+    mkdirSync(dirname(join(siteDirectory, asset)), { recursive: true })
+    cpSync(join(root, source), join(siteDirectory, asset))
   }
   for (const [source, page] of pages) {
     const file = join(siteDirectory, page)

@@ -86,7 +86,8 @@ export interface LatencySample {
   ms: number
 }
 
-// Also the fleet's chart writer's renderer (scripts/fleet/chart.ts).
+// A Vega-Lite spec rendered to SVG in Node, no browser: the demo's charts, the benchmarks' and the
+// fleet's (scripts/fleet/chart.ts).
 export const renderSvg = async (spec: vegaLite.TopLevelSpec): Promise<string> => {
   const view = new vega.View(vega.parse(vegaLite.compile(spec).spec), { renderer: 'none' })
   try {

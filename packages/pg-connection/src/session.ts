@@ -3,9 +3,10 @@
 // stops a statement at the invocation's deadline, and hands the client to release.ts at the end.
 
 import type { Request } from '@middy/core'
-import { armStatementDeadline, type DeadlineOutcome, deadlineMessage } from '@thaw/db-core'
+import { type DeadlineOutcome, deadlineMessage } from '@thaw/db-core'
 import type pg from 'pg'
 import type { QueryResult } from 'pg'
+import { DeadlineWatch } from './deadline-watch.ts'
 import { PgConnectionError, pgConnectionErrorCodes } from './errors.ts'
 import { AsyncLocalStorage } from './node-builtins.ts'
 import type { PgConnectionSettings } from './options.ts'
@@ -57,6 +58,11 @@ interface Pending {
   atDeadline: boolean
 }
 
+interface LeaseWaiter {
+  leased(client: pg.Client): void
+  failed(error: unknown): void
+}
+
 interface TransactionScope {
   session: PgSession
   connection: PgLeasedConnection
@@ -66,14 +72,14 @@ const transactionScope = new AsyncLocalStorage<TransactionScope>()
 
 // Sessions holding a client, so that one whose after/onError never ran (another middleware's early
 // response skipped them) is finished by the next invocation's before (classic: invocations never
-// overlap) or at its deadline (Managed Instances).
-const leasedSessions = new Set<PgSession>()
+// overlap) or at its deadline (Managed Instances); their statement deadlines share one timer.
+const leasedSessions = new DeadlineWatch<PgSession>()
 
 export const finishOverdueSessions = (classic: boolean): Promise<unknown> | undefined => {
-  if (leasedSessions.size === 0) return undefined
+  if (leasedSessions.sessions.size === 0) return undefined
   const now = Date.now()
   const cleanups: Promise<void>[] = []
-  for (const session of leasedSessions) {
+  for (const session of leasedSessions.sessions) {
     if (classic || session.deadline <= now) {
       const cleanup = session.finish()
       if (cleanup) cleanups.push(cleanup)
@@ -88,13 +94,14 @@ export class PgSession {
   #request: Request | undefined
   #classic: boolean
   #client: pg.Client | undefined
-  #leasing: Promise<pg.Client> | undefined
+  // Whoever waits for the lease under way: concurrent first statements share one lease.
+  #leasing: LeaseWaiter[] | undefined
   #pending = new Set<Pending>()
   #stateLeaked = false
   #ended = false
   #pastDeadline = false
-  #disarm: () => void = noop
-  #deadlineTimer: NodeJS.Timeout | undefined
+  // deadline - statementMarginMs: when a running statement is stopped and a new one refused.
+  #stopAt = Number.POSITIVE_INFINITY
   #stopping: Promise<void> | undefined
   #exclusive: Promise<void> | undefined
   // Called when the last pending statement settles (the deadline's wait for a cancel's answer).
@@ -109,7 +116,19 @@ export class PgSession {
   }
 
   query(statement: Statement, values?: unknown[]): Promise<QueryResult> {
-    if (this.#client && !this.#exclusive) return this.#run(this.#client, statement, values)
+    const client = this.#client
+    if (!this.#exclusive) {
+      if (client) return this.#run(client, statement, values)
+      // The first statement: one promise for the lease and the statement (no async function's).
+      if (!this.#ended) {
+        return new Promise<QueryResult>((resolve, reject) => {
+          this.#leaseThen({
+            leased: (client) => this.#send(client, statement, values, resolve, reject),
+            failed: reject,
+          })
+        })
+      }
+    }
     return this.#sharedSlow(statement, values)
   }
 
@@ -193,57 +212,74 @@ export class PgSession {
   }
 
   #run(client: pg.Client, statement: Statement, values: unknown[] | undefined): Promise<QueryResult> {
-    if (this.#ended) return Promise.reject(endedError())
-    if (this.#pastDeadline) return Promise.reject(deadlineError('not-sent', this.#settings))
+    return new Promise<QueryResult>((resolve, reject) =>
+      this.#send(client, statement, values, resolve, reject),
+    )
+  }
+
+  // Why a statement is not sent, if it is not.
+  #refusal(statement: Statement, values: unknown[] | undefined): PgConnectionError | undefined {
+    if (this.#ended) return endedError()
+    if (this.#pastDeadline) return deadlineError('not-sent', this.#settings)
     if (typeof values === 'function') {
-      return Promise.reject(
-        new PgConnectionError(
-          pgConnectionErrorCodes.callbackRefused,
-          'a callback is not taken: await the promise query() returns',
-        ),
+      return new PgConnectionError(
+        pgConnectionErrorCodes.callbackRefused,
+        'a callback is not taken: await the promise query() returns',
       )
     }
     if (this.#settings.proxy === 'transaction' && nameOf(statement) !== undefined) {
-      return Promise.reject(
-        new PgConnectionError(
-          pgConnectionErrorCodes.proxyUnsupported,
-          `a named prepared statement cannot be routed by a transaction pooler (proxy: 'transaction'): the next transaction may run on a server connection that never prepared it; leave out 'name'`,
-        ),
+      return new PgConnectionError(
+        pgConnectionErrorCodes.proxyUnsupported,
+        `a named prepared statement cannot be routed by a transaction pooler (proxy: 'transaction'): the next transaction may run on a server connection that never prepared it; leave out 'name'`,
       )
+    }
+    return undefined
+  }
+
+  // Sends the statement and settles the caller's promise with its answer.
+  #send(
+    client: pg.Client,
+    statement: Statement,
+    values: unknown[] | undefined,
+    resolve: (result: QueryResult) => void,
+    reject: (error: unknown) => void,
+  ): void {
+    const refused = this.#refusal(statement, values)
+    if (refused) {
+      reject(refused)
+      return
     }
     if (!this.#stateLeaked && leavesSessionState(statement)) this.#stateLeaked = true
     const pending = this.#pending
-    return new Promise<QueryResult>((resolve, reject) => {
-      const entry: Pending = { resolve, reject, atDeadline: false }
-      pending.add(entry)
-      // The callback form: pg makes no promise of its own for the statement.
-      const settle = (error: Error | null, result: QueryResult) => {
-        if (!pending.delete(entry)) return
-        if (pending.size === 0) this.#allSettled?.()
-        if (!error) {
-          resolve(result)
-          return
-        }
-        if (entry.atDeadline && isQueryCanceled(error)) {
-          // The server's own answer: the statement was cancelled.
-          counters.deadlineStops++
-          reject(deadlineError('stopped', this.#settings, error))
-          return
-        }
-        // Never re-run: the error reaches the handler as pg made it (code is the SQLSTATE); a session
-        // the server ended (57P01-57P03) or a dead socket: the client is discarded.
-        if (isSessionEnded(error) || isClientDead(client)) {
-          counters.errors++
-          this.#drop(client)
-        }
-        reject(error)
+    const entry: Pending = { resolve, reject, atDeadline: false }
+    pending.add(entry)
+    // The callback form: pg makes no promise of its own for the statement.
+    const settle = (error: Error | null, result: QueryResult) => {
+      if (!pending.delete(entry)) return
+      if (pending.size === 0) this.#allSettled?.()
+      if (!error) {
+        resolve(result)
+        return
       }
-      try {
-        client.query(statement as string, values as unknown[], settle)
-      } catch (error) {
-        settle(error as Error, undefined as unknown as QueryResult)
+      if (entry.atDeadline && isQueryCanceled(error)) {
+        // The server's own answer: the statement was cancelled.
+        counters.deadlineStops++
+        reject(deadlineError('stopped', this.#settings, error))
+        return
       }
-    })
+      // Never re-run: the error reaches the handler as pg made it (code is the SQLSTATE); a session
+      // the server ended (57P01-57P03) or a dead socket: the client is discarded.
+      if (isSessionEnded(error) || isClientDead(client)) {
+        counters.errors++
+        this.#drop(client)
+      }
+      reject(error)
+    }
+    try {
+      client.query(statement as string, values as unknown[], settle)
+    } catch (error) {
+      settle(error as Error, undefined as unknown as QueryResult)
+    }
   }
 
   #drop(client: pg.Client) {
@@ -273,41 +309,72 @@ export class PgSession {
     }
   }
 
-  // Concurrent first statements of one invocation share one lease; a failed lease is not kept.
   #lease(): Promise<pg.Client> {
-    if (!this.#leasing) {
-      this.#leasing = this.#pool.acquire(this.#request).then(
-        (client) => {
-          this.#leasing = undefined
-          if (this.#ended) {
-            // The invocation ended while the lease was on its way: straight back.
-            this.#pool.release(client)
-            throw endedError()
-          }
-          this.#client = client
-          this.#track()
-          return client
-        },
-        (error) => {
-          this.#leasing = undefined
-          throw error
-        },
-      )
-    }
-    return this.#leasing
+    return new Promise<pg.Client>((leased, failed) => this.#leaseThen({ leased, failed }))
   }
 
+  // Concurrent first statements of one invocation share one lease; a failed lease is not kept. Right
+  // after a thaw, the invocation arrives in the same event-loop turn as any FIN or RST the kernel
+  // received while the process was frozen: the loop polls once (setImmediate) before an idle client
+  // is looked at, so that pg has seen them; the pool's synchronous fast path then takes a client that
+  // is alive and recently used, and acquire() does everything else. Callbacks, not a promise: the
+  // warm first statement waits on its own promise alone.
+  #leaseThen(waiter: LeaseWaiter): void {
+    if (this.#leasing) {
+      this.#leasing.push(waiter)
+      return
+    }
+    this.#leasing = [waiter]
+    setImmediate(() => {
+      const ready = this.#pool.takeReady()
+      if (ready !== undefined) this.#adopt(ready)
+      else
+        this.#pool.acquire(this.#request).then(
+          (client) => this.#adopt(client),
+          (error) => {
+            const waiters = this.#leasing ?? []
+            this.#leasing = undefined
+            for (const each of waiters) each.failed(error)
+          },
+        )
+    })
+  }
+
+  #adopt(client: pg.Client) {
+    const waiters = this.#leasing ?? []
+    this.#leasing = undefined
+    if (this.#ended) {
+      // The invocation ended while the lease was on its way: straight back.
+      this.#pool.release(client)
+      for (const each of waiters) each.failed(endedError())
+      return
+    }
+    this.#client = client
+    this.#track()
+    for (const each of waiters) each.leased(client)
+  }
+
+  // From the lease on: the stop at deadline - statementMarginMs (none with a margin of 0 or no deadline
+  // known) and, with Managed Instances, the finish at the deadline, on the watch's one timer.
   #track() {
     const remaining = this.#request?.context?.getRemainingTimeInMillis?.()
-    const armed = armStatementDeadline(remaining, this.#settings.statementMarginMs, () =>
-      this.stopAtDeadline(),
-    )
-    this.deadline = armed.deadline
-    this.#disarm = armed.disarm
-    leasedSessions.add(this)
-    if (!this.#classic && typeof remaining === 'number') {
-      this.#deadlineTimer = setTimeout(() => this.finish(), Math.max(0, remaining)).unref()
+    if (typeof remaining === 'number') {
+      this.deadline = Date.now() + remaining
+      const margin = this.#settings.statementMarginMs
+      if (margin > 0) this.#stopAt = this.deadline - margin
     }
+    leasedSessions.add(this)
+  }
+
+  // For the watch: the next moment this session must act.
+  dueAt(): number {
+    const stopAt = this.#pastDeadline ? Number.POSITIVE_INFINITY : this.#stopAt
+    return this.#classic ? stopAt : Math.min(stopAt, this.deadline)
+  }
+
+  due(now: number): void {
+    if (!this.#pastDeadline && now >= this.#stopAt) this.stopAtDeadline()
+    if (!this.#classic && now >= this.deadline) this.finish()
   }
 
   // deadline - statementMarginMs: nothing more is sent; a statement still running gets a cancel
@@ -345,11 +412,6 @@ export class PgSession {
   // after/onError: nothing stays leased, no transaction stays open, no session state stays behind.
   finish(): Promise<void> | undefined {
     this.#ended = true
-    this.#disarm()
-    if (this.#deadlineTimer !== undefined) {
-      clearTimeout(this.#deadlineTimer)
-      this.#deadlineTimer = undefined
-    }
     leasedSessions.delete(this)
     return this.#finish()
   }
@@ -361,7 +423,13 @@ export class PgSession {
       return stopping.then(() => this.#finish())
     }
     const client = this.#client
-    if (!client) return this.#leasing ? this.#leasing.then(noop, noop) : undefined
+    if (!client) {
+      if (!this.#leasing) return undefined
+      // A lease under way comes back to the pool when it arrives (#adopt): wait for it.
+      return new Promise<void>((settled) =>
+        this.#leasing?.push({ leased: () => settled(), failed: () => settled() }),
+      )
+    }
     this.#client = undefined
     if (this.#pending.size > 0) {
       const pending = [...this.#pending]

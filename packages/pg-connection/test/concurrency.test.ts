@@ -1,5 +1,15 @@
 import { describe, expect, it } from '@jest/globals'
-import { admin, call, createTestRole, sessionsOf, setUpTestFile, startHandler } from './helpers.ts'
+import middy from '@middy/core'
+import pgConnection, { type PgConnectionContext } from '../src/index.ts'
+import {
+  admin,
+  call,
+  createTestRole,
+  lambdaContext,
+  sessionsOf,
+  setUpTestFile,
+  startHandler,
+} from './helpers.ts'
 
 // Lambda Managed Instances (AWS_LAMBDA_MAX_CONCURRENCY): several invocations at once in one process.
 // Each holds its own client for its whole invocation; the pool (config max) bounds the sessions and
@@ -49,5 +59,27 @@ describe('Managed Instances: concurrent invocations in one process', () => {
       })
     }
     await db.query(`DROP TABLE ${table}`)
+  })
+
+  it('a session whose after/onError never ran is finished at its deadline, and its client serves the next', async () => {
+    const { url } = await createTestRole('overdue')
+    process.env.AWS_LAMBDA_MAX_CONCURRENCY = '4'
+    const pidOf = async (context: PgConnectionContext) =>
+      (await context.db.query('SELECT pg_backend_pid() AS pid')).rows[0]?.pid as number
+    let handler: (event: { early: boolean }, context: PgConnectionContext) => Promise<number>
+    try {
+      handler = middy<{ early: boolean }, number, Error, PgConnectionContext>({ timeoutEarlyInMillis: 0 })
+        .use(pgConnection({ config: `${url()}?max=1` }))
+        // An early response after a statement: Middy skips the handler and every after/onError.
+        .use({ before: async (request) => (request.event.early ? pidOf(request.context) : undefined) })
+        .handler((_event, context) => pidOf(context))
+    } finally {
+      delete process.env.AWS_LAMBDA_MAX_CONCURRENCY
+    }
+    const first = await handler({ early: true }, lambdaContext(1_500))
+    // The pool's one client is still the first invocation's: the next waits for it, within its own
+    // deadline, and gets it once the first's deadline has passed.
+    const second = await handler({ early: false }, lambdaContext(15_000))
+    expect(second).toBe(first)
   })
 })

@@ -2,6 +2,20 @@
 // (db-connection for mysql2, pg-connection for node-postgres) adds the protocol: connect, validate,
 // reset, cancel, and how its server's errors read.
 export {
+  type ConfiguredConnection,
+  type CredentialChoice,
+  type CredentialOptionNames,
+  type CredentialOptions,
+  checkCredentials,
+  configOption,
+  configUrl,
+  configurationLabel,
+  type DriverBaseOptions,
+  defaultsBesideCredentials,
+  keyIgnoredNames,
+  type SettingsBesideCredentials,
+} from './credential-options.ts'
+export {
   type ConfiguredEndpoint,
   type CredentialCounters,
   type CredentialSource,
@@ -9,6 +23,8 @@ export {
   credentialSource,
   parseRdsSecret,
 } from './credentials.ts'
+export { ConnectionLimitError, driverErrorCodes } from './driver-errors.ts'
+export { type FinishableSession, LeasedSessions } from './leased-sessions.ts'
 export { type LogLevel, logEvent } from './log.ts'
 export { loadOptionalPeer } from './optional-peer.ts'
 export {
@@ -17,11 +33,13 @@ export {
   type ConnectRetrySettings,
   type CredentialSettings,
   connectRetryTable,
+  credentialRows,
   fleetTable,
   type IamOptions,
   type InternalData,
   iamTable,
   internalDataTable,
+  invocationRows,
   isPort,
   type SecretOptions,
   secretTable,
@@ -31,4 +49,11 @@ export const packageName = '@thaw/db-core'
 export { armStatementDeadline, type DeadlineOutcome, deadlineMessage } from './deadline.ts'
 export { ConnectionPool, invocationDeadline, type PoolCounters, type PoolSettings } from './pool.ts'
 export { type PoolRegistry, poolRegistry, type Registered } from './registry.ts'
+export {
+  runTransaction,
+  type TransactionConnection,
+  type TransactionScope,
+  type TransactionStorage,
+  type TransactionVerbs,
+} from './transactions.ts'
 export type { ConnectionAdapter, DbDriverErrors, ServerError } from './types.ts'

@@ -4,7 +4,7 @@
 import type { Request } from '@middy/core'
 import {
   type TransactionScope as CoreTransactionScope,
-  LeasedSessions,
+  finishOverdue,
   runTransaction,
   type TransactionVerbs,
 } from '@thaw/db-core'
@@ -116,10 +116,11 @@ const transactionVerbs: TransactionVerbs<DbLeasedConnection> = {
 // Sessions holding a connection, so that one whose after/onError never ran (another middleware's
 // early response skipped them) is finished at the latest by the next invocation's before (classic
 // mode: invocations never overlap in a process) or at its deadline (Managed Instances).
-const leasedSessions = new LeasedSessions<DbSession>()
+const leasedSessions = new Set<DbSession>()
 
+// The warm path (no session left over) is answered here, without a call: every invocation runs it.
 export const finishOverdueSessions = (classic: boolean): Promise<unknown> | undefined =>
-  leasedSessions.finishOverdue(classic)
+  leasedSessions.size === 0 ? undefined : finishOverdue(leasedSessions, classic)
 
 export class DbSession {
   #invocation: Invocation

@@ -24,7 +24,7 @@ export {
   parseRdsSecret,
 } from './credentials.ts'
 export { ConnectionLimitError, driverErrorCodes } from './driver-errors.ts'
-export { type FinishableSession, LeasedSessions } from './leased-sessions.ts'
+export { type FinishableSession, finishOverdue } from './leased-sessions.ts'
 export { type LogLevel, logEvent } from './log.ts'
 export { loadOptionalPeer } from './optional-peer.ts'
 export {

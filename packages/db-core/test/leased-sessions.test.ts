@@ -2,14 +2,14 @@
 // invocation has begun), Managed Instances only those past their deadline; the sweep's promise settles
 // when their cleanups have, and a session that finishes leaves the set.
 import { describe, expect, it } from '@jest/globals'
-import { LeasedSessions } from '../src/index.ts'
+import { finishOverdue } from '../src/index.ts'
 
 class Session {
   finished = 0
-  #set: LeasedSessions<Session>
+  #set: Set<Session>
   #cleanup: (() => void) | undefined
   constructor(
-    set: LeasedSessions<Session>,
+    set: Set<Session>,
     readonly deadline: number,
     readonly slow = false,
   ) {
@@ -29,33 +29,33 @@ class Session {
   }
 }
 
-describe('LeasedSessions', () => {
+describe('finishOverdue', () => {
   it('has nothing to wait for when no session holds a connection (the warm path)', () => {
-    expect(new LeasedSessions<Session>().finishOverdue(true)).toBeUndefined()
+    expect(finishOverdue(new Set<Session>(), true)).toBeUndefined()
   })
 
   it('finishes every session in classic mode, whatever its deadline', () => {
-    const set = new LeasedSessions<Session>()
+    const set = new Set<Session>()
     const sessions = [new Session(set, Date.now() + 60_000), new Session(set, Number.POSITIVE_INFINITY)]
-    expect(set.finishOverdue(true)).toBeUndefined()
+    expect(finishOverdue(set, true)).toBeUndefined()
     expect(sessions.map((session) => session.finished)).toEqual([1, 1])
     expect(set.size).toBe(0)
   })
 
   it('finishes only the sessions past their deadline with Managed Instances', () => {
-    const set = new LeasedSessions<Session>()
+    const set = new Set<Session>()
     const overdue = new Session(set, Date.now() - 1)
     const running = new Session(set, Date.now() + 60_000)
-    set.finishOverdue(false)
+    finishOverdue(set, false)
     expect([overdue.finished, running.finished]).toEqual([1, 0])
     expect([...set]).toEqual([running])
   })
 
   it('settles once the cleanups it started have', async () => {
-    const set = new LeasedSessions<Session>()
+    const set = new Set<Session>()
     const slow = [new Session(set, 0, true), new Session(set, 0, true)]
     new Session(set, 0)
-    const sweep = set.finishOverdue(true)
+    const sweep = finishOverdue(set, true)
     expect(sweep).toBeInstanceOf(Promise)
     let settled = false
     void sweep?.then(() => {

@@ -8,7 +8,7 @@ import {
   type TransactionScope as CoreTransactionScope,
   type DeadlineOutcome,
   deadlineMessage,
-  LeasedSessions,
+  finishOverdue,
   runTransaction,
   type TransactionVerbs,
 } from '@thaw/db-core'
@@ -76,10 +76,11 @@ const transactionVerbs: TransactionVerbs<PgLeasedConnection> = {
 // Sessions holding a client, so that one whose after/onError never ran (another middleware's early
 // response skipped them) is finished by the next invocation's before (classic: invocations never
 // overlap) or at its deadline (Managed Instances).
-const leasedSessions = new LeasedSessions<PgSession>()
+const leasedSessions = new Set<PgSession>()
 
+// The warm path (no session left over) is answered here, without a call: every invocation runs it.
 export const finishOverdueSessions = (classic: boolean): Promise<unknown> | undefined =>
-  leasedSessions.finishOverdue(classic)
+  leasedSessions.size === 0 ? undefined : finishOverdue(leasedSessions, classic)
 
 export class PgSession {
   #pool: PgPool

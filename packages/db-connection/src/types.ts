@@ -1,7 +1,7 @@
 // Public types that are not options: what a handler sees on its context, what the logger receives,
 // what dbConnectionStats() returns. (The options' types follow from the table in options.ts.)
 import type { MiddlewareObj } from '@middy/core'
-import type { DbLogEvent } from '@thaw/db-core'
+import type { DbLogEvent, DbLogger } from '@thaw/db-core'
 // The Lambda context type comes from @types/aws-lambda, a dependency of this package (the public types
 // name it), as in every @thaw package (CONTRIBUTING.md).
 import type { Context as LambdaContext } from 'aws-lambda'
@@ -36,7 +36,7 @@ export interface DbConnection {
 // What the logger hook receives (@thaw/db-core's event, the same in every database middleware). Never
 // holds a password: `pool` is user@host:port/database; `threadId` is CONNECTION_ID().
 export type DbConnectionLogEvent = DbLogEvent
-export type DbConnectionLogger = (event: DbConnectionLogEvent) => void
+export type DbConnectionLogger = DbLogger
 
 export type DbConnectionContext<TKey extends string = 'db'> = LambdaContext & { [K in TKey]: DbConnection }
 

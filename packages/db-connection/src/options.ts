@@ -4,24 +4,26 @@
 // the table, in dbConnectionValidateOptions, the only place options are checked.
 
 import {
+  type CredentialOptions,
   type CredentialSettings,
+  checkCredentials,
+  configOption,
+  configUrl,
+  configurationLabel,
   connectRetryTable,
+  credentialRows,
+  type DriverBaseOptions,
+  defaultsBesideCredentials,
   fleetTable,
-  type IamOptions,
-  type InternalData,
-  iamTable,
-  internalDataTable,
+  invocationRows,
   isPort,
-  type SecretOptions,
-  secretTable,
+  keyIgnoredNames,
+  type SettingsBesideCredentials,
 } from '@thaw/db-core'
 import {
   configurationKey,
-  defaultsOf,
   isPlainObject,
   maxTimerMs,
-  type OptionRule,
-  type OptionsOf,
   option,
   optionError,
   optionFailure,
@@ -32,7 +34,6 @@ import {
 import type { PoolOptions } from 'mysql2'
 import { packageName } from './errors.ts'
 import { mysql2KnowsCharset, mysql2SslProfiles } from './mysql2-adapter.ts'
-import type { DbConnectionLogger } from './types.ts'
 
 const fail = (optionPath: string, message: string): never => {
   throw optionError(packageName, optionPath, message)
@@ -99,21 +100,11 @@ const mysql2OptionSet: ReadonlySet<string> = new Set(mysql2OptionNames)
 // Parses a DSN the way mysql2 does (ConnectionConfig.parseUrl), so the registry key and the checks
 // below see what mysql2 will use. The DSN itself never appears in an error: it may hold a password.
 const parseDsn = (dsn: string): PoolOptions => {
-  let url: URL
-  try {
-    url = new URL(dsn)
-  } catch {
-    return fail(
-      'config',
-      `option 'config' must be a DSN such as mysql://user:password@host:3306/database, got a string that is not a URL`,
-    )
-  }
-  if (url.protocol !== 'mysql:' && url.protocol !== 'mariadb:') {
-    fail(
-      'config',
-      `option 'config' must be a mysql:// (or mariadb://) DSN, got the protocol '${url.protocol}'`,
-    )
-  }
+  const url = configUrl(packageName, dsn, {
+    kind: 'DSN',
+    example: 'a DSN such as mysql://user:password@host:3306/database',
+    protocols: ['mysql', 'mariadb'],
+  })
   if (!url.hostname) fail('config', `option 'config' must name a host, as in mysql://user@host:3306/database`)
   const options: Record<string, unknown> = {
     host: decodeURIComponent(url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname),
@@ -242,64 +233,28 @@ const checkPoolOptions = (options: Record<string, unknown>): void => {
 
 // config: a DSN or mysql2 PoolOptions, normalised to PoolOptions (a copy: the caller's object is
 // never changed).
-const configRule: OptionRule<string | PoolOptions, PoolOptions | undefined> = {
-  expected: 'a DSN string or a mysql2 PoolOptions object',
-  default: undefined,
-  normalise: (value, path, failWith) => {
-    if (value === undefined) return undefined
-    if (typeof value === 'string') {
-      const parsed = parseDsn(value)
-      checkPoolOptions(parsed as Record<string, unknown>)
-      return parsed
-    }
-    if (!isPlainObject(value)) failWith(path, configRule.expected, value)
-    const copy = { ...(value as PoolOptions) }
-    checkPoolOptions(copy as Record<string, unknown>)
-    return copy
-  },
-}
+const configRule = configOption<PoolOptions>(
+  'a DSN string or a mysql2 PoolOptions object',
+  parseDsn,
+  checkPoolOptions,
+)
 
-// The sub-tables every database middleware shares (secret, internalData, iam, connectRetry, fleet) come
-// from @thaw/db-core.
+// The rows every database middleware shares (what an invocation does with its connection, where
+// credentials come from, connectRetry, fleet) come from @thaw/db-core; what they do here:
+// - connect 'first-use' (the default): the handshake waits for the first statement; see the README.
+// - validateAfterIdleMs: the validation is a ping.
+// - statementMarginMs: a statement still running is stopped by KILLing its session from another
+//   connection (the handler's await fails with THAW_DB_CONNECTION_STATEMENT_DEADLINE); the margin
+//   is room for the KILL's connect and round trip too.
+// - resetSession 'auto': COM_RESET_CONNECTION only after an invocation that may have left session
+//   state behind.
 
 export const dbConnectionOptionTable = {
   // A DSN (mysql://user:password@host:port/database?option=value) or mysql2 PoolOptions; required
   // unless `secret` or `internalData` gives the credentials.
   config: configRule,
-  // Where context.db goes: never over the Lambda context's own members (context.getRemainingTimeInMillis
-  // replaced by context.db breaks Middy's timeout) nor Object.prototype's ('__proto__' would replace the
-  // context's prototype).
-  contextKey: option.propertyKey('db'),
-  // 'first-use': a handshake started at init can be frozen in flight (provisioned concurrency freezes
-  // the environment right after init, for minutes or hours) and INIT is billed; see the README.
-  connect: option.oneOf(['init', 'first-use'] as const, 'first-use'),
-  // A connection idle this long is pinged (with validateTimeoutMs as deadline) before use: a NAT or
-  // load balancer may have dropped it without a FIN, and a statement on it would hang.
-  validateAfterIdleMs: option.duration(0, 60_000),
-  validateTimeoutMs: option.duration(1, 1_000),
-  // A statement never outlives its invocation on the server: one still running this long before the
-  // invocation's deadline (context.getRemainingTimeInMillis()) is stopped (its session KILLed from
-  // another connection) and the handler's await fails with THAW_DB_CONNECTION_STATEMENT_DEADLINE; one sent later is
-  // refused. Room for the KILL's connect and round trip, the handler's error and the cleanup before
-  // Middy's early timeout (5 ms by default) or Lambda's own. 0: only Middy's early timeout ends them.
-  statementMarginMs: option.duration(0, 250),
-  // 'auto': COM_RESET_CONNECTION only after an invocation that may have left session state behind.
-  resetSession: option.oneOf(['auto', 'always', 'never'] as const, 'auto'),
-  // Behind a proxy that multiplexes sessions between transactions (RDS Proxy): thaw sends nothing that
-  // pins a session (no SET, no COM_RESET_CONNECTION, no KILL; see proxy.ts), as pg-connection's
-  // proxy: 'transaction' does behind a transaction pooler.
-  proxy: option.oneOf(['none', 'transaction'] as const, 'none'),
-  closeOnShutdown: option.boolean(false),
-  logger: option.function<DbConnectionLogger>(),
-  // A Secrets Manager secret in the RDS JSON shape: username, password (host, port, dbname).
-  secret: option.optionalNested(secretTable),
-  // Connection option → request.internal key (dotted paths allowed), as @middy/rds's internalData.
-  internalData: option.optionalNested(
-    internalDataTable,
-    "an object mapping 'user', 'password', 'host', 'port', 'database' to request.internal keys",
-  ),
-  // IAM authentication: a token from @aws-sdk/rds-signer (or getAuthToken) for each new connection.
-  iam: option.optionalNested(iamTable),
+  ...invocationRows,
+  ...credentialRows,
   // Backing off when the server refuses a connection for too many connections (1040, 1203, 1226):
   // full jitter between 0 and min(maxDelayMs, baseDelayMs * 2^attempt), until the invocation's
   // remaining time minus deadlineMarginMs (maxWaitMs outside an invocation). The same bound caps
@@ -311,8 +266,7 @@ export const dbConnectionOptionTable = {
 type Table = typeof dbConnectionOptionTable
 
 // The defaults of the options that have one (credentials have none).
-const { config: _c, secret: _s, internalData: _i, iam: _a, ...defaults } = defaultsOf(dbConnectionOptionTable)
-export const dbConnectionDefaults = defaults
+export const dbConnectionDefaults = defaultsBesideCredentials(dbConnectionOptionTable)
 
 export type ConnectMode = SettingsOf<Table>['connect']
 export type ResetSessionPolicy = SettingsOf<Table>['resetSession']
@@ -327,31 +281,18 @@ export type {
   SecretOptions,
 } from '@thaw/db-core'
 
-type CredentialNames = 'config' | 'secret' | 'internalData' | 'iam'
+export type DbConnectionBaseOptions<TKey extends string = 'db'> = DriverBaseOptions<Table, TKey>
 
-export type DbConnectionBaseOptions<TKey extends string = 'db'> = Omit<
-  OptionsOf<Table>,
-  CredentialNames | 'contextKey'
-> & { contextKey?: TKey }
-
-// Credentials come from the config, or from exactly one of `secret`, `internalData`, `iam`; the type
-// says so, where the table alone would make every option optional.
-// `config` may be given as `process.env.DATABASE_URL` (string | undefined): an unset one is refused at
-// init ("option 'config' is required …"), so the type does not make every user write `as string`.
-type CredentialOptions =
-  | {
-      config: string | PoolOptions | undefined
-      secret?: undefined
-      internalData?: undefined
-      iam?: IamOptions
-    }
-  | { config?: string | PoolOptions; secret: SecretOptions; internalData?: undefined; iam?: undefined }
-  | { config?: string | PoolOptions; secret?: undefined; internalData: InternalData; iam?: undefined }
-
-export type DbConnectionOptions<TKey extends string = 'db'> = CredentialOptions &
+// `config` may be given as `process.env.DATABASE_URL` (string | undefined) when it is the only source:
+// an unset one is refused at init ("option 'config' is required …"), so the type does not make every
+// user write `as string`.
+export type DbConnectionOptions<TKey extends string = 'db'> = CredentialOptions<
+  string | PoolOptions,
+  string | PoolOptions | undefined
+> &
   DbConnectionBaseOptions<TKey>
 
-export type DbConnectionSettings = Omit<SettingsOf<Table>, CredentialNames> & {
+export type DbConnectionSettings = SettingsBesideCredentials<Table> & {
   // Where user and password come from when not from the config.
   readonly credentials: CredentialSettings
   readonly poolOptions: PoolOptions
@@ -366,7 +307,6 @@ export type DbConnectionSettings = Omit<SettingsOf<Table>, CredentialNames> & {
 const poolDefaults: PoolOptions = { connectionLimit: 1 }
 
 // Values keyed by an HMAC in the registry key, never by value.
-const keyIgnoredNames: ReadonlySet<string> = new Set(['sdk', 'prefetch'])
 const secretNames: ReadonlySet<string> = new Set([
   'password',
   'password1',
@@ -389,60 +329,6 @@ const connectAttributes = (): Record<string, string> => {
   return attributes
 }
 
-// The rules that span options: credentials from one place, and what iam needs of the config.
-const checkCredentials = (settings: SettingsOf<Table>, poolOptions: PoolOptions): CredentialSettings => {
-  const { secret, internalData, iam } = settings
-  const given = (['secret', 'internalData', 'iam'] as const).filter((name) => settings[name] !== undefined)
-  if (given.length > 1) {
-    fail(
-      given[1] as string,
-      `options ${given.map((name) => `'${name}'`).join(' and ')} exclude each other: credentials come from one place`,
-    )
-  }
-  if (given.length === 1 && settings.connect === 'init') {
-    // A fetch or a token at init could be frozen in flight; credentials are resolved in the handler.
-    fail(
-      'connect',
-      `option 'connect' must be 'first-use' with '${given[0]}': credentials are resolved in the handler`,
-    )
-  }
-  if (secret) return { secret }
-  // Only the keys given: request.internal is read at each one.
-  if (internalData) {
-    return {
-      internalData: Object.fromEntries(
-        Object.entries(internalData).filter(([, key]) => key !== undefined),
-      ) as typeof internalData,
-    }
-  }
-  if (iam) {
-    if (!iam.username && !poolOptions.user) {
-      fail('iam.username', `option 'iam.username' (or 'config.user') is required with 'iam'`)
-    }
-    if (!iam.hostname && !poolOptions.host) {
-      fail('iam.hostname', `option 'iam.hostname' (or 'config.host') is required with 'iam'`)
-    }
-    if (!iam.getAuthToken && !iam.region && !process.env.AWS_REGION) {
-      fail('iam.region', `option 'iam.region' is required with 'iam' when AWS_REGION is not set`)
-    }
-    if (poolOptions.password !== undefined) {
-      fail(
-        'config.password',
-        `option 'config.password' must not be set with 'iam': the token is the password`,
-      )
-    }
-    // The token goes to the server in clear text (mysql_clear_password): only ever over TLS.
-    if (!poolOptions.ssl) {
-      fail(
-        'config.ssl',
-        `option 'config.ssl' is required with 'iam': the token is sent in clear text, so TLS must be on (e.g. ssl: 'Amazon RDS' or { ca })`,
-      )
-    }
-    return { iam }
-  }
-  return {}
-}
-
 // Throws a TypeError naming the option at fault; returns the settings in their normal form.
 export const dbConnectionValidateOptions = (options: DbConnectionOptions<string>): DbConnectionSettings => {
   if (!isPlainObject(options)) {
@@ -450,24 +336,20 @@ export const dbConnectionValidateOptions = (options: DbConnectionOptions<string>
   }
   const settings = validateOptionTable(packageName, dbConnectionOptionTable, options)
   const { config, secret, internalData, iam, ...rest } = settings
-  if (config === undefined && secret === undefined && internalData === undefined) {
-    fail('config', `option 'config' is required: ${configRule.expected}`)
-  }
   const raw = config ?? {}
   const poolOptions: PoolOptions = { ...poolDefaults, ...raw }
   poolOptions.connectAttributes = { ...connectAttributes(), ...raw.connectAttributes }
-  const credentials = checkCredentials(settings, poolOptions)
+  const credentials = checkCredentials(packageName, settings, poolOptions, {
+    configExpected: configRule.expected,
+    tlsExample: "ssl: 'Amazon RDS' or { ca }",
+  })
   // RDS IAM authentication asks for mysql_clear_password, which mysql2 3.22+ refuses unless enabled.
   if (credentials.iam) poolOptions.enableCleartextPlugin = true
   return {
     ...rest,
     credentials,
     poolOptions,
-    // Where an SDK module comes from (`sdk`) does not make another configuration: two middlewares
-    // with the same secret share one pool whatever function loads the client.
     key: configurationKey({ credentials, poolOptions }, secretNames, keyIgnoredNames),
-    label: credentials.secret
-      ? `${poolLabel(poolOptions)} (secret ${credentials.secret.secretId})`
-      : poolLabel(poolOptions),
+    label: configurationLabel(poolLabel(poolOptions), credentials),
   }
 }

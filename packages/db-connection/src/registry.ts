@@ -1,6 +1,8 @@
 // The pool registry: one pool per configuration per process (per worker thread: module state is per
 // thread), shared by every middleware and handler in the bundle that asks for the same configuration,
-// and ended at SIGTERM when asked to.
+// and ended at SIGTERM when asked to: @thaw/db-core's registry, holding mysql2's pools (mysql2 keeps
+// its own pool of connections: db-core's ConnectionPool is pg-connection's).
+import { poolRegistry } from '@thaw/db-core'
 import type { PoolOptions } from 'mysql2'
 import type { CredentialSource } from './credentials.ts'
 import {
@@ -20,11 +22,13 @@ export interface PoolEntry {
   poolOptions: PoolOptions
   // Where new connections' credentials come from, when not from the config.
   source: CredentialSource | undefined
-  closeOnShutdown: boolean
   // Connections opened and not yet handed out: they need no validation.
   fresh: WeakSet<CoreConnection>
   // Connections already counted as replaced.
   replaced: WeakSet<CoreConnection>
+  // What the registry reads: whether mysql2's pool has ended, and how to end it.
+  readonly closed: boolean
+  end(): Promise<void>
 }
 
 // Counted here, read by stats.ts. `errors` are the connections' own error events.
@@ -39,15 +43,9 @@ export const countReplacement = (entry: PoolEntry, connection: CoreConnection): 
   counters.replacements++
 }
 
-const entries = new Map<string, PoolEntry>()
+const registry = poolRegistry<PoolEntry>()
 
-export const acquirePool = (settings: DbConnectionSettings, source?: CredentialSource): PoolEntry => {
-  const existing = entries.get(settings.key)
-  if (existing && !isPoolClosed(existing.pool)) {
-    existing.closeOnShutdown ||= settings.closeOnShutdown
-    if (existing.closeOnShutdown) listenForShutdown()
-    return existing
-  }
+const createEntry = (settings: DbConnectionSettings, source: CredentialSource | undefined): PoolEntry => {
   const pool = createCorePool(settings.poolOptions)
   const entry: PoolEntry = {
     key: settings.key,
@@ -55,9 +53,15 @@ export const acquirePool = (settings: DbConnectionSettings, source?: CredentialS
     pool,
     poolOptions: settings.poolOptions,
     source,
-    closeOnShutdown: settings.closeOnShutdown,
     fresh: new WeakSet(),
     replaced: new WeakSet(),
+    get closed() {
+      return isPoolClosed(pool)
+    },
+    end: () =>
+      new Promise<void>((resolve) => {
+        pool.end(() => resolve())
+      }),
   }
   pool.on('connection', (connection) => {
     const core = connection as CoreConnection
@@ -75,39 +79,12 @@ export const acquirePool = (settings: DbConnectionSettings, source?: CredentialS
     })
   })
   counters.pools++
-  entries.set(settings.key, entry)
-  if (entry.closeOnShutdown) listenForShutdown()
   return entry
 }
 
-export const closePools = async (filter: (entry: PoolEntry) => boolean = () => true): Promise<void> => {
-  const closing = [...entries.values()].filter(filter)
-  for (const entry of closing) entries.delete(entry.key)
-  await Promise.all(
-    closing.map(
-      (entry) =>
-        new Promise<void>((resolve) => {
-          entry.pool.end(() => resolve())
-        }),
-    ),
-  )
-}
+export const acquirePool = (settings: DbConnectionSettings, source?: CredentialSource): PoolEntry =>
+  registry.acquire(settings.key, () => createEntry(settings, source), settings.closeOnShutdown)
 
-// One SIGTERM listener for the process, whatever the number of pools. Lambda sends SIGTERM (when
-// extensions are registered) and SIGKILLs 500 ms later: end the pools that asked for it, then exit
-// if nobody else listens (a SIGTERM listener otherwise keeps the process alive until SIGKILL).
-let listening = false
-const shutdownDeadlineMs = 300
-const onSigterm = async () => {
-  await Promise.race([
-    closePools((entry) => entry.closeOnShutdown),
-    new Promise((resolve) => setTimeout(resolve, shutdownDeadlineMs).unref()),
-  ])
-  // once() has already removed this listener: any left belong to someone else.
-  if (process.listenerCount('SIGTERM') === 0) process.exit(0)
-}
-const listenForShutdown = () => {
-  if (listening) return
-  listening = true
-  process.once('SIGTERM', onSigterm)
-}
+// Ends the pools `filter` picks (all by default) and forgets them: the next middleware built for one
+// of their configurations gets a new pool.
+export const closePools = (filter?: (entry: PoolEntry) => boolean): Promise<void> => registry.closeAll(filter)

@@ -2,6 +2,12 @@
 // statement, keeps it for all its statements, lets getConnection()/transaction() hold it
 // exclusively, and hands it to release.ts when the invocation ends.
 import type { Request } from '@middy/core'
+import {
+  type TransactionScope as CoreTransactionScope,
+  finishOverdue,
+  runTransaction,
+  type TransactionVerbs,
+} from '@thaw/db-core'
 import type { Invocation } from './connect.ts'
 import { DbConnectionError, dbConnectionErrorCodes } from './errors.ts'
 import { acquireConnection } from './lease.ts'
@@ -107,33 +113,22 @@ interface OkPacket {
   stateChanges?: { schema?: string | null }
 }
 
-interface TransactionScope {
-  session: DbSession
-  connection: DbLeasedConnection
-  depth: number
-}
+type TransactionScope = CoreTransactionScope<DbSession, DbLeasedConnection>
 const transactionScope = new AsyncLocalStorage<TransactionScope>()
+const transactionVerbs: TransactionVerbs<DbLeasedConnection> = {
+  begin: (connection) => connection.beginTransaction(),
+  commit: (connection) => connection.commit(),
+  rollback: (connection) => connection.rollback(),
+}
 
 // Sessions holding a connection, so that one whose after/onError never ran (another middleware's
 // early response skipped them) is finished at the latest by the next invocation's before (classic
 // mode: invocations never overlap in a process) or at its deadline (Managed Instances).
 const leasedSessions = new Set<DbSession>()
 
-// Finishes the sessions whose invocation is certainly over: all of them in classic mode (a new
-// invocation has begun), those past their deadline with Managed Instances. Returns the cleanup to
-// await, or undefined when there was none (the warm path: the set is empty).
-export const finishOverdueSessions = (classic: boolean): Promise<unknown> | undefined => {
-  if (leasedSessions.size === 0) return undefined
-  const now = Date.now()
-  const cleanups: Promise<void>[] = []
-  for (const session of leasedSessions) {
-    if (classic || session.deadline <= now) {
-      const cleanup = session.finish()
-      if (cleanup) cleanups.push(cleanup)
-    }
-  }
-  return cleanups.length > 0 ? Promise.all(cleanups) : undefined
-}
+// The warm path (no session left over) is answered here, without a call: every invocation runs it.
+export const finishOverdueSessions = (classic: boolean): Promise<unknown> | undefined =>
+  leasedSessions.size === 0 ? undefined : finishOverdue(leasedSessions, classic)
 
 export class DbSession {
   #invocation: Invocation
@@ -217,47 +212,8 @@ export class DbSession {
     })
   }
 
-  async transaction<T>(fn: (connection: DbLeasedConnection) => Promise<T>): Promise<T> {
-    const scope = transactionScope.getStore()
-    if (scope?.session === this) return this.#savepoint(scope, fn)
-    const connection = await this.getConnection()
-    try {
-      await connection.beginTransaction()
-      let result: T
-      try {
-        result = await transactionScope.run({ session: this, connection, depth: 0 }, () => fn(connection))
-      } catch (error) {
-        // The rollback's own failure (a dead connection) must not hide the handler's error; the
-        // server rolls back a transaction whose connection died, and after/onError reset or discard.
-        await connection.rollback().catch(noop)
-        throw error
-      }
-      await connection.commit()
-      return result
-    } finally {
-      connection.release()
-    }
-  }
-
-  // A transaction() inside a transaction() callback: a savepoint on the same connection, released
-  // when fn resolves, rolled back to when it throws (the outer transaction goes on either way).
-  async #savepoint<T>(
-    scope: TransactionScope,
-    fn: (connection: DbLeasedConnection) => Promise<T>,
-  ): Promise<T> {
-    const depth = scope.depth + 1
-    const name = `thaw_savepoint_${depth}`
-    const { connection } = scope
-    await connection.query(`SAVEPOINT ${name}`)
-    let result: T
-    try {
-      result = await transactionScope.run({ session: this, connection, depth }, () => fn(connection))
-    } catch (error) {
-      await connection.query(`ROLLBACK TO SAVEPOINT ${name}`).catch(noop)
-      throw error
-    }
-    await connection.query(`RELEASE SAVEPOINT ${name}`)
-    return result
+  transaction<T>(fn: (connection: DbLeasedConnection) => Promise<T>): Promise<T> {
+    return runTransaction(transactionScope, this, () => this.getConnection(), transactionVerbs, fn)
   }
 
   // The hot path: a leased, healthy connection runs the statement with no extra step.

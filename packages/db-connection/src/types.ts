@@ -1,6 +1,7 @@
 // Public types that are not options: what a handler sees on its context, what the logger receives,
 // what dbConnectionStats() returns. (The options' types follow from the table in options.ts.)
 import type { MiddlewareObj } from '@middy/core'
+import type { DbLogEvent, DbLogger } from '@thaw/db-core'
 // The Lambda context type comes from @types/aws-lambda, a dependency of this package (the public types
 // name it), as in every @thaw package (CONTRIBUTING.md).
 import type { Context as LambdaContext } from 'aws-lambda'
@@ -32,19 +33,10 @@ export interface DbConnection {
   format: PromisePool['format']
 }
 
-// What the logger hook receives. Never holds a password: `pool` is user@host:port/database.
-export interface DbConnectionLogEvent {
-  level: 'debug' | 'info' | 'warn' | 'error'
-  event: string
-  pool: string
-  message: string
-  code?: string
-  errno?: number
-  threadId?: number | null
-}
-export type DbConnectionLogger = (event: DbConnectionLogEvent) => void
-
-// Lambda's context type, as Middy declares it (no direct dependency on @types/aws-lambda).
+// What the logger hook receives (@thaw/db-core's event, the same in every database middleware). Never
+// holds a password: `pool` is user@host:port/database; `threadId` is CONNECTION_ID().
+export type DbConnectionLogEvent = DbLogEvent
+export type DbConnectionLogger = DbLogger
 
 export type DbConnectionContext<TKey extends string = 'db'> = LambdaContext & { [K in TKey]: DbConnection }
 

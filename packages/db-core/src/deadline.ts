@@ -1,6 +1,7 @@
-// The statement deadline: a statement never outlives its invocation on the server. One timer per
-// invocation (no round trip) fires statementMarginMs before the invocation's deadline; a statement
-// still running then is cancelled on the server by the driver, and a statement sent later is refused.
+// The statement deadline: a statement never outlives its invocation on the server. statementMarginMs
+// before the invocation's deadline a statement still running is stopped on the server by the driver
+// (its own timer: pg-connection's deadline-watch.ts, db-connection's link.ts), and one sent later is
+// refused.
 //
 // The rule for what the handler is told ("say only what happened"): 'stopped' only when the server
 // showed the statement gone (its own answer said it was cancelled, or the server no longer lists it);
@@ -17,19 +18,4 @@ export const deadlineMessage = (outcome: DeadlineOutcome, marginMs: number, conf
     default:
       return `the statement was still running ${marginMs} ms before the function's timeout (statementMarginMs); a cancel was sent but the server did not confirm it within ${confirmMs} ms, so the statement may still be running and may still complete: do not retry it unless it is safe to run twice (its connection was closed)`
   }
-}
-
-// Arms the timer for `request`'s invocation: `fire` runs at deadline - marginMs. Returns the
-// invocation's deadline (epoch ms, Infinity outside an invocation) and a disarm, or undefined for no
-// timer (marginMs 0, or no deadline to go by). Unref'd: it never keeps the process alive.
-export const armStatementDeadline = (
-  remainingMs: number | undefined,
-  marginMs: number,
-  fire: () => void,
-): { deadline: number; disarm: () => void } => {
-  if (typeof remainingMs !== 'number') return { deadline: Number.POSITIVE_INFINITY, disarm: () => {} }
-  const deadline = Date.now() + remainingMs
-  if (marginMs <= 0) return { deadline, disarm: () => {} }
-  const timer = setTimeout(fire, Math.max(0, remainingMs - marginMs)).unref()
-  return { deadline, disarm: () => clearTimeout(timer) }
 }

@@ -4,6 +4,20 @@
 
 export { connectionOnContext } from './context-connection.ts'
 export {
+  type ConfiguredConnection,
+  type CredentialChoice,
+  type CredentialOptionNames,
+  type CredentialOptions,
+  checkCredentials,
+  configOption,
+  configUrl,
+  configurationLabel,
+  type DriverBaseOptions,
+  defaultsBesideCredentials,
+  keyIgnoredNames,
+  type SettingsBesideCredentials,
+} from './credential-options.ts'
+export {
   type ConfiguredEndpoint,
   type CredentialCounters,
   type CredentialSource,
@@ -11,6 +25,8 @@ export {
   credentialSource,
   parseRdsSecret,
 } from './credentials.ts'
+export { ConnectionLimitError, driverErrorCodes } from './driver-errors.ts'
+export { type FinishableSession, finishOverdue } from './leased-sessions.ts'
 export { type LogLevel, logEvent } from './log.ts'
 export { loadOptionalPeer } from './optional-peer.ts'
 export {
@@ -19,11 +35,13 @@ export {
   type ConnectRetrySettings,
   type CredentialSettings,
   connectRetryTable,
+  credentialRows,
   fleetTable,
   type IamOptions,
   type InternalData,
   iamTable,
   internalDataTable,
+  invocationRows,
   isPort,
   type SecretOptions,
   secretTable,
@@ -38,7 +56,14 @@ export type {
   SecretsManagerModuleLike,
 } from './types.ts'
 export const packageName = '@thaw/db-core'
-export { armStatementDeadline, type DeadlineOutcome, deadlineMessage } from './deadline.ts'
+export { type DeadlineOutcome, deadlineMessage } from './deadline.ts'
 export { ConnectionPool, invocationDeadline, type PoolCounters, type PoolSettings } from './pool.ts'
 export { type PoolRegistry, poolRegistry, type Registered } from './registry.ts'
+export {
+  runTransaction,
+  type TransactionConnection,
+  type TransactionScope,
+  type TransactionStorage,
+  type TransactionVerbs,
+} from './transactions.ts'
 export type { ConnectionAdapter, DbDriverErrors, ServerError } from './types.ts'

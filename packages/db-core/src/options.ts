@@ -5,6 +5,7 @@
 // option.propertyKey is the one rule for a contextKey).
 import { type OptionsOf, option, type SettingsOf } from '@thaw/util'
 import type {
+  DbLogger,
   RdsSignerModuleLike,
   SecretsManagerClientConfigLike,
   SecretsManagerModuleLike,
@@ -91,6 +92,54 @@ export const fleetTable = {
     (value) => value === false || (typeof value === 'number' && value > 0 && value <= 1),
     0.5,
   ),
+}
+
+// The rows of a driver's table that say how an invocation uses its connection, the same in every
+// driver (each driver's options.ts says what its server does for them): where context.db goes, when
+// to connect, when an idle connection is validated, when a statement is stopped before the deadline,
+// when the session is reset, whether SIGTERM ends the pools, and the logger hook.
+export const invocationRows = {
+  // Where context.db goes: never over the Lambda context's own members (context.getRemainingTimeInMillis
+  // replaced by context.db breaks Middy's timeout) nor Object.prototype's ('__proto__' would replace
+  // the context's prototype).
+  contextKey: option.propertyKey('db'),
+  // 'first-use': a handshake started at init can be frozen in flight (provisioned concurrency freezes
+  // the environment right after init, for minutes or hours) and INIT is billed; 'init' starts
+  // connecting during init.
+  connect: option.oneOf(['init', 'first-use'] as const, 'first-use'),
+  // A connection idle this long is validated (one round trip, validateTimeoutMs as its deadline)
+  // before use: a NAT or load balancer may have dropped it without a FIN, and a statement on it
+  // would hang.
+  validateAfterIdleMs: option.duration(0, 60_000),
+  // The deadline of that validation, of the reset after an invocation and of a stop's confirmation.
+  validateTimeoutMs: option.duration(1, 1_000),
+  // A statement still running this long before the invocation's deadline is stopped on the server;
+  // one sent later is refused. Room for the stop's round trip, the handler's error and the cleanup
+  // before Middy's early timeout (5 ms by default) or Lambda's own. 0: only Middy's early timeout ends
+  // them.
+  statementMarginMs: option.duration(0, 250),
+  // 'auto': the session is reset only after an invocation that may have left session state behind;
+  // 'always'; 'never'.
+  resetSession: option.oneOf(['auto', 'always', 'never'] as const, 'auto'),
+  // 'transaction': behind a proxy that multiplexes sessions between transactions (RDS Proxy,
+  // pgbouncer in transaction mode), thaw sends nothing that pins a session or that the proxy cannot
+  // route (each driver's proxy.ts / README says what, and what each guarantee becomes there).
+  proxy: option.oneOf(['none', 'transaction'] as const, 'none'),
+  closeOnShutdown: option.boolean(false),
+  logger: option.function<DbLogger>(),
+}
+
+// Where credentials come from when not from the config: exactly one of these (credential-options.ts).
+export const credentialRows = {
+  // A Secrets Manager secret in the RDS JSON shape: username, password (host, port, dbname).
+  secret: option.optionalNested(secretTable),
+  // Connection option → request.internal key (dotted paths allowed), as @middy/rds's internalData.
+  internalData: option.optionalNested(
+    internalDataTable,
+    "an object mapping 'user', 'password', 'host', 'port', 'database' to request.internal keys",
+  ),
+  // IAM authentication: a token from @aws-sdk/rds-signer (or getAuthToken) for each new connection.
+  iam: option.optionalNested(iamTable),
 }
 
 export type ConnectRetryOptions = OptionsOf<typeof connectRetryTable>

@@ -5,24 +5,26 @@
 // What one entry cannot say alone (credentials come from one place; iam needs TLS) is checked after
 // the table, in pgConnectionValidateOptions, the only place options are checked.
 import {
+  type CredentialOptions,
   type CredentialSettings,
+  checkCredentials,
+  configOption,
+  configUrl,
+  configurationLabel,
   connectRetryTable,
+  credentialRows,
+  type DriverBaseOptions,
+  defaultsBesideCredentials,
   fleetTable,
-  type IamOptions,
-  type InternalData,
-  iamTable,
-  internalDataTable,
+  invocationRows,
   isPort,
-  type SecretOptions,
-  secretTable,
+  keyIgnoredNames,
+  type SettingsBesideCredentials,
 } from '@thaw/db-core'
 import {
   configurationKey,
-  defaultsOf,
   isPlainObject,
   maxTimerMs,
-  type OptionRule,
-  type OptionsOf,
   option,
   optionError,
   type SettingsOf,
@@ -31,7 +33,6 @@ import {
 import type { ClientConfig } from 'pg'
 import pgConnectionString from 'pg-connection-string'
 import { packageName } from './errors.ts'
-import type { PgConnectionLogger } from './types.ts'
 
 export type {
   AuthTokenParams,
@@ -95,21 +96,11 @@ const connectionStringOnly = new Set(['sslmode', 'sslcert', 'sslkey', 'sslrootce
 // Parses a connection string the way pg does (pg-connection-string, which pg uses), so the registry
 // key, the label and the checks below see what pg will use. The string never appears in an error.
 const parseConnectionString = (text: string): PgConfig => {
-  let url: URL
-  try {
-    url = new URL(text)
-  } catch {
-    return fail(
-      'config',
-      `option 'config' must be a connection string such as postgres://user:password@host:5432/database, got a string that is not a URL`,
-    )
-  }
-  if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') {
-    fail(
-      'config',
-      `option 'config' must be a postgres:// (or postgresql://) URL, got the protocol '${url.protocol}'`,
-    )
-  }
+  configUrl(packageName, text, {
+    kind: 'URL',
+    example: 'a connection string such as postgres://user:password@host:5432/database',
+    protocols: ['postgres', 'postgresql'],
+  })
   let parsed: ClientConfig
   try {
     parsed = pgConnectionString.parseIntoClientConfig(text) as ClientConfig
@@ -177,55 +168,30 @@ const checkConfig = (config: Record<string, unknown>): void => {
 }
 
 // config: a connection string or pg's ClientConfig (and max), normalised to the object (a copy).
-const configRule: OptionRule<string | PgConfig, PgConfig | undefined> = {
-  expected: "a postgres:// connection string or a pg ClientConfig object (with 'max', the pool's size)",
-  default: undefined,
-  normalise: (value, path, failWith) => {
-    if (value === undefined) return undefined
-    if (typeof value === 'string') {
-      const parsed = parseConnectionString(value)
-      checkConfig(parsed as Record<string, unknown>)
-      return parsed
-    }
-    if (!isPlainObject(value)) failWith(path, configRule.expected, value)
-    const copy = { ...(value as PgConfig) }
-    checkConfig(copy as Record<string, unknown>)
-    return copy
-  },
-}
+const configRule = configOption<PgConfig>(
+  "a postgres:// connection string or a pg ClientConfig object (with 'max', the pool's size)",
+  parseConnectionString,
+  checkConfig,
+)
+
+// The rows every database middleware shares (what an invocation does with its connection, where
+// credentials come from, connectRetry) come from @thaw/db-core; what they do here:
+// - validateAfterIdleMs: the validation is SELECT 1.
+// - statementMarginMs: a statement still running is cancelled with PostgreSQL's cancel request.
+// - resetSession 'auto': DISCARD ALL after an invocation that may have left session state behind
+//   (anything but plain statements, a named statement, a reported setting change); 'never' still
+//   rolls an open transaction back.
 
 export const pgConnectionOptionTable = {
   // A connection string (postgres://user:password@host:5432/database?sslmode=require) or pg's
   // ClientConfig with `max`; required unless `secret` or `internalData` gives the credentials.
   config: configRule,
-  contextKey: option.propertyKey('db'),
-  // 'first-use': a handshake started at init can be frozen in flight (provisioned concurrency freezes
-  // the environment right after init) and INIT is billed; 'init' starts connecting during init.
-  connect: option.oneOf(['init', 'first-use'] as const, 'first-use'),
-  // A connection idle this long is validated (SELECT 1 with validateTimeoutMs as deadline) before use:
-  // a NAT or load balancer may have dropped it without a FIN, and a statement on it would hang.
-  validateAfterIdleMs: option.duration(0, 60_000),
-  // The deadline of that validation, of the reset after an invocation and of a cancel's confirmation.
-  validateTimeoutMs: option.duration(1, 1_000),
-  // A statement still running this long before the invocation's deadline is cancelled on the server
-  // (PostgreSQL's cancel request); one sent later is refused. 0: off.
-  statementMarginMs: option.duration(0, 250),
-  // 'auto': DISCARD ALL after an invocation that may have left session state behind (anything but
-  // plain statements, a named statement, a reported setting change); 'always'; 'never' (only an open
-  // transaction is rolled back).
-  resetSession: option.oneOf(['auto', 'always', 'never'] as const, 'auto'),
+  ...invocationRows,
   // Behind a transaction pooler (pgbouncer pool_mode=transaction, RDS Proxy): thaw sends nothing that
   // needs a session (no DISCARD ALL, no session setting) and refuses named prepared statements, which
   // a transaction pooler cannot route (pgbouncer before 1.21, or without max_prepared_statements).
   proxy: option.oneOf(['none', 'transaction'] as const, 'none'),
-  closeOnShutdown: option.boolean(false),
-  logger: option.function<PgConnectionLogger>(),
-  secret: option.optionalNested(secretTable),
-  internalData: option.optionalNested(
-    internalDataTable,
-    "an object mapping 'user', 'password', 'host', 'port', 'database' to request.internal keys",
-  ),
-  iam: option.optionalNested(iamTable),
+  ...credentialRows,
   // Backing off when the server refuses a connection for too many connections (53300): full jitter
   // between 0 and min(maxDelayMs, baseDelayMs * 2^attempt), until the invocation's remaining time minus
   // deadlineMarginMs (maxWaitMs outside an invocation). The same bound caps a connect and a wait for a
@@ -240,31 +206,18 @@ export const pgConnectionOptionTable = {
 
 type Table = typeof pgConnectionOptionTable
 
-const { config: _c, secret: _s, internalData: _i, iam: _a, ...defaults } = defaultsOf(pgConnectionOptionTable)
-export const pgConnectionDefaults = defaults
+export const pgConnectionDefaults = defaultsBesideCredentials(pgConnectionOptionTable)
 
 export type ConnectMode = SettingsOf<Table>['connect']
 export type ResetSessionPolicy = SettingsOf<Table>['resetSession']
 export type ProxyMode = SettingsOf<Table>['proxy']
 
-type CredentialNames = 'config' | 'secret' | 'internalData' | 'iam'
+export type PgConnectionBaseOptions<TKey extends string = 'db'> = DriverBaseOptions<Table, TKey>
 
-export type PgConnectionBaseOptions<TKey extends string = 'db'> = Omit<
-  OptionsOf<Table>,
-  CredentialNames | 'contextKey'
-> & {
-  contextKey?: TKey
-}
-
-type CredentialOptions =
-  | { config: string | PgConfig; secret?: undefined; internalData?: undefined; iam?: IamOptions }
-  | { config?: string | PgConfig; secret: SecretOptions; internalData?: undefined; iam?: undefined }
-  | { config?: string | PgConfig; secret?: undefined; internalData: InternalData; iam?: undefined }
-
-export type PgConnectionOptions<TKey extends string = 'db'> = CredentialOptions &
+export type PgConnectionOptions<TKey extends string = 'db'> = CredentialOptions<string | PgConfig> &
   PgConnectionBaseOptions<TKey>
 
-export type PgConnectionSettings = Omit<SettingsOf<Table>, CredentialNames> & {
+export type PgConnectionSettings = SettingsBesideCredentials<Table> & {
   readonly credentials: CredentialSettings
   // pg's ClientConfig for each new client (without max), before credentials are applied.
   readonly clientConfig: ClientConfig
@@ -276,69 +229,16 @@ export type PgConnectionSettings = Omit<SettingsOf<Table>, CredentialNames> & {
   readonly label: string
 }
 
-const keyIgnoredNames: ReadonlySet<string> = new Set(['sdk', 'prefetch'])
 const secretNames: ReadonlySet<string> = new Set(['password', 'secretAccessKey', 'sessionToken'])
 
 export const clientLabel = (config: ClientConfig): string =>
   `${config.user ?? ''}@${config.host ?? 'localhost'}:${config.port ?? 5432}/${config.database ?? ''}`
-
-const checkCredentials = (settings: SettingsOf<Table>, config: ClientConfig): CredentialSettings => {
-  const { secret, internalData, iam } = settings
-  const given = (['secret', 'internalData', 'iam'] as const).filter((name) => settings[name] !== undefined)
-  if (given.length > 1) {
-    fail(
-      given[1] as string,
-      `options ${given.map((name) => `'${name}'`).join(' and ')} exclude each other: credentials come from one place`,
-    )
-  }
-  if (given.length === 1 && settings.connect === 'init') {
-    fail(
-      'connect',
-      `option 'connect' must be 'first-use' with '${given[0]}': credentials are resolved in the handler`,
-    )
-  }
-  if (secret) return { secret }
-  if (internalData) {
-    return {
-      internalData: Object.fromEntries(
-        Object.entries(internalData).filter(([, key]) => key !== undefined),
-      ) as typeof internalData,
-    }
-  }
-  if (iam) {
-    if (!iam.username && !config.user)
-      fail('iam.username', `option 'iam.username' (or 'config.user') is required with 'iam'`)
-    if (!iam.hostname && !config.host)
-      fail('iam.hostname', `option 'iam.hostname' (or 'config.host') is required with 'iam'`)
-    if (!iam.getAuthToken && !iam.region && !process.env.AWS_REGION) {
-      fail('iam.region', `option 'iam.region' is required with 'iam' when AWS_REGION is not set`)
-    }
-    if (config.password !== undefined) {
-      fail(
-        'config.password',
-        `option 'config.password' must not be set with 'iam': the token is the password`,
-      )
-    }
-    // The token is sent as a cleartext password: only ever over TLS.
-    if (!config.ssl) {
-      fail(
-        'config.ssl',
-        `option 'config.ssl' is required with 'iam': the token is sent in clear text, so TLS must be on (e.g. ssl: { ca } or ?sslmode=verify-full)`,
-      )
-    }
-    return { iam }
-  }
-  return {}
-}
 
 // Throws a TypeError naming the option at fault; returns the settings in their normal form.
 export const pgConnectionValidateOptions = (options: PgConnectionOptions<string>): PgConnectionSettings => {
   if (!isPlainObject(options)) return fail('options', 'options must be an object with at least { config }')
   const settings = validateOptionTable(packageName, pgConnectionOptionTable, options)
   const { config, secret, internalData, iam, ...rest } = settings
-  if (config === undefined && secret === undefined && internalData === undefined) {
-    fail('config', `option 'config' is required: ${configRule.expected}`)
-  }
   const { max = 1, ...clientConfig } = config ?? {}
   // application_name tells thaw's sessions apart in pg_stat_activity (operators filter on it).
   if (clientConfig.application_name === undefined) {
@@ -348,15 +248,16 @@ export const pgConnectionValidateOptions = (options: PgConnectionOptions<string>
         63,
       )
   }
-  const credentials = checkCredentials(settings, clientConfig)
+  const credentials = checkCredentials(packageName, settings, clientConfig, {
+    configExpected: configRule.expected,
+    tlsExample: 'ssl: { ca } or ?sslmode=verify-full',
+  })
   return {
     ...rest,
     credentials,
     clientConfig,
     max,
     key: configurationKey({ credentials, clientConfig, max }, secretNames, keyIgnoredNames),
-    label: credentials.secret
-      ? `${clientLabel(clientConfig)} (secret ${credentials.secret.secretId})`
-      : clientLabel(clientConfig),
+    label: configurationLabel(clientLabel(clientConfig), credentials),
   }
 }

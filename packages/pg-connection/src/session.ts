@@ -3,7 +3,14 @@
 // stops a statement at the invocation's deadline, and hands the client to release.ts at the end.
 
 import type { Request } from '@middy/core'
-import { type DeadlineOutcome, deadlineMessage } from '@thaw/db-core'
+import {
+  type TransactionScope as CoreTransactionScope,
+  type DeadlineOutcome,
+  deadlineMessage,
+  finishOverdue,
+  runTransaction,
+  type TransactionVerbs,
+} from '@thaw/db-core'
 import type pg from 'pg'
 import type { QueryResult } from 'pg'
 import { DeadlineWatch } from './deadline-watch.ts'
@@ -63,30 +70,22 @@ interface LeaseWaiter {
   failed(error: unknown): void
 }
 
-interface TransactionScope {
-  session: PgSession
-  connection: PgLeasedConnection
-  depth: number
-}
+type TransactionScope = CoreTransactionScope<PgSession, PgLeasedConnection>
 const transactionScope = new AsyncLocalStorage<TransactionScope>()
+const transactionVerbs: TransactionVerbs<PgLeasedConnection> = {
+  begin: (connection) => connection.query('BEGIN'),
+  commit: (connection) => connection.query('COMMIT'),
+  rollback: (connection) => connection.query('ROLLBACK'),
+}
 
 // Sessions holding a client, so that one whose after/onError never ran (another middleware's early
 // response skipped them) is finished by the next invocation's before (classic: invocations never
 // overlap) or at its deadline (Managed Instances); their statement deadlines share one timer.
 const leasedSessions = new DeadlineWatch<PgSession>()
 
-export const finishOverdueSessions = (classic: boolean): Promise<unknown> | undefined => {
-  if (leasedSessions.sessions.size === 0) return undefined
-  const now = Date.now()
-  const cleanups: Promise<void>[] = []
-  for (const session of leasedSessions.sessions) {
-    if (classic || session.deadline <= now) {
-      const cleanup = session.finish()
-      if (cleanup) cleanups.push(cleanup)
-    }
-  }
-  return cleanups.length > 0 ? Promise.all(cleanups) : undefined
-}
+// The warm path (no session left over) is answered here, without a call: every invocation runs it.
+export const finishOverdueSessions = (classic: boolean): Promise<unknown> | undefined =>
+  leasedSessions.sessions.size === 0 ? undefined : finishOverdue(leasedSessions.sessions, classic)
 
 export class PgSession {
   #pool: PgPool
@@ -159,45 +158,8 @@ export class PgSession {
     })
   }
 
-  async transaction<T>(fn: (connection: PgLeasedConnection) => Promise<T>): Promise<T> {
-    const scope = transactionScope.getStore()
-    if (scope?.session === this) return this.#savepoint(scope, fn)
-    const connection = await this.getConnection()
-    try {
-      await connection.query('BEGIN')
-      let result: T
-      try {
-        result = await transactionScope.run({ session: this, connection, depth: 0 }, () => fn(connection))
-      } catch (error) {
-        // The rollback's own failure (a dead connection) must not hide the handler's error; the server
-        // rolls back a transaction whose session ended, and after/onError roll back or discard.
-        await connection.query('ROLLBACK').catch(noop)
-        throw error
-      }
-      await connection.query('COMMIT')
-      return result
-    } finally {
-      connection.release()
-    }
-  }
-
-  async #savepoint<T>(
-    scope: TransactionScope,
-    fn: (connection: PgLeasedConnection) => Promise<T>,
-  ): Promise<T> {
-    const depth = scope.depth + 1
-    const name = `thaw_savepoint_${depth}`
-    const { connection } = scope
-    await connection.query(`SAVEPOINT ${name}`)
-    let result: T
-    try {
-      result = await transactionScope.run({ session: this, connection, depth }, () => fn(connection))
-    } catch (error) {
-      await connection.query(`ROLLBACK TO SAVEPOINT ${name}`).catch(noop)
-      throw error
-    }
-    await connection.query(`RELEASE SAVEPOINT ${name}`)
-    return result
+  transaction<T>(fn: (connection: PgLeasedConnection) => Promise<T>): Promise<T> {
+    return runTransaction(transactionScope, this, () => this.getConnection(), transactionVerbs, fn)
   }
 
   async #sharedSlow(statement: Statement, values: unknown[] | undefined): Promise<QueryResult> {

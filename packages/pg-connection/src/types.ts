@@ -1,7 +1,7 @@
 // Public types that are not options: what a handler sees on its context, what the logger receives,
 // what pgConnectionStats() returns. (The options' types follow from the table in options.ts.)
 import type { MiddlewareObj } from '@middy/core'
-import type { DbLogEvent } from '@thaw/db-core'
+import type { DbLogEvent, DbLogger } from '@thaw/db-core'
 import type { Context as LambdaContext } from 'aws-lambda'
 import type { QueryConfig, QueryResult, QueryResultRow } from 'pg'
 
@@ -33,7 +33,7 @@ export interface PgConnection extends PgQueryable {
 // What the logger hook receives. Never holds a password: `pool` is user@host:port/database;
 // `threadId` is the backend pid.
 export type PgConnectionLogEvent = DbLogEvent
-export type PgConnectionLogger = (event: PgConnectionLogEvent) => void
+export type PgConnectionLogger = DbLogger
 
 export type PgConnectionContext<TKey extends string = 'db'> = LambdaContext & { [K in TKey]: PgConnection }
 

@@ -6,8 +6,9 @@
 // values (the wrong types, the edges of a range, look-alike strings, misspelt names).
 import fc from 'fast-check'
 
-// One bad option: its path and the value given there.
-export type BadOption = readonly [path: string, value: unknown]
+// One bad option: its path and the value given there, and the other options it needs beside it
+// (paths to values: a nested option's required neighbours), set first.
+export type BadOption = readonly [path: string, value: unknown, alongside?: Readonly<Record<string, unknown>>]
 
 const sample = {
   symbol: Symbol('bad'),
@@ -123,9 +124,12 @@ const typoOf = (name: string): fc.Arbitrary<string> =>
       ),
     )
 
-/** The bad values of one option, as catalogue entries. */
-export const badOption = (path: string, values: fc.Arbitrary<unknown>): fc.Arbitrary<BadOption> =>
-  values.map((value) => [path, value] as const)
+/** The bad values of one option, as catalogue entries, with the options it needs beside it. */
+export const badOption = (
+  path: string,
+  values: fc.Arbitrary<unknown>,
+  alongside: Readonly<Record<string, unknown>> = {},
+): fc.Arbitrary<BadOption> => values.map((value) => [path, value, alongside] as const)
 
 /**
  * A misspelt name of an object whose names are `known` (at `parent`, '' for the options
@@ -194,8 +198,12 @@ export const assertBadOptionsRefused = (
 ): number => {
   const before = refusalOf(validate, valid)
   if (before !== undefined) throw new Error(`the valid options were refused: ${String(before)}`)
-  const refused = ([path, value]: BadOption): void => {
-    const error = refusalOf(construct, withOption(valid, path, value))
+  const refused = ([path, value, alongside = {}]: BadOption): void => {
+    const around = Object.entries(alongside).reduce<object>(
+      (options, [at, item]) => withOption(options, at, item),
+      valid,
+    )
+    const error = refusalOf(construct, withOption(around, path, value))
     if (!(error instanceof TypeError))
       throw new Error(
         `option '${path}' accepted or not a TypeError: ${String(error)} (value ${fc.stringify(value)})`,

@@ -18,6 +18,7 @@ import {
 import {
   configurationKey,
   defaultsOf,
+  describeValue,
   isPlainObject,
   maxTimerMs,
   type OptionRule,
@@ -140,7 +141,8 @@ const checkConfig = (config: Record<string, unknown>): void => {
     )
   }
   if (config.max !== undefined && !(Number.isInteger(config.max) && (config.max as number) > 0)) {
-    fail('config.max', `option 'config.max' must be a positive integer, got ${JSON.stringify(config.max)}`)
+    // describeValue, not JSON.stringify: a bigint made JSON.stringify throw a TypeError naming nothing.
+    fail('config.max', `option 'config.max' must be a positive integer, got ${describeValue(config.max)}`)
   }
   const timeout = config.connectionTimeoutMillis
   if (

@@ -58,6 +58,11 @@ describe('bad options', () => {
           'queueLimit',
           'ssl',
         ]),
+        // The mistakes that passed construction once, every run.
+        badOption('config.user', fc.constant(42)),
+        badOption('config.password', fc.constant({ value: 'pw' })),
+        badOption('config.queueLimit', fc.constant(-5)),
+        badOption('contextKey', fc.constant('__proto__')),
         badOption('contextKey', badValues.propertyKey(lambdaContextMembers)),
         badOption('connect', badValues.oneOf(['init', 'first-use'])),
         badOption('validateAfterIdleMs', badValues.integer(0, maxTimerMs)),
@@ -93,5 +98,5 @@ describe('bad options', () => {
         misspeltOption('', Object.keys(dbConnectionOptionTable)),
       ],
     )
-  })
+  }, 120_000)
 })

@@ -26,6 +26,9 @@ const preloads = [
 describe('bad options', () => {
   it('are refused before anything starts, each naming its option (by generators)', () => {
     assertBadOptionsRefused({ packageName, construct: lambdaSimValidateOptions, valid: { entry } }, [
+      // The mistakes that passed construction once, every run.
+      badOption('env.NODE_OPTIONS', fc.constant('--require /opt/wrapper.js')),
+      badOption('tmpDir', fc.constant('/')),
       badOption(
         'entry',
         fc.oneof(badValues.string(), fc.constantFrom('/no/such/handler.ts', dirname(entry), 'counter.ts')),
@@ -69,5 +72,5 @@ describe('bad options', () => {
       badOption('runtimeClient', badValues.oneOf(['javascript', 'native'])),
       misspeltOption('', Object.keys(lambdaSimOptionTable)),
     ])
-  })
+  }, 120_000)
 })

@@ -61,6 +61,13 @@ describe('bad options', () => {
           'ssl',
           'statement_timeout',
         ]),
+        // The mistakes db-connection once let through, every run.
+        badOption('contextKey', fc.constantFrom('__proto__', 'awsRequestId')),
+        badOption('config.user', fc.constant(42)),
+        badOption('config.password', fc.constant({})),
+        badOption('config.max', fc.constant(-1)),
+        badOption('config.hots', fc.constant('db.example')),
+        badOption('conect', fc.constant('init')),
         badOption('contextKey', badValues.propertyKey(lambdaContextMembers)),
         badOption('connect', badValues.oneOf(['init', 'first-use'])),
         badOption('validateAfterIdleMs', badValues.integer(0, maxTimerMs)),
@@ -95,5 +102,5 @@ describe('bad options', () => {
         misspeltOption('', Object.keys(pgConnectionOptionTable)),
       ],
     )
-  })
+  }, 120_000)
 })

@@ -48,11 +48,20 @@ describe('bad options', () => {
         ...configValues('clients.s3.config'),
         ...configValues('config'),
         badOption('config', badValues.object()),
+        // The mistakes that passed construction once, every run.
+        badOption('clients.__proto__', fc.constant(S3Client)),
+        badOption('config.__proto__', fc.constant({ region: 'eu-west-1' })),
+        badOption('clients.s3.config.maxAttempts', fc.constant(-1)),
+        badOption('config.endpoint', fc.constant(42)),
+        badOption('clients.s3.config.regoin', fc.constant('eu-west-1')),
+        badOption('config.regoin', fc.constant('eu-west-1')),
         badOption('contextKey', badValues.propertyKey(lambdaContextMembers)),
         badOption('capture', badValues.function()),
         badOption('assumeRole', fc.constantFrom('', 42, null, [], { RoleSessionName: 'x' }, { RoleArn: '' })),
         misspeltOption('', Object.keys(sdkClientsOptionTable)),
       ],
+      // Fewer runs per entry: its catalogue is the longest (two levels of client configuration).
+      40,
     )
-  })
+  }, 120_000)
 })

@@ -19,6 +19,8 @@ describe('bad options', () => {
         badOption('dir', badValues.string()),
         badOption('dir', fc.constantFrom('relative/dir', './tmp', 'tmp', '~/tmp')),
         badOption('maxBytes', badValues.integer(1, Number.MAX_SAFE_INTEGER)),
+        // The mistakes that passed construction once, every run.
+        badOption('contextKey', fc.constantFrom('__proto__', 'constructor', 'getRemainingTimeInMillis')),
         badOption('contextKey', badValues.propertyKey(lambdaContextMembers)),
         badOption('checksum', badValues.boolean()),
         badOption('fsync', badValues.boolean()),
@@ -27,5 +29,5 @@ describe('bad options', () => {
         misspeltOption('', Object.keys(tmpStoreOptionTable)),
       ],
     )
-  })
+  }, 120_000)
 })

@@ -10,6 +10,8 @@
 //   pnpm mutate db-connection --module src/lease.ts --incremental
 //                                      one module of the scope, with its own report and incremental
 //                                      file (a long run in parts, each kept when the next is stopped)
+//   pnpm mutate tmp-store --module 'src/budget.ts:#checkedLedger,#readLedger'
+//                                      only those functions of the module
 //
 // --incremental keeps Stryker's incremental file under reports/mutation/, so a second run tests only
 // the mutants whose code or covering tests changed. The HTML and JSON reports go to
@@ -32,23 +34,52 @@ interface Scope {
   functions?: Record<string, string[]>
   // What the score means for this package.
   note: string
+  // Test files left out of the run (relative to the package), with why: a test that reads the other
+  // packages' files finds none in Stryker's sandbox, which holds only this package.
+  skipTests?: { files: string[]; why: string }
+  // The package whose tests run, for a package proven through another one's tests (db-core has none of
+  // its own: the drivers prove it). That package is copied into the sandbox too, and its imports of
+  // this one are pointed at the sandbox's copy (stryker.jest.config.ts).
+  testedBy?: string
 }
 
 const scopes: Record<string, Scope> = {
   util: {
-    modules: ['src/options.ts', 'src/configuration-key.ts', 'src/describe.ts'],
-    note: 'the options table (every option checked, defaults, messages without secrets) and the configuration key',
+    modules: [
+      'src/options.ts',
+      'src/configuration-key.ts',
+      'src/describe.ts',
+      'src/property-keys.ts',
+      'src/near-name.ts',
+    ],
+    note: 'the options table (every option checked, defaults, messages without secrets), the configuration key, the names refused as properties and the near-name hint for a misspelt option',
+    skipTests: {
+      files: ['test/package-shape.test.ts'],
+      why: "it checks every package's files, and the sandbox holds util's alone",
+    },
   },
   'sdk-clients': {
     modules: ['src/registry.ts', 'src/options.ts'],
     note: 'the client registry (one client per configuration, safe destroy) and what goes into its key (options normalised, undefined values left out)',
   },
   'db-connection': {
-    modules: ['src/session.ts', 'src/lease.ts', 'src/credentials.ts', 'src/connect.ts'],
-    note: 'session reset, lease and health, credentials, connect back-off',
+    // credentials.ts only tells @thaw/db-core's sources that they serve mysql2: the sources are db-core's.
+    modules: ['src/session.ts', 'src/release.ts', 'src/link.ts', 'src/lease.ts', 'src/connect.ts'],
+    note: "session reset, the release after an invocation (reset, rollback, abandon and KILL), the stop's margin from the link's measurements, lease and health, connect back-off",
+  },
+  'pg-connection': {
+    modules: ['src/session.ts', 'src/release.ts', 'src/statement.ts'],
+    // Its tests need PostgreSQL on 127.0.0.1:5432 (scripts/jest-global-setup.ts says so at once).
+    note: "the invocation's session (one client, the statement deadline), the release (rollback, reset, abandon) and what a statement says about the session",
+  },
+  'db-core': {
+    modules: ['src/pool.ts', 'src/credentials.ts', 'src/deadline.ts', 'src/registry.ts'],
+    testedBy: 'pg-connection',
+    // In-process tests only: a lambda-sim child bundles @thaw/db-core from the workspace, not the sandbox.
+    note: "the pool (lease after a freeze, back-off, replacement), credentials (secret, IAM, rotation), the statement deadline and the registry, through pg-connection's tests",
   },
   'tmp-store': {
-    modules: ['src/read.ts', 'src/write.ts', 'src/budget.ts', 'src/lock.ts'],
+    modules: ['src/read.ts', 'src/write.ts', 'src/budget.ts', 'src/lock.ts', 'src/stats.ts'],
     note: 'read, write, budget, locks',
   },
   'lambda-sim': {
@@ -159,7 +190,7 @@ const main = async (): Promise<number> => {
   const scope = name !== undefined && Object.hasOwn(scopes, name) ? scopes[name] : undefined
   if (name === undefined || scope === undefined || positionals.length !== 1) {
     console.error(
-      'usage: pnpm mutate <package> [--module src/x.ts ...] [--concurrency N] [--incremental] [--list] [--dry-run] [--coverage perTest|off]\n',
+      'usage: pnpm mutate <package> [--module src/x.ts[:function,...] ...] [--concurrency N] [--incremental] [--list] [--dry-run] [--coverage perTest|off]\n',
     )
     for (const [each, { modules, functions, note }] of Object.entries(scopes)) {
       const parts = [...modules, ...Object.entries(functions ?? {}).map(([m, f]) => `${m} (${f.join(', ')})`)]
@@ -190,7 +221,13 @@ const main = async (): Promise<number> => {
   // --module narrows the run to some modules of the scope. Stryker's incremental file holds only the
   // files of the run that wrote it, so each part gets its own report and incremental file.
   const inScope = [...scope.modules, ...Object.keys(scope.functions ?? {})]
-  const picked = values.module ?? []
+  // `--module src/x.ts:a,#b` narrows a module further to those functions (a long run in smaller parts).
+  const narrowed = new Map<string, string[]>()
+  const picked = (values.module ?? []).map((each) => {
+    const [module = each, names] = each.split(':')
+    if (names) narrowed.set(module, names.split(','))
+    return module
+  })
   const outside = picked.filter((module) => !inScope.includes(module))
   if (outside.length > 0) {
     console.error(`--module must be one of ${inScope.join(', ')}; got ${outside.join(', ')}`)
@@ -200,22 +237,34 @@ const main = async (): Promise<number> => {
   const reportName =
     picked.length === 0
       ? name
-      : `${name}.${picked.map((module) => module.replace(/^src\//, '').replace(/\.ts$/, '')).join('+')}`
+      : `${name}.${picked
+          .map((module) =>
+            [module.replace(/^src\//, '').replace(/\.ts$/, ''), ...(narrowed.get(module) ?? [])]
+              .join('-')
+              .replaceAll('#', ''),
+          )
+          .join('+')}`
 
   const packageDirectory = `packages/${name}`
-  const mutate = [
-    ...scope.modules.filter(wanted).map((module) => `${packageDirectory}/${module}`),
-    ...Object.entries(scope.functions ?? {})
-      .filter(([module]) => wanted(module))
-      .flatMap(([module, names]) => functionRanges(`${root}${packageDirectory}/${module}`, names)),
-  ]
+  const functionsOf = (module: string) => narrowed.get(module) ?? scope.functions?.[module]
+  const mutate = inScope.filter(wanted).flatMap((module) => {
+    const names = functionsOf(module)
+    return names === undefined
+      ? [`${packageDirectory}/${module}`]
+      : functionRanges(`${root}${packageDirectory}/${module}`, names)
+  })
   if (values.list) {
     // What would be mutated, as Stryker is given it (the function ranges resolved), and nothing run.
     console.log(mutate.join('\n'))
     return 0
   }
   // The jest project of the package, read by stryker.jest.config.ts in Stryker's workers.
-  process.env.THAW_MUTATE_PROJECT = name
+  process.env.THAW_MUTATE_PROJECT = scope.testedBy ?? name
+  process.env.THAW_MUTATE_PACKAGE = name
+  // Packages' own node_modules stay out of the sandbox (only the root's is linked there): where a
+  // package's dependencies live (pg for pg-connection).
+  process.env.THAW_MUTATE_ROOT = root
+  process.env.THAW_MUTATE_SKIP_TESTS = JSON.stringify(scope.skipTests?.files ?? [])
   process.chdir(root)
   const started = performance.now()
   const stryker = new Stryker({
@@ -224,8 +273,17 @@ const main = async (): Promise<number> => {
     coverageAnalysis,
     // Only the package's tests reach a mutant: an import by package name (another workspace
     // package, a lambda-sim fixture that names the package) loads the original through the
-    // node_modules links, so copying the other packages into the sandbox buys nothing.
-    ignorePatterns: ['/examples', '/packages/*', `!/packages/${name}`, '**/dist', '**/.build', '/reports'],
+    // node_modules links, so copying the other packages into the sandbox buys nothing; the one
+    // exception is the package whose tests prove this one (`testedBy`), mapped in stryker.jest.config.ts.
+    ignorePatterns: [
+      '/examples',
+      '/packages/*',
+      `!/packages/${name}`,
+      ...(scope.testedBy ? [`!/packages/${scope.testedBy}`] : []),
+      '**/dist',
+      '**/.build',
+      '/reports',
+    ],
     jest: {
       projectType: 'custom',
       configFile: 'stryker.jest.config.ts',

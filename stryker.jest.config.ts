@@ -11,6 +11,10 @@ type ProjectConfig = Exclude<NonNullable<Config['projects']>[number], string>
 
 const root = fileURLToPath(new URL('.', import.meta.url))
 const name = process.env.THAW_MUTATE_PROJECT
+// The package mutated, when another package's tests prove it (scripts/mutate.ts's `testedBy`).
+const mutated = process.env.THAW_MUTATE_PACKAGE ?? name
+// The workspace the sandbox was copied from, whose packages keep their own node_modules.
+const workspace = process.env.THAW_MUTATE_ROOT ?? root
 const project = rootConfig.projects?.find(
   (each): each is ProjectConfig => typeof each === 'object' && each.displayName === name,
 )
@@ -42,6 +46,21 @@ const config: Config = {
     typeof project.testEnvironment === 'string' ? project.testEnvironment : undefined,
   ),
   ...(globalSetup ? { globalSetup: fromRoot(globalSetup) } : {}),
+  // A package's own dependencies (pg for pg-connection) stay in the workspace: jest looks there after
+  // the sandbox's node_modules, which is the workspace root's.
+  modulePaths: [...new Set([name, mutated])].map((each) => `${workspace}packages/${each}/node_modules`),
+  // The tests of another package import the mutated one by name, which the workspace's link resolves
+  // to the original: point it at the sandbox's copy, where the mutants are.
+  ...(mutated !== name
+    ? { moduleNameMapper: { [`^@thaw/${mutated}$`]: `${root}packages/${mutated}/src/index.ts` } }
+    : {}),
+  // The test files scripts/mutate.ts's scope leaves out for this package (its `skipTests`, with why).
+  testPathIgnorePatterns: [
+    '/node_modules/',
+    ...(JSON.parse(process.env.THAW_MUTATE_SKIP_TESTS ?? '[]') as string[]).map(
+      (file) => `/packages/${name}/${file.replaceAll('.', '\\.')}$`,
+    ),
+  ],
   // Mutants reach the Node children the tests start (lambda-sim environments), and what those children
   // reach counts as covered (scripts/mutate/child-coverage.cjs says how and why).
   setupFilesAfterEnv: [

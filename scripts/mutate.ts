@@ -10,72 +10,18 @@
 //   pnpm mutate db-connection --module src/lease.ts --incremental
 //                                      one module of the scope, with its own report and incremental
 //                                      file (a long run in parts, each kept when the next is stopped)
+//   pnpm mutate tmp-store --module 'src/budget.ts:#checkedLedger,#readLedger'
+//                                      only those functions of the module
 //
 // --incremental keeps Stryker's incremental file under reports/mutation/, so a second run tests only
 // the mutants whose code or covering tests changed. The HTML and JSON reports go to
-// reports/mutation/<package>.{html,json}; the summary printed at the end is what a README records.
+// reports/mutation/<package>.{html,json}; the summary printed at the end is what docs/testing.md records.
 import { readFileSync } from 'node:fs'
 import { relative } from 'node:path'
 import { parseArgs } from 'node:util'
 import { Stryker } from '@stryker-mutator/core'
 import ts from 'typescript'
-
-// What each package guarantees, as the modules (or, in a large module, the functions) that keep the
-// guarantee. Paths are relative to the package. Everything else in src/ (exports, types, stats,
-// errors, options plumbing already proven by @thaw/util) is left out: a mutant there costs a test run
-// and says nothing about a guarantee.
-interface Scope {
-  // Whole modules.
-  modules: string[]
-  // Only these functions of a module (function declarations, arrow functions bound to a name,
-  // methods and accessors, private ones with their '#').
-  functions?: Record<string, string[]>
-  // What the score means for this package.
-  note: string
-}
-
-const scopes: Record<string, Scope> = {
-  util: {
-    modules: ['src/options.ts', 'src/configuration-key.ts', 'src/describe.ts'],
-    note: 'the options table (every option checked, defaults, messages without secrets) and the configuration key',
-  },
-  'sdk-clients': {
-    modules: ['src/registry.ts', 'src/options.ts'],
-    note: 'the client registry (one client per configuration, safe destroy) and what goes into its key (options normalised, undefined values left out)',
-  },
-  'db-connection': {
-    modules: ['src/session.ts', 'src/lease.ts', 'src/credentials.ts', 'src/connect.ts'],
-    note: 'session reset, lease and health, credentials, connect back-off',
-  },
-  'tmp-store': {
-    modules: ['src/read.ts', 'src/write.ts', 'src/budget.ts', 'src/lock.ts'],
-    note: 'read, write, budget, locks',
-  },
-  'lambda-sim': {
-    modules: [
-      'src/process-tree.ts',
-      'src/dispatch.ts',
-      'src/outcomes.ts',
-      'src/event.ts',
-      'src/invocation.ts',
-    ],
-    functions: {
-      'src/environment.ts': [
-        '#ensureRunning',
-        '#discard',
-        '#becomeIdleIfDone',
-        '#onNext',
-        '#onAnswer',
-        '#onTimeout',
-        '#onExit',
-        'crash',
-      ],
-      'src/runtime-process.ts': ['freeze', 'thaw', 'isOverMemory', '#onExit', 'shutdown'],
-    },
-    // The simulator itself runs in the test process; only the handlers run in children.
-    note: 'freeze between invocations and reset after a timeout, an out-of-memory or a crash',
-  },
-}
+import { scopes } from './mutate/scopes.ts'
 
 const root = new URL('..', import.meta.url).pathname
 
@@ -159,7 +105,7 @@ const main = async (): Promise<number> => {
   const scope = name !== undefined && Object.hasOwn(scopes, name) ? scopes[name] : undefined
   if (name === undefined || scope === undefined || positionals.length !== 1) {
     console.error(
-      'usage: pnpm mutate <package> [--module src/x.ts ...] [--concurrency N] [--incremental] [--list] [--dry-run] [--coverage perTest|off]\n',
+      'usage: pnpm mutate <package> [--module src/x.ts[:function,...] ...] [--concurrency N] [--incremental] [--list] [--dry-run] [--coverage perTest|off]\n',
     )
     for (const [each, { modules, functions, note }] of Object.entries(scopes)) {
       const parts = [...modules, ...Object.entries(functions ?? {}).map(([m, f]) => `${m} (${f.join(', ')})`)]
@@ -190,7 +136,13 @@ const main = async (): Promise<number> => {
   // --module narrows the run to some modules of the scope. Stryker's incremental file holds only the
   // files of the run that wrote it, so each part gets its own report and incremental file.
   const inScope = [...scope.modules, ...Object.keys(scope.functions ?? {})]
-  const picked = values.module ?? []
+  // `--module src/x.ts:a,#b` narrows a module further to those functions (a long run in smaller parts).
+  const narrowed = new Map<string, string[]>()
+  const picked = (values.module ?? []).map((each) => {
+    const [module = each, names] = each.split(':')
+    if (names) narrowed.set(module, names.split(','))
+    return module
+  })
   const outside = picked.filter((module) => !inScope.includes(module))
   if (outside.length > 0) {
     console.error(`--module must be one of ${inScope.join(', ')}; got ${outside.join(', ')}`)
@@ -200,22 +152,34 @@ const main = async (): Promise<number> => {
   const reportName =
     picked.length === 0
       ? name
-      : `${name}.${picked.map((module) => module.replace(/^src\//, '').replace(/\.ts$/, '')).join('+')}`
+      : `${name}.${picked
+          .map((module) =>
+            [module.replace(/^src\//, '').replace(/\.ts$/, ''), ...(narrowed.get(module) ?? [])]
+              .join('-')
+              .replaceAll('#', ''),
+          )
+          .join('+')}`
 
   const packageDirectory = `packages/${name}`
-  const mutate = [
-    ...scope.modules.filter(wanted).map((module) => `${packageDirectory}/${module}`),
-    ...Object.entries(scope.functions ?? {})
-      .filter(([module]) => wanted(module))
-      .flatMap(([module, names]) => functionRanges(`${root}${packageDirectory}/${module}`, names)),
-  ]
+  const functionsOf = (module: string) => narrowed.get(module) ?? scope.functions?.[module]
+  const mutate = inScope.filter(wanted).flatMap((module) => {
+    const names = functionsOf(module)
+    return names === undefined
+      ? [`${packageDirectory}/${module}`]
+      : functionRanges(`${root}${packageDirectory}/${module}`, names)
+  })
   if (values.list) {
     // What would be mutated, as Stryker is given it (the function ranges resolved), and nothing run.
     console.log(mutate.join('\n'))
     return 0
   }
   // The jest project of the package, read by stryker.jest.config.ts in Stryker's workers.
-  process.env.THAW_MUTATE_PROJECT = name
+  process.env.THAW_MUTATE_PROJECT = scope.testedBy ?? name
+  process.env.THAW_MUTATE_PACKAGE = name
+  // Packages' own node_modules stay out of the sandbox (only the root's is linked there): where a
+  // package's dependencies live (pg for pg-connection).
+  process.env.THAW_MUTATE_ROOT = root
+  process.env.THAW_MUTATE_SKIP_TESTS = JSON.stringify(scope.skipTests?.files ?? [])
   process.chdir(root)
   const started = performance.now()
   const stryker = new Stryker({
@@ -224,8 +188,17 @@ const main = async (): Promise<number> => {
     coverageAnalysis,
     // Only the package's tests reach a mutant: an import by package name (another workspace
     // package, a lambda-sim fixture that names the package) loads the original through the
-    // node_modules links, so copying the other packages into the sandbox buys nothing.
-    ignorePatterns: ['/examples', '/packages/*', `!/packages/${name}`, '**/dist', '**/.build', '/reports'],
+    // node_modules links, so copying the other packages into the sandbox buys nothing; the one
+    // exception is the package whose tests prove this one (`testedBy`), mapped in stryker.jest.config.ts.
+    ignorePatterns: [
+      '/examples',
+      '/packages/*',
+      `!/packages/${name}`,
+      ...(scope.testedBy ? [`!/packages/${scope.testedBy}`] : []),
+      '**/dist',
+      '**/.build',
+      '/reports',
+    ],
     jest: {
       projectType: 'custom',
       configFile: 'stryker.jest.config.ts',

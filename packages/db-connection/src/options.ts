@@ -204,7 +204,8 @@ const checkPoolOptions = (options: Record<string, unknown>): void => {
   }
   const { port } = options
   if (port !== undefined && !isPort(port)) {
-    fail('config.port', `option 'config.port' must be a TCP port (1-65535), got ${JSON.stringify(port)}`)
+    // describeValue, not JSON.stringify: a bigint port made JSON.stringify throw its own TypeError.
+    refuse('config.port', 'a TCP port (1-65535)', port)
   }
   if (options.host !== undefined && (typeof options.host !== 'string' || options.host === '')) {
     fail('config.host', `option 'config.host' must be a non-empty string`)

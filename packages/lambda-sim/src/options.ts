@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os'
 import { basename, extname, isAbsolute, join, resolve, sep } from 'node:path'
 import {
   defaultsOf,
+  isPlainObject,
   type OptionsOf,
   option,
   optionFailure,
@@ -84,11 +85,8 @@ export const lambdaSimOptionTable = {
    */
   env: option.custom<Record<string, string>, Record<string, string>>(
     'an object whose values are strings',
-    (value) =>
-      value !== null &&
-      typeof value === 'object' &&
-      !Array.isArray(value) &&
-      Object.values(value).every((item) => typeof item === 'string'),
+    // A plain object: a Map or a class instance holds no own variables, and was taken as none.
+    (value) => isPlainObject(value) && Object.values(value).every((item) => typeof item === 'string'),
     {},
   ),
   /**

@@ -23,6 +23,7 @@ import {
 } from '@thaw/db-core'
 import {
   configurationKey,
+  describeValue,
   isPlainObject,
   maxTimerMs,
   option,
@@ -132,7 +133,8 @@ const checkConfig = (config: Record<string, unknown>): void => {
     )
   }
   if (config.max !== undefined && !(Number.isInteger(config.max) && (config.max as number) > 0)) {
-    fail('config.max', `option 'config.max' must be a positive integer, got ${JSON.stringify(config.max)}`)
+    // describeValue, not JSON.stringify: a bigint made JSON.stringify throw a TypeError naming nothing.
+    fail('config.max', `option 'config.max' must be a positive integer, got ${describeValue(config.max)}`)
   }
   const timeout = config.connectionTimeoutMillis
   if (

@@ -38,7 +38,11 @@ describe('pgConnectionValidateOptions', () => {
   it.each([
     [{ config: 'mysql://a:s3cret@h/d' }, 'config', /must be a postgres:\/\/ .* got the protocol 'mysql:'/],
     [{ config: 'not a url s3cret' }, 'config', /not a URL/],
-    [{ config: { host: 'h', max: 0 } }, 'config.max', /'config.max' must be a positive integer, got 0/],
+    [
+      { config: { host: 'h', max: 0 } },
+      'config.max',
+      /'config.max' must be a positive integer, got number 0/,
+    ],
     [{ config: { host: 'h', idleTimeoutMillis: 1000 } }, 'config.idleTimeoutMillis', /validateAfterIdleMs/],
     [{ config: { host: 'h', hots: 'x' } }, 'config.hots', /unknown option 'config.hots'/],
     [{ config: { host: 'h' }, proxy: 'session' }, 'proxy', /'proxy' must be 'none' or 'transaction'/],

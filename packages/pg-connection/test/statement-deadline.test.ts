@@ -86,4 +86,21 @@ describe('statement deadline', () => {
       await relay.close()
     }
   })
+
+  it('statementMarginMs 0 stops nothing: a statement still running at the deadline is left to answer', async () => {
+    const { url } = await createTestRole('margin_off')
+    // Nothing ends the invocation here at its deadline (no Middy timeout, no Lambda): a statement that
+    // outlives the 3 s left answers, unless thaw stops it, which with a margin of 0 it must not. (The
+    // connect itself is bounded by the time left less connectRetry.deadlineMarginMs.)
+    const run = inProcessFunction({ config: url(), statementMarginMs: 0 }, 0)
+    const outcome = await run(async (db) => {
+      const slow = await outcomeOf(db.query('SELECT pg_sleep(4)'))
+      const after = await outcomeOf(db.query('SELECT 1'))
+      return { slow, after }
+    }, 3_000)
+    expect(outcome).toEqual({
+      slow: { code: 'answered', message: '' },
+      after: { code: 'answered', message: '' },
+    })
+  })
 })

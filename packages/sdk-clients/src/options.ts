@@ -67,8 +67,9 @@ export const configRule = option.rule<object, Record<string, unknown>>(
   {},
   (value, path, fail) => {
     if (value === undefined) return {}
-    if (value === null || typeof value !== 'object' || Array.isArray(value))
-      return fail(path, 'an object (the client configuration)', value)
+    // A plain object only: a Map, a Date or a class instance passed here holds no keys the SDK reads,
+    // and the client failed at its first request ("Region is missing").
+    if (!isPlainObject(value)) return fail(path, 'an object (the client configuration)', value)
     refuseReservedKeys(value, path, fail)
     return definedEntries(value)
   },

@@ -1,3 +1,12 @@
+export {
+  assertBadOptionsRefused,
+  type BadOption,
+  badOption,
+  badValues,
+  misspeltOption,
+  refusalOf,
+  withOption,
+} from './bad-options.ts'
 export { peerConfig, s3PeerConfig, testCredentials } from './client-config.ts'
 export { databaseName, databaseUrl, fixturesOf, samMemorySize } from './fixtures.ts'
 export {

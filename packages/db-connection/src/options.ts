@@ -256,11 +256,23 @@ export const dbConnectionOptionTable = {
   config: configRule,
   ...invocationRows,
   ...credentialRows,
-  // Backing off when the server refuses a connection for too many connections (1040, 1203, 1226):
-  // full jitter between 0 and min(maxDelayMs, baseDelayMs * 2^attempt), until the invocation's
-  // remaining time minus deadlineMarginMs (maxWaitMs outside an invocation). The same bound caps
-  // connectTimeout and a wait in the pool's queue.
+  /**
+   * Backing off when the server refuses a connection for too many connections (1040, 1203, 1226): full jitter
+   * between 0 and min(maxDelayMs, baseDelayMs * 2^attempt), until the invocation's remaining time
+   * minus deadlineMarginMs (maxWaitMs outside an invocation). The same bound caps a connect and a wait
+   * for a connection.
+   * @default { baseDelayMs: 50, maxDelayMs: 1_000, deadlineMarginMs: 500, maxWaitMs: 10_000 }
+   * @example dbConnection({ config, connectRetry: { maxDelayMs: 2_000 } })
+   */
   connectRetry: option.nested(connectRetryTable),
+  /**
+   * Sharing a server with a fleet of environments: the idle limit thaw sets on its own sessions
+   * (idleTimeoutMs; 0: the server's own), and how full the server or the user's own limit may be at connect for a connection to be
+   * kept through the freeze (giveBackAbove; false: always kept). Never ends another session. Off
+   * behind a proxy (proxy: 'transaction').
+   * @default { idleTimeoutMs: 15_000, giveBackAbove: 0.5 }
+   * @example dbConnection({ config, fleet: { giveBackAbove: 0.8 } })
+   */
   fleet: option.nested(fleetTable),
 }
 
@@ -330,7 +342,12 @@ const connectAttributes = (): Record<string, string> => {
   return attributes
 }
 
-// Throws a TypeError naming the option at fault; returns the settings in their normal form.
+/**
+ * Checks options as the middleware does at construction: throws a TypeError naming the option at
+ * fault, or returns the settings in their normal form (defaults filled in, never logged: they may hold
+ * a password).
+ * @example dbConnectionValidateOptions({ config: 'mysql://db.example/orders', statementMarginMs: -1 }) // TypeError: option 'statementMarginMs' …
+ */
 export const dbConnectionValidateOptions = (options: DbConnectionOptions<string>): DbConnectionSettings => {
   if (!isPlainObject(options)) {
     return fail('options', 'options must be an object with at least { config }')

@@ -85,6 +85,9 @@ const createEntry = (settings: DbConnectionSettings, source: CredentialSource | 
 export const acquirePool = (settings: DbConnectionSettings, source?: CredentialSource): PoolEntry =>
   registry.acquire(settings.key, () => createEntry(settings, source), settings.closeOnShutdown)
 
-// Ends the pools `filter` picks (all by default) and forgets them: the next middleware built for one
-// of their configurations gets a new pool.
+/**
+ * Ends the pools `filter` picks (all by default) and forgets them: the next middleware built for one
+ * of their configurations gets a new pool. For tests and scripts; a function never needs it.
+ * @example afterAll(() => closePools())
+ */
 export const closePools = (filter?: (entry: PoolEntry) => boolean): Promise<void> => registry.closeAll(filter)

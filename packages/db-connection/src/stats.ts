@@ -9,6 +9,11 @@ import { releaseCounters } from './release.ts'
 import { sessionCounters } from './session.ts'
 import type { DbConnectionStats } from './types.ts'
 
+/**
+ * What thaw did in this process so far (connections opened, replaced, reset, given back, statements
+ * stopped…), as counters: for a metrics line at the end of an invocation.
+ * @example console.log(JSON.stringify(dbConnectionStats()))
+ */
 export const dbConnectionStats = (): DbConnectionStats => {
   const registry = registryCounters()
   const lease = leaseCounters()

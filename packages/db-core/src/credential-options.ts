@@ -28,15 +28,60 @@ export type CredentialOptionNames = 'config' | 'secret' | 'internalData' | 'iam'
 // when it is the only source (db-connection takes `process.env.DATABASE_URL`, string | undefined, and
 // refuses an unset one at init).
 export type CredentialOptions<Config, Given = Config> =
-  | { config: Given; secret?: undefined; internalData?: undefined; iam?: IamOptions }
-  | { config?: Config; secret: SecretOptions; internalData?: undefined; iam?: undefined }
-  | { config?: Config; secret?: undefined; internalData: InternalData; iam?: undefined }
+  | (Pick<CredentialFields<Given>, 'config'> &
+      Partial<Pick<CredentialFields<Config>, 'iam'>> & { secret?: undefined; internalData?: undefined })
+  | (Partial<Pick<CredentialFields<Config>, 'config'>> &
+      Pick<CredentialFields<Config>, 'secret'> & { internalData?: undefined; iam?: undefined })
+  | (Partial<Pick<CredentialFields<Config>, 'config'>> &
+      Pick<CredentialFields<Config>, 'internalData'> & { secret?: undefined; iam?: undefined })
+
+// The credential options, documented once: each member of CredentialOptions picks from here, and a
+// Pick (a homomorphic mapped type) keeps the JSDoc an editor shows on hover.
+interface CredentialFields<Config> {
+  /**
+   * The connection: a URL (mysql://user:password@host:3306/db, postgres://…) or the driver's own
+   * config object (mysql2's PoolOptions, pg's ClientConfig with `max`). Required unless `secret` or
+   * `internalData` gives the credentials; then it holds the rest (host, database, TLS).
+   * @default none
+   * @example dbConnection({ config: process.env.DATABASE_URL })
+   */
+  config: Config
+  /**
+   * A Secrets Manager secret in the RDS JSON shape (username, password; host, port, dbname), read once
+   * per environment and again when the database refuses the password after a rotation.
+   * @default none (credentials from config)
+   * @example dbConnection({ config: 'mysql://db.example:3306/orders', secret: { secretId: 'orders/db', sdk: () => import('@aws-sdk/client-secrets-manager') } })
+   */
+  secret: SecretOptions
+  /**
+   * Connection option → request.internal key (dotted paths allowed), as @middy/rds's internalData:
+   * credentials another middleware (@middy/secrets-manager) put there.
+   * @default none
+   * @example dbConnection({ config, internalData: { user: 'db.username', password: 'db.password' } })
+   */
+  internalData: InternalData
+  /**
+   * IAM authentication: a token from @aws-sdk/rds-signer (or getAuthToken) for each new connection;
+   * needs TLS in config.
+   * @default none
+   * @example dbConnection({ config: { host, user: 'app', ssl: 'Amazon RDS' }, iam: { region: 'eu-west-1' } })
+   */
+  iam: IamOptions
+}
 
 // The options besides the credentials, with the context key's literal type.
 export type DriverBaseOptions<Table extends OptionTable, TKey extends string> = Omit<
   OptionsOf<Table>,
   CredentialOptionNames | 'contextKey'
-> & { contextKey?: TKey }
+> & {
+  /**
+   * Where the middleware puts the connection on the context. Never a member of the Lambda context
+   * (context.getRemainingTimeInMillis replaced would break Middy's timeout) or of Object.prototype.
+   * @default 'db'
+   * @example dbConnection({ config, contextKey: 'orders' }) // context.orders
+   */
+  contextKey?: TKey
+}
 
 // The defaults of the options that have one (credentials have none).
 export const defaultsBesideCredentials = <Table extends OptionTable>(table: Table) => {

@@ -101,37 +101,75 @@ export const fleetTable = {
 export const invocationRows = {
   // Where context.db goes: never over the Lambda context's own members (context.getRemainingTimeInMillis
   // replaced by context.db breaks Middy's timeout) nor Object.prototype's ('__proto__' would replace
-  // the context's prototype).
+  // the context's prototype). Its hover text is on DriverBaseOptions' contextKey (credential-options.ts).
   contextKey: option.propertyKey('db'),
-  // 'first-use': a handshake started at init can be frozen in flight (provisioned concurrency freezes
-  // the environment right after init, for minutes or hours) and INIT is billed; 'init' starts
-  // connecting during init.
+  /**
+   * When the first connection opens. 'first-use': at the first statement (a handshake started at init
+   * can be frozen in flight: provisioned concurrency freezes the environment right after init, for
+   * minutes or hours, and INIT is billed); 'init': during init, so the first invocation finds it open.
+   * @default 'first-use'
+   * @example dbConnection({ config, connect: 'init' })
+   */
   connect: option.oneOf(['init', 'first-use'] as const, 'first-use'),
-  // A connection idle this long is validated (one round trip, validateTimeoutMs as its deadline)
-  // before use: a NAT or load balancer may have dropped it without a FIN, and a statement on it
-  // would hang.
+  /**
+   * A connection idle this long (ms) is validated with one round trip before use: a NAT or load
+   * balancer may have dropped it without a FIN, and a statement on it would hang. 0: every time.
+   * @default 60_000
+   * @example dbConnection({ config, validateAfterIdleMs: 300_000 })
+   */
   validateAfterIdleMs: option.duration(0, 60_000),
-  // The deadline of that validation, of the reset after an invocation and of a stop's confirmation.
+  /**
+   * The deadline (ms) of that validation, of the session reset after an invocation and of a stop's
+   * confirmation.
+   * @default 1_000
+   * @example dbConnection({ config, validateTimeoutMs: 3_000 }) // a slow link
+   */
   validateTimeoutMs: option.duration(1, 1_000),
-  // A statement still running this long before the invocation's deadline is stopped on the server;
-  // one sent later is refused. Room for the stop's round trip, the handler's error and the cleanup
-  // before Middy's early timeout (5 ms by default) or Lambda's own. 0: only Middy's early timeout ends
-  // them.
+  /**
+   * A statement still running this long (ms) before the invocation's deadline is stopped on the
+   * server (KILL, or PostgreSQL's cancel request); one sent later is refused. Room for the stop's
+   * round trip, the handler's error and the cleanup before Middy's early timeout or Lambda's own;
+   * raised to what the link's measured connect and round trips need (a `margin-too-small` warning
+   * says so). 0: only Middy's early timeout ends them.
+   * @default 250
+   * @example dbConnection({ config, statementMarginMs: 1_500 }) // a database across a slow link
+   */
   statementMarginMs: option.duration(0, 250),
-  // 'auto': the session is reset only after an invocation that may have left session state behind;
-  // 'always'; 'never'.
+  /**
+   * When the session is reset after an invocation. 'auto': only after one that may have left session
+   * state behind (a transaction, a SET, a temporary table, a lock…); 'always'; 'never' (an open
+   * transaction is still rolled back).
+   * @default 'auto'
+   * @example dbConnection({ config, resetSession: 'always' })
+   */
   resetSession: option.oneOf(['auto', 'always', 'never'] as const, 'auto'),
-  // 'transaction': behind a proxy that multiplexes sessions between transactions (RDS Proxy,
-  // pgbouncer in transaction mode), thaw sends nothing that pins a session or that the proxy cannot
-  // route (each driver's proxy.ts / README says what, and what each guarantee becomes there).
+  /**
+   * 'transaction': behind a proxy that multiplexes sessions between transactions (RDS Proxy, pgbouncer
+   * in transaction mode), thaw sends nothing that pins a session or that the proxy cannot route; the
+   * README says what each guarantee becomes there.
+   * @default 'none'
+   * @example dbConnection({ config: process.env.PROXY_URL, proxy: 'transaction' })
+   */
   proxy: option.oneOf(['none', 'transaction'] as const, 'none'),
+  /**
+   * End the pools on SIGTERM (Lambda sends it at shutdown when an extension is registered), then exit
+   * if nothing else listens for it.
+   * @default false
+   * @example dbConnection({ config, closeOnShutdown: true })
+   */
   closeOnShutdown: option.boolean(false),
+  /**
+   * Receives thaw's events (connects, replacements, resets, warnings), never a password.
+   * @default none: events are dropped (db-connection's margin-too-small warning goes to console.warn)
+   * @example dbConnection({ config, logger: (event) => console.log(JSON.stringify(event)) })
+   */
   logger: option.function<DbLogger>(),
 }
 
 // Where credentials come from when not from the config: exactly one of these (credential-options.ts).
 export const credentialRows = {
-  // A Secrets Manager secret in the RDS JSON shape: username, password (host, port, dbname).
+  // A Secrets Manager secret in the RDS JSON shape: username, password (host, port, dbname). The
+  // credential options' hover text is on CredentialFields (credential-options.ts).
   secret: option.optionalNested(secretTable),
   // Connection option → request.internal key (dotted paths allowed), as @middy/rds's internalData.
   internalData: option.optionalNested(

@@ -188,21 +188,29 @@ export const pgConnectionOptionTable = {
   // A connection string (postgres://user:password@host:5432/database?sslmode=require) or pg's
   // ClientConfig with `max`; required unless `secret` or `internalData` gives the credentials.
   config: configRule,
+  // With them proxy: behind a transaction pooler (pgbouncer pool_mode=transaction, RDS Proxy) thaw
+  // sends nothing that needs a session (no DISCARD ALL, no session setting) and refuses named prepared
+  // statements, which a transaction pooler cannot route (pgbouncer before 1.21, or without
+  // max_prepared_statements).
   ...invocationRows,
-  // Behind a transaction pooler (pgbouncer pool_mode=transaction, RDS Proxy): thaw sends nothing that
-  // needs a session (no DISCARD ALL, no session setting) and refuses named prepared statements, which
-  // a transaction pooler cannot route (pgbouncer before 1.21, or without max_prepared_statements).
-  proxy: option.oneOf(['none', 'transaction'] as const, 'none'),
   ...credentialRows,
-  // Backing off when the server refuses a connection for too many connections (53300): full jitter
-  // between 0 and min(maxDelayMs, baseDelayMs * 2^attempt), until the invocation's remaining time minus
-  // deadlineMarginMs (maxWaitMs outside an invocation). The same bound caps a connect and a wait for a
-  // connection.
+  /**
+   * Backing off when the server refuses a connection for too many connections (53300): full jitter
+   * between 0 and min(maxDelayMs, baseDelayMs * 2^attempt), until the invocation's remaining time
+   * minus deadlineMarginMs (maxWaitMs outside an invocation). The same bound caps a connect and a wait
+   * for a connection.
+   * @default { baseDelayMs: 50, maxDelayMs: 1_000, deadlineMarginMs: 500, maxWaitMs: 10_000 }
+   * @example pgConnection({ config, connectRetry: { maxDelayMs: 2_000 } })
+   */
   connectRetry: option.nested(connectRetryTable),
-  // Sharing a server with a fleet (fleet.ts): an idle limit on thaw's own sessions
-  // (idle_session_timeout), and a connection opened while the tightest limit that applies to the role
-  // (the server's, the role's CONNECTION LIMIT, the database's) was at least giveBackAbove full is closed
-  // after its invocation. Off behind a pooler (proxy: 'transaction').
+  /**
+   * Sharing a server with a fleet of environments: the idle limit thaw sets on its own sessions
+   * (idleTimeoutMs; 0: the server's own), and how full the tightest limit that applies to the role (the server's, the role's CONNECTION LIMIT, the database's) may be at connect for a connection to be
+   * kept through the freeze (giveBackAbove; false: always kept). Never ends another session. Off
+   * behind a proxy (proxy: 'transaction').
+   * @default { idleTimeoutMs: 15_000, giveBackAbove: 0.5 }
+   * @example pgConnection({ config, fleet: { giveBackAbove: 0.8 } })
+   */
   fleet: option.nested(fleetTable),
 }
 
@@ -236,7 +244,12 @@ const secretNames: ReadonlySet<string> = new Set(['password', 'secretAccessKey',
 export const clientLabel = (config: ClientConfig): string =>
   `${config.user ?? ''}@${config.host ?? 'localhost'}:${config.port ?? 5432}/${config.database ?? ''}`
 
-// Throws a TypeError naming the option at fault; returns the settings in their normal form.
+/**
+ * Checks options as the middleware does at construction: throws a TypeError naming the option at
+ * fault, or returns the settings in their normal form (defaults filled in, never logged: they may hold
+ * a password).
+ * @example pgConnectionValidateOptions({ config: 'postgres://db.example/orders', statementMarginMs: -1 }) // TypeError: option 'statementMarginMs' …
+ */
 export const pgConnectionValidateOptions = (options: PgConnectionOptions<string>): PgConnectionSettings => {
   if (!isPlainObject(options)) return fail('options', 'options must be an object with at least { config }')
   const settings = validateOptionTable(packageName, pgConnectionOptionTable, options)

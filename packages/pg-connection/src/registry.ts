@@ -49,4 +49,9 @@ export const acquirePool = (settings: PgConnectionSettings, source: CredentialSo
     settings.closeOnShutdown,
   )
 
+/**
+ * Ends every pool and forgets it: the next middleware built for one of their configurations gets a
+ * new pool. For tests and scripts; a function never needs it.
+ * @example afterAll(() => closePools())
+ */
 export const closePools = (): Promise<void> => registry.closeAll()

@@ -8,6 +8,11 @@ import { releaseCounters } from './release.ts'
 import { sessionCounters } from './session.ts'
 import type { PgConnectionStats } from './types.ts'
 
+/**
+ * What thaw did in this process so far (sessions opened, replaced, reset, given back, statements
+ * stopped…), as counters: for a metrics line at the end of an invocation.
+ * @example console.log(JSON.stringify(pgConnectionStats()))
+ */
 export const pgConnectionStats = (): PgConnectionStats => {
   const pools = {
     connectionsOpened: 0,

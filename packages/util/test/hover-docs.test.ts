@@ -11,10 +11,11 @@ import ts from 'typescript'
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../../..')
 
-// Each package checked, with the function whose first parameter is its options (none for util).
-// db-connection and pg-connection are not listed yet: their options tables are being moved into
-// db-core, and their JSDoc belongs in the tables' new place.
+// Each package checked, with the function whose first parameter is its options (none for util). The
+// two drivers' shared options are documented once, on @thaw/db-core's rows.
 const packages: { dir: string; optionsOf?: string }[] = [
+  { dir: 'db-connection', optionsOf: 'default' },
+  { dir: 'pg-connection', optionsOf: 'default' },
   { dir: 'sdk-clients', optionsOf: 'default' },
   { dir: 'tmp-store', optionsOf: 'default' },
   { dir: 'lambda-sim', optionsOf: 'startEnvironment' },
@@ -70,8 +71,13 @@ const optionsOf = (dir: string, name: string) => {
   const type = checker.getNonNullableType(checker.getTypeOfSymbol(parameter))
   const members = type.isUnion() ? type.types : [type]
   const options = new Map<string, ts.Symbol>()
+  // Where the members disagree (credentials: `secret` in one, `secret?: undefined` in the others), the
+  // editor shows the member the object literal matches: the one that documents the option.
   for (const member of members)
-    for (const property of checker.getPropertiesOfType(member)) options.set(property.name, property)
+    for (const property of checker.getPropertiesOfType(member)) {
+      const seen = options.get(property.name)
+      if (!seen || hover(seen).documentation === '') options.set(property.name, property)
+    }
   return [...options]
 }
 

@@ -2,7 +2,7 @@
 // puts an invocation-bound view of it on the context in `before`, and cleans up after the invocation
 // (release, roll back, reset) without ever closing the pool.
 import type { Request } from '@middy/core'
-import { connectionOnContext } from '@thaw/db-core'
+import { connectionOnContext, invocationHooks } from '@thaw/db-core'
 import { watchOpens } from './connect.ts'
 import { credentialSource } from './credentials.ts'
 import { DbConnectionError, dbConnectionErrorCodes } from './errors.ts'
@@ -30,42 +30,16 @@ export const dbConnection = <TKey extends string = 'db'>(
   watchOpens(entry, settings)
   watchFleet(entry, settings)
   if (settings.connect === 'init') connectAtInit(entry, settings)
-  const contextKey = settings.contextKey
-  // Per middleware instance: two of them on one handler (two databases) keep their sessions apart.
-  const sessionKey = Symbol(contextKey)
-  // Lambda Managed Instances run concurrent invocations in one process and say so in
-  // AWS_LAMBDA_MAX_CONCURRENCY; classic Lambda runs one at a time.
-  const classic = Number(process.env.AWS_LAMBDA_MAX_CONCURRENCY ?? 1) <= 1
-
-  const start = (request: Request) => {
-    const session = new DbSession(entry, settings, request, classic)
-    ;(request as unknown as Record<symbol, DbSession>)[sessionKey] = session
-    ;(request.context as unknown as Record<string, unknown>)[contextKey] = session
-  }
-
-  // A session whose after/onError was skipped (a middleware after this one returned early) is
-  // finished here at the latest, before this invocation can want its connection.
-  const dbConnectionMiddlewareBefore = (request: Request) => {
-    const overdue = finishOverdueSessions(classic)
-    if (overdue) return overdue.then(() => start(request))
-    start(request)
-  }
-
-  const dbConnectionMiddlewareAfter = (request: Request) =>
-    (request as unknown as Record<symbol, DbSession | undefined>)[sessionKey]?.finish()
-
-  // Middy's early timeout answers with a TimeoutError (@middy/core 7.9): the handler is abandoned with
-  // its statements still running, which are stopped at once rather than waited for.
-  const dbConnectionMiddlewareOnError = (request: Request) =>
-    (request as unknown as Record<symbol, DbSession | undefined>)[sessionKey]?.finish(
-      (request.error as { name?: string } | undefined)?.name === 'TimeoutError',
-    )
-
-  return {
-    before: dbConnectionMiddlewareBefore,
-    after: dbConnectionMiddlewareAfter,
-    onError: dbConnectionMiddlewareOnError,
-  } as unknown as DbConnectionMiddleware<TKey>
+  return invocationHooks(
+    {
+      before: 'dbConnectionMiddlewareBefore',
+      after: 'dbConnectionMiddlewareAfter',
+      onError: 'dbConnectionMiddlewareOnError',
+    },
+    settings.contextKey,
+    (request: Request, classic) => new DbSession(entry, settings, request, classic),
+    finishOverdueSessions,
+  ) as unknown as DbConnectionMiddleware<TKey>
 }
 
 /**

@@ -57,6 +57,7 @@ export type {
 } from './types.ts'
 export const packageName = '@thaw/db-core'
 export { type DeadlineOutcome, deadlineMessage } from './deadline.ts'
+export { type InvocationHooks, type InvocationSession, invocationHooks } from './invocation-middleware.ts'
 export { ConnectionPool, invocationDeadline, type PoolCounters, type PoolSettings } from './pool.ts'
 export { type PoolRegistry, poolRegistry, type Registered } from './registry.ts'
 export {

@@ -2,7 +2,7 @@
 // puts an invocation-bound view of it on the context in `before`, and cleans up after the invocation
 // (roll back, reset, release) without ever closing the pool.
 import type { Request } from '@middy/core'
-import { connectionOnContext, credentialSource, type DbDriver } from '@thaw/db-core'
+import { connectionOnContext, credentialSource, type DbDriver, invocationHooks } from '@thaw/db-core'
 import { PgConnectionError, packageName, pgConnectionErrorCodes } from './errors.ts'
 import { type PgConnectionOptions, pgConnectionValidateOptions } from './options.ts'
 import { acquirePool, type PgPool } from './registry.ts'
@@ -47,36 +47,16 @@ export const pgConnection = <TKey extends string = 'db'>(
   })
   const pool = acquirePool(settings, source)
   if (settings.connect === 'init') connectAtInit(pool)
-  const contextKey = settings.contextKey
-  // Per middleware instance: two of them on one handler (two databases) keep their sessions apart.
-  const sessionKey = Symbol(contextKey)
-  // Lambda Managed Instances run concurrent invocations in one process and say so in
-  // AWS_LAMBDA_MAX_CONCURRENCY; classic Lambda runs one at a time.
-  const classic = Number(process.env.AWS_LAMBDA_MAX_CONCURRENCY ?? 1) <= 1
-
-  const start = (request: Request) => {
-    const session = new PgSession(pool, settings, request, classic)
-    ;(request as unknown as Record<symbol, PgSession>)[sessionKey] = session
-    ;(request.context as unknown as Record<string, unknown>)[contextKey] = session
-  }
-
-  const pgConnectionMiddlewareBefore = (request: Request) => {
-    const overdue = finishOverdueSessions(classic)
-    if (overdue) return overdue.then(() => start(request))
-    start(request)
-  }
-
-  const pgConnectionMiddlewareAfter = (request: Request) =>
-    (request as unknown as Record<symbol, PgSession | undefined>)[sessionKey]?.finish()
-
-  const pgConnectionMiddlewareOnError = (request: Request) =>
-    (request as unknown as Record<symbol, PgSession | undefined>)[sessionKey]?.finish()
-
-  return {
-    before: pgConnectionMiddlewareBefore,
-    after: pgConnectionMiddlewareAfter,
-    onError: pgConnectionMiddlewareOnError,
-  } as unknown as PgConnectionMiddleware<TKey>
+  return invocationHooks(
+    {
+      before: 'pgConnectionMiddlewareBefore',
+      after: 'pgConnectionMiddlewareAfter',
+      onError: 'pgConnectionMiddlewareOnError',
+    },
+    settings.contextKey,
+    (request: Request, classic) => new PgSession(pool, settings, request, classic),
+    finishOverdueSessions,
+  ) as unknown as PgConnectionMiddleware<TKey>
 }
 
 /**

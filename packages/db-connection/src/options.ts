@@ -10,21 +10,19 @@ import {
   configOption,
   configUrl,
   configurationLabel,
-  connectRetryTable,
   credentialRows,
   type DriverBaseOptions,
   defaultsBesideCredentials,
-  fleetTable,
   invocationRows,
   isPort,
   keyIgnoredNames,
   type SettingsBesideCredentials,
+  serverLimitRows,
 } from '@thaw/db-core'
 import {
   configurationKey,
   isPlainObject,
   maxTimerMs,
-  option,
   optionError,
   optionFailure,
   refuseUnknownName,
@@ -256,24 +254,7 @@ export const dbConnectionOptionTable = {
   config: configRule,
   ...invocationRows,
   ...credentialRows,
-  /**
-   * Backing off when the server refuses a connection for too many connections (1040, 1203, 1226): full jitter
-   * between 0 and min(maxDelayMs, baseDelayMs * 2^attempt), until the invocation's remaining time
-   * minus deadlineMarginMs (maxWaitMs outside an invocation). The same bound caps a connect and a wait
-   * for a connection.
-   * @default { baseDelayMs: 50, maxDelayMs: 1_000, deadlineMarginMs: 500, maxWaitMs: 10_000 }
-   * @example dbConnection({ config, connectRetry: { maxDelayMs: 2_000 } })
-   */
-  connectRetry: option.nested(connectRetryTable),
-  /**
-   * Sharing a server with a fleet of environments: the idle limit thaw sets on its own sessions
-   * (idleTimeoutMs; 0: the server's own), and how full the server or the user's own limit may be at connect for a connection to be
-   * kept through the freeze (giveBackAbove; false: always kept). Never ends another session. Off
-   * behind a proxy (proxy: 'transaction').
-   * @default { idleTimeoutMs: 15_000, giveBackAbove: 0.5 }
-   * @example dbConnection({ config, fleet: { giveBackAbove: 0.8 } })
-   */
-  fleet: option.nested(fleetTable),
+  ...serverLimitRows,
 }
 
 type Table = typeof dbConnectionOptionTable

@@ -45,6 +45,7 @@ export {
   isPort,
   type SecretOptions,
   secretTable,
+  serverLimitRows,
 } from './options.ts'
 export type {
   Credentials,

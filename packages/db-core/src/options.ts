@@ -180,6 +180,30 @@ export const credentialRows = {
   iam: option.optionalNested(iamTable),
 }
 
+// How a driver meets the server's limits (the same in every driver; each driver's server says
+// "too many connections" in its own code).
+export const serverLimitRows = {
+  /**
+   * Backing off when the server refuses a connection for too many connections (MySQL's 1040, 1203,
+   * 1226; PostgreSQL's 53300): full jitter between 0 and min(maxDelayMs, baseDelayMs * 2^attempt),
+   * until the invocation's remaining time minus deadlineMarginMs (maxWaitMs outside an invocation).
+   * The same bound caps a connect and a wait for a connection.
+   * @default { baseDelayMs: 50, maxDelayMs: 1_000, deadlineMarginMs: 500, maxWaitMs: 10_000 }
+   * @example dbConnection({ config, connectRetry: { maxDelayMs: 2_000 } })
+   */
+  connectRetry: option.nested(connectRetryTable),
+  /**
+   * Sharing a server with a fleet of environments: the idle limit thaw sets on its own sessions
+   * (idleTimeoutMs; 0: the server's own), and how full the tightest limit that applies may be at
+   * connect (MySQL: the server's or the user's own; PostgreSQL: the server's, the role's CONNECTION
+   * LIMIT, the database's) for a connection to be kept through the freeze (giveBackAbove; false:
+   * always kept). Never ends another session. Off behind a proxy (proxy: 'transaction').
+   * @default { idleTimeoutMs: 15_000, giveBackAbove: 0.5 }
+   * @example dbConnection({ config, fleet: { giveBackAbove: 0.8 } })
+   */
+  fleet: option.nested(fleetTable),
+}
+
 export type ConnectRetryOptions = OptionsOf<typeof connectRetryTable>
 export type ConnectRetrySettings = SettingsOf<typeof connectRetryTable>
 export type SecretOptions = OptionsOf<typeof secretTable> & { secretId: string }

@@ -11,22 +11,20 @@ import {
   configOption,
   configUrl,
   configurationLabel,
-  connectRetryTable,
   credentialRows,
   type DriverBaseOptions,
   defaultsBesideCredentials,
-  fleetTable,
   invocationRows,
   isPort,
   keyIgnoredNames,
   type SettingsBesideCredentials,
+  serverLimitRows,
 } from '@thaw/db-core'
 import {
   configurationKey,
   describeValue,
   isPlainObject,
   maxTimerMs,
-  option,
   optionError,
   type SettingsOf,
   validateOptionTable,
@@ -194,24 +192,7 @@ export const pgConnectionOptionTable = {
   // max_prepared_statements).
   ...invocationRows,
   ...credentialRows,
-  /**
-   * Backing off when the server refuses a connection for too many connections (53300): full jitter
-   * between 0 and min(maxDelayMs, baseDelayMs * 2^attempt), until the invocation's remaining time
-   * minus deadlineMarginMs (maxWaitMs outside an invocation). The same bound caps a connect and a wait
-   * for a connection.
-   * @default { baseDelayMs: 50, maxDelayMs: 1_000, deadlineMarginMs: 500, maxWaitMs: 10_000 }
-   * @example pgConnection({ config, connectRetry: { maxDelayMs: 2_000 } })
-   */
-  connectRetry: option.nested(connectRetryTable),
-  /**
-   * Sharing a server with a fleet of environments: the idle limit thaw sets on its own sessions
-   * (idleTimeoutMs; 0: the server's own), and how full the tightest limit that applies to the role (the server's, the role's CONNECTION LIMIT, the database's) may be at connect for a connection to be
-   * kept through the freeze (giveBackAbove; false: always kept). Never ends another session. Off
-   * behind a proxy (proxy: 'transaction').
-   * @default { idleTimeoutMs: 15_000, giveBackAbove: 0.5 }
-   * @example pgConnection({ config, fleet: { giveBackAbove: 0.8 } })
-   */
-  fleet: option.nested(fleetTable),
+  ...serverLimitRows,
 }
 
 type Table = typeof pgConnectionOptionTable

@@ -50,6 +50,7 @@ import {
 } from '@thaw/test-support'
 import mysql from 'mysql2/promise'
 import { buildBundle, buildExample, examplesDirectory } from '../build-examples.ts'
+import { type ColdStartPoint, writeColdStartChart } from './cold-start-chart.ts'
 
 const { values: flags, positionals } = parseArgs({
   allowPositionals: true,
@@ -535,11 +536,26 @@ try {
     }
     console.log('')
   }
+  const chartPoints: ColdStartPoint[] = []
   for (const each of cases) {
     if (countInstructions) {
       instructionsTable(each)
       continue
     }
+    for (const variant of each.variants)
+      for (const [measure, init, first] of [
+        ['CPU time', variant.initCpu, variant.firstCpu],
+        ['wall time', variant.init, variant.first],
+      ] as const)
+        for (const ms of totals(init, first))
+          if (Number.isFinite(ms))
+            chartPoints.push({
+              example: each.example,
+              // The twin's row says what it does in the tables; the chart keeps its name short.
+              variant: variant === each.variants[0] ? 'hand-written twin' : variant.name,
+              measure,
+              ms,
+            })
     table(
       each,
       'CPU time of the environment',
@@ -553,6 +569,12 @@ try {
       (v) => v.first,
     )
   }
+  // The chart of what the tables say, rewritten by every timed run (reports/ is not committed; the
+  // docs keep the copy of the run they quote).
+  if (chartPoints.length > 0)
+    console.log(
+      `chart: ${await writeColdStartChart(join(root, 'reports', 'bench', 'cold-starts.svg'), chartPoints)}`,
+    )
 } finally {
   await secretsPeer.close()
   await s3Peer.close()

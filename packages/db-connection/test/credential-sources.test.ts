@@ -3,6 +3,7 @@ import type { Request } from '@middy/core'
 import middy from '@middy/core'
 import { peerConfig, type SecretsManagerPeer, startSecretsManagerPeer } from '@thaw/test-support'
 import fc from 'fast-check'
+import mysql from 'mysql2/promise'
 import {
   type CredentialSource,
   type Credentials,
@@ -204,7 +205,14 @@ describe('credentials another middleware left in request.internal', () => {
         internalData: { user: 'db.user', password: 'db.password', port: 'db.port' },
       },
     )
-    expect(await handler({}, lambdaContext())).toEqual({ user: `${user}@%`, port })
+    // The server's own port, read directly: through a proxy or relay it differs from the URL's, and
+    // config's port (1) answers nothing, so connecting at all proves the port came from internalData.
+    const direct = await mysql.createConnection(dsn())
+    const [[{ serverPort }]] = (await direct.query('SELECT @@port AS serverPort')) as unknown as [
+      [{ serverPort: number }],
+    ]
+    await direct.end()
+    expect(await handler({}, lambdaContext())).toEqual({ user: `${user}@%`, port: serverPort })
   })
 
   it("a password the server refuses fails the invocation with the server's error, without a retry: nothing newer to ask for", async () => {

@@ -6,11 +6,17 @@
 import { existsSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { bundleHandler, startEnvironment } from '@thaw/lambda-sim'
+import { nativeRuntimeClientIsBuilt } from '../src/runtime-client/location.ts'
 
 // The home-made host this package ran before aws-lambda-ric (commit c9ad01b), when its sources are
 // checked out beside this file (bench/old-host-src, not committed): both then run interleaved, so a
 // busy machine weighs on both alike.
-type Start = (options: { entry: string; prebuilt: boolean; freeze: boolean }) => Promise<{
+type Start = (options: {
+  entry: string
+  prebuilt: boolean
+  freeze: boolean
+  runtimeClient?: 'native'
+}) => Promise<{
   invoke: (event: unknown) => Promise<{ ok: boolean; error?: { message: string } }>
   shutdown: () => Promise<unknown>
 }>
@@ -44,10 +50,19 @@ interface Samples {
   shutdownMs: number[]
 }
 
-const variants: Array<[string, { freeze: boolean }, Start]> = hosts.flatMap(([host, start]) => [
-  [`${host}, frozen between invocations`, { freeze: true }, start] as [string, { freeze: boolean }, Start],
-  [`${host}, not frozen`, { freeze: false }, start] as [string, { freeze: boolean }, Start],
+type Variant = [string, { freeze: boolean; runtimeClient?: 'native' }, Start]
+const variants: Variant[] = hosts.flatMap(([host, start]): Variant[] => [
+  [`${host}, frozen between invocations`, { freeze: true }, start],
+  [`${host}, not frozen`, { freeze: false }, start],
 ])
+// Where aws-lambda-ric's native client is built (build:native-reference), the same runtime on it, beside
+// the JavaScript client that lambda-sim runs by default.
+if (nativeRuntimeClientIsBuilt())
+  variants.push([
+    'aws-lambda-ric, native client, frozen between invocations',
+    { freeze: true, runtimeClient: 'native' },
+    startEnvironment as unknown as Start,
+  ])
 const samples = new Map<string, Samples>(
   variants.map(([name]) => [name, { startMs: [], firstInvokeMs: [], warmInvokeMs: [], shutdownMs: [] }]),
 )

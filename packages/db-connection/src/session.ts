@@ -5,6 +5,7 @@ import type { Request } from '@middy/core'
 import {
   type TransactionScope as CoreTransactionScope,
   finishOverdue,
+  quietRejection,
   runTransaction,
   type TransactionVerbs,
 } from '@thaw/db-core'
@@ -87,15 +88,6 @@ const isSeveralResults = (fields: unknown): boolean =>
 
 type Settle = (value: Promise<never> | [unknown, unknown]) => void
 type Answer = Promise<[unknown, unknown]>
-
-// A rejection of thaw's own that no caller may be waiting for (a statement the handler never awaited):
-// marked as handled, so that it cannot end the runtime as an unhandled rejection. A caller that awaits
-// the promise still gets the error.
-const quietRejection = (error: Error): Answer => {
-  const rejected = Promise.reject(error)
-  rejected.catch(noop)
-  return rejected
-}
 
 // The least time a stop keeps before the deadline for the handler to answer (and Middy's early
 // timeout), out of the margin: a fifth of it, at most this.
@@ -243,9 +235,9 @@ export class DbSession {
 
   #run(connection: CoreConnection, method: Method, sql: Statement, values: unknown): Answer {
     if (this.#ended) return this.#refuseLate()
-    if (this.#pastDeadline) return quietRejection(notSentError(this.#marginMs))
+    if (this.#pastDeadline) return quietRejection<[unknown, unknown]>(notSentError(this.#marginMs))
     if (method === 'execute' && behindProxy(this.#invocation.settings))
-      return quietRejection(proxiedExecute())
+      return quietRejection<[unknown, unknown]>(proxiedExecute())
     refuseCallback(values)
     if (!this.#stateLeaked) {
       const kind = statementKind(sql)
@@ -296,7 +288,7 @@ export class DbSession {
       'late-statement',
       'a statement was sent through context.db after its invocation ended: refused, not sent',
     )
-    return quietRejection(endedError())
+    return quietRejection<[unknown, unknown]>(endedError())
   }
 
   // What an OK packet says about the session: a transaction open or not, and, from the server's

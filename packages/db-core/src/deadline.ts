@@ -9,13 +9,41 @@
 // not confirmed in time, so the statement may still run (and commit), and re-running it is not safe.
 export type DeadlineOutcome = 'stopped' | 'not-sent' | 'may-still-run'
 
-export const deadlineMessage = (outcome: DeadlineOutcome, marginMs: number, confirmMs: number): string => {
+// What began a stop: the margin (statementMarginMs before the deadline), Middy's early timeout (its
+// TimeoutError in onError), or the invocation's end with statements the handler did not await (they
+// may run until the deadline less what a stop needs, then are stopped).
+export type StopCause = 'margin' | 'early-timeout' | 'unawaited'
+
+const runningWhen = (cause: StopCause, beforeMs: number | undefined): string => {
+  const before = beforeMs === undefined ? '' : ` ${beforeMs} ms before the function's timeout`
+  switch (cause) {
+    case 'early-timeout':
+      return `it was still running when Middy's early timeout ended the invocation${before}`
+    case 'unawaited':
+      return `the handler answered without awaiting it, and it was still running${before || ' when the invocation ended (no deadline known)'}`
+    default:
+      return `it was still running${before} (statementMarginMs)`
+  }
+}
+
+/**
+ * What the handler is told of a statement stopped, refused or maybe still running at its deadline.
+ * `beforeMs`: how long before the function's timeout the stop began (the margin when the stop's timer
+ * was on time; unknown when no deadline was known).
+ */
+export const deadlineMessage = (
+  outcome: DeadlineOutcome,
+  marginMs: number,
+  confirmMs: number,
+  cause: StopCause = 'margin',
+  beforeMs: number | undefined = marginMs,
+): string => {
   switch (outcome) {
     case 'stopped':
-      return `the statement was stopped at the invocation's deadline: it was still running ${marginMs} ms before the function's timeout (statementMarginMs), and the server confirmed it cancelled it; what it had done in an open transaction is rolled back with it`
+      return `the statement was stopped at the invocation's deadline: ${runningWhen(cause, beforeMs)}, and the server confirmed it cancelled it; what it had done in an open transaction is rolled back with it`
     case 'not-sent':
       return `the statement was not sent: the invocation's deadline is less than ${marginMs} ms away (statementMarginMs)`
     default:
-      return `the statement was still running ${marginMs} ms before the function's timeout (statementMarginMs); a cancel was sent but the server did not confirm it within ${confirmMs} ms, so the statement may still be running and may still complete: do not retry it unless it is safe to run twice (its connection was closed)`
+      return `the server did not confirm that the statement was cancelled: ${runningWhen(cause, beforeMs)}; a cancel was sent and no confirmation came within ${confirmMs} ms, so the statement may still be running and may still complete: do not retry it unless it is safe to run twice (its connection was closed)`
   }
 }

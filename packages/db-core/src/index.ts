@@ -57,9 +57,10 @@ export type {
   SecretsManagerModuleLike,
 } from './types.ts'
 export const packageName = '@thaw/db-core'
-export { type DeadlineOutcome, deadlineMessage } from './deadline.ts'
+export { type DeadlineOutcome, deadlineMessage, type StopCause } from './deadline.ts'
 export { type InvocationHooks, type InvocationSession, invocationHooks } from './invocation-middleware.ts'
 export { ConnectionPool, invocationDeadline, type PoolCounters, type PoolSettings } from './pool.ts'
+export { markHandled, quietRejection } from './quiet-rejection.ts'
 export { type PoolRegistry, poolRegistry, type Registered } from './registry.ts'
 export {
   runTransaction,

@@ -1,6 +1,6 @@
 // Giving a client back after its invocation: as it is, rolled back (a transaction left open, seen in
 // the last ReadyForQuery), reset (DISCARD ALL, and pg's memory of prepared statements with it),
-// discarded when dead, or abandoned (cancel sent, socket closed) when a statement is still running.
+// discarded when dead, or given up (socket closed) when a statement on it may still run after a stop the server did not confirm.
 import { logEvent } from '@thaw/db-core'
 import type pg from 'pg'
 import type { PgConnectionSettings } from './options.ts'
@@ -9,7 +9,6 @@ import {
   forgetPreparedStatements,
   isClientDead,
   processIdOf,
-  sendCancelRequest,
   transactionStatus,
 } from './pg-adapter.ts'
 import type { PgPool } from './registry.ts'
@@ -106,25 +105,19 @@ const fail = (
   pool.discard(client)
 }
 
-// A statement is still running (Middy's early timeout fired mid-query, or the handler did not await
-// it): the client cannot be handed to anyone. A cancel request goes to the server and the client is
-// closed; settles once the cancel was delivered or validateTimeoutMs has passed (a frozen environment
-// sends nothing). Whether the statement stopped is not known here: nobody is told it did.
-export const abandonClient = async (
-  pool: PgPool,
-  settings: PgConnectionSettings,
-  client: pg.Client,
-): Promise<void> => {
+// A statement may still be running (its stop was asked for and the server did not confirm it in
+// time): the client cannot be handed to anyone, and is closed. The cancel request was the stop's: not
+// sent again. Whether the statement stopped is not known here: nobody is told it did.
+export const abandonClient = (pool: PgPool, settings: PgConnectionSettings, client: pg.Client): void => {
   counters.abandoned++
   logEvent(
     settings.logger,
     settings.label,
     'warn',
     'abandoned',
-    'a statement was still running when the invocation ended: cancel sent, connection closed',
+    'a statement was still running when its stop was not confirmed in time: connection closed',
     undefined,
     processIdOf(client),
   )
-  await sendCancelRequest(client, settings.clientConfig, settings.validateTimeoutMs)
   pool.discard(client)
 }

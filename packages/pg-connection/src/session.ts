@@ -5,9 +5,10 @@
 import type { Request } from '@middy/core'
 import {
   type TransactionScope as CoreTransactionScope,
-  type DeadlineOutcome,
-  deadlineMessage,
   finishOverdue,
+  logEvent,
+  markHandled,
+  quietRejection,
   runTransaction,
   type TransactionVerbs,
 } from '@thaw/db-core'
@@ -21,6 +22,7 @@ import { isClientDead, isQueryCanceled, isSessionEnded, sendCancelRequest } from
 import type { PgPool } from './registry.ts'
 import { abandonClient, releaseAfterInvocation } from './release.ts'
 import { leavesSessionState, nameOf, type Statement } from './statement.ts'
+import { confirmWithinMs, deadlineError, marginStop, type Stop, unawaitedMarginMs } from './stop.ts'
 import type { PgLeasedConnection } from './types.ts'
 
 // Counted here, read by stats.ts.
@@ -33,28 +35,6 @@ const endedError = () =>
     `the invocation has ended (after, onError or Middy's early timeout); context.db can no longer be used`,
   )
 
-// What is known of a statement still running when its invocation ended: a cancel was sent and its
-// connection closed, nothing more.
-const endedInFlightError = () =>
-  new PgConnectionError(
-    pgConnectionErrorCodes.invocationEnded,
-    `the invocation ended (Middy's early timeout, or after/onError) while this statement was still running; a cancel request was sent and its connection closed, but whether the statement stopped is not known: do not retry it unless it is safe to run twice`,
-  )
-
-const deadlineError = (outcome: DeadlineOutcome, settings: PgConnectionSettings, cause?: unknown) =>
-  new PgConnectionError(
-    outcome === 'may-still-run'
-      ? pgConnectionErrorCodes.statementOutcomeUnknown
-      : pgConnectionErrorCodes.statementDeadline,
-    deadlineMessage(outcome, settings.statementMarginMs, confirmWithinMs(settings)),
-    cause === undefined ? undefined : { cause },
-  )
-
-// How long a cancel's confirmation is awaited at the deadline: within the margin, so the handler still
-// answers before the function's timeout.
-const confirmWithinMs = (settings: PgConnectionSettings) =>
-  Math.max(1, Math.min(settings.validateTimeoutMs, Math.floor(settings.statementMarginMs / 2)))
-
 const noop = () => {}
 
 // A statement sent and not answered yet: how its await is settled.
@@ -63,6 +43,8 @@ interface Pending {
   reject(error: unknown): void
   // Past the deadline: a cancel was sent; its answer decides what the handler is told.
   atDeadline: boolean
+  // The caller's promise, marked handled when a stop settles it (see quietRejection).
+  answer: Promise<QueryResult> | undefined
 }
 
 interface LeaseWaiter {
@@ -102,9 +84,15 @@ export class PgSession {
   // deadline - statementMarginMs: when a running statement is stopped and a new one refused.
   #stopAt = Number.POSITIVE_INFINITY
   #stopping: Promise<void> | undefined
+  #stop: Stop | undefined
   #exclusive: Promise<void> | undefined
   // Called when the last pending statement settles (the deadline's wait for a cancel's answer).
   #allSettled: (() => void) | undefined
+  // Called when the last pending statement settles (finish()'s wait for un-awaited statements).
+  #drained: (() => void) | undefined
+  #finishing: Promise<void> | undefined
+  // The stop at #stopAt is the one finish() armed for un-awaited statements.
+  #unawaitedStop = false
   deadline = Number.POSITIVE_INFINITY
 
   constructor(pool: PgPool, settings: PgConnectionSettings, request: Request | undefined, classic: boolean) {
@@ -115,17 +103,28 @@ export class PgSession {
   }
 
   query(statement: Statement, values?: unknown[]): Promise<QueryResult> {
+    if (this.#ended) return this.#refuseLate()
     const client = this.#client
     if (!this.#exclusive) {
       if (client) return this.#run(client, statement, values)
       // The first statement: one promise for the lease and the statement (no async function's).
       if (!this.#ended) {
-        return new Promise<QueryResult>((resolve, reject) => {
+        const answer = new Promise<QueryResult>((resolve, reject) => {
           this.#leaseThen({
-            leased: (client) => this.#send(client, statement, values, resolve, reject),
+            leased: (client) => {
+              const refused = this.#refusal(statement, values)
+              if (refused === undefined)
+                this.#send(client, statement, values, resolve, reject).answer = answer
+              else {
+                // thaw's own refusal (past the deadline, a callback): see quietRejection.
+                markHandled(answer)
+                reject(refused)
+              }
+            },
             failed: reject,
           })
         })
+        return answer
       }
     }
     return this.#sharedSlow(statement, values)
@@ -162,6 +161,19 @@ export class PgSession {
     return runTransaction(transactionScope, this, () => this.getConnection(), transactionVerbs, fn)
   }
 
+  // A statement sent through a context.db kept past its invocation (or chained on an un-awaited one
+  // after the handler answered): refused, and said in the log, since no handler may be waiting for it.
+  #refuseLate(): Promise<never> {
+    logEvent(
+      this.#settings.logger,
+      this.#settings.label,
+      'warn',
+      'late-statement',
+      'a statement was sent through context.db after its invocation ended: refused, not sent',
+    )
+    return quietRejection(endedError())
+  }
+
   async #sharedSlow(statement: Statement, values: unknown[] | undefined): Promise<QueryResult> {
     if (this.#exclusive) {
       const scope = transactionScope.getStore()
@@ -174,9 +186,14 @@ export class PgSession {
   }
 
   #run(client: pg.Client, statement: Statement, values: unknown[] | undefined): Promise<QueryResult> {
-    return new Promise<QueryResult>((resolve, reject) =>
-      this.#send(client, statement, values, resolve, reject),
-    )
+    const refused = this.#refusal(statement, values)
+    if (refused !== undefined) return quietRejection(refused)
+    let entry: Pending | undefined
+    const answer = new Promise<QueryResult>((resolve, reject) => {
+      entry = this.#send(client, statement, values, resolve, reject)
+    })
+    ;(entry as Pending).answer = answer
+    return answer
   }
 
   // Why a statement is not sent, if it is not.
@@ -198,27 +215,22 @@ export class PgSession {
     return undefined
   }
 
-  // Sends the statement and settles the caller's promise with its answer.
+  // Sends the statement (its #refusal checked) and settles the caller's promise with its answer.
   #send(
     client: pg.Client,
     statement: Statement,
     values: unknown[] | undefined,
     resolve: (result: QueryResult) => void,
     reject: (error: unknown) => void,
-  ): void {
-    const refused = this.#refusal(statement, values)
-    if (refused) {
-      reject(refused)
-      return
-    }
+  ): Pending {
     if (!this.#stateLeaked && leavesSessionState(statement)) this.#stateLeaked = true
     const pending = this.#pending
-    const entry: Pending = { resolve, reject, atDeadline: false }
+    const entry: Pending = { resolve, reject, atDeadline: false, answer: undefined }
     pending.add(entry)
     // The callback form: pg makes no promise of its own for the statement.
     const settle = (error: Error | null, result: QueryResult) => {
       if (!pending.delete(entry)) return
-      if (pending.size === 0) this.#allSettled?.()
+      if (pending.size === 0) this.#settledAll()
       if (!error) {
         resolve(result)
         return
@@ -226,7 +238,7 @@ export class PgSession {
       if (entry.atDeadline && isQueryCanceled(error)) {
         // The server's own answer: the statement was cancelled.
         counters.deadlineStops++
-        reject(deadlineError('stopped', this.#settings, error))
+        reject(deadlineError('stopped', this.#settings, this.#stop, error))
         return
       }
       // Never re-run: the error reaches the handler as pg made it (code is the SQLSTATE); a session
@@ -242,6 +254,12 @@ export class PgSession {
     } catch (error) {
       settle(error as Error, undefined as unknown as QueryResult)
     }
+    return entry
+  }
+
+  #settledAll() {
+    this.#allSettled?.()
+    this.#drained?.()
   }
 
   #drop(client: pg.Client) {
@@ -335,7 +353,16 @@ export class PgSession {
   }
 
   due(now: number): void {
-    if (!this.#pastDeadline && now >= this.#stopAt) this.stopAtDeadline()
+    if (!this.#pastDeadline && now >= this.#stopAt) {
+      if (this.#unawaitedStop) {
+        const marginMs = unawaitedMarginMs(this.#settings)
+        this.#stopNow({
+          cause: 'unawaited',
+          beforeMs: this.#beforeDeadlineMs(),
+          confirmMs: confirmWithinMs(marginMs, this.#settings),
+        })
+      } else this.stopAtDeadline()
+    }
     if (!this.#classic && now >= this.deadline) this.finish()
   }
 
@@ -343,25 +370,35 @@ export class PgSession {
   // request, and its await is settled by what the server says: cancelled (57014) is 'stopped'; no
   // answer within the confirmation time is 'may-still-run' (the client is closed).
   stopAtDeadline(): void {
-    if (this.#ended) return
+    this.#stopNow(marginStop(this.#settings))
+  }
+
+  #stopNow(stop: Stop): void {
+    if (this.#stopping) return
     this.#pastDeadline = true
     const client = this.#client
     if (!client || this.#pending.size === 0) return
-    for (const entry of this.#pending) entry.atDeadline = true
+    for (const entry of this.#pending) {
+      entry.atDeadline = true
+      // An un-awaited statement's stop must not end the runtime as an unhandled rejection.
+      markHandled(entry.answer)
+    }
+    this.#stop = stop
     const settings = this.#settings
-    const waitMs = confirmWithinMs(settings)
     this.#stopping = new Promise<void>((resolve) => {
       const timer = setTimeout(() => {
         if (this.#pending.size > 0) {
           counters.deadlineUnconfirmed++
           const pending = [...this.#pending]
           this.#pending.clear()
-          for (const entry of pending) entry.reject(deadlineError('may-still-run', settings))
-          this.#drop(client)
+          for (const entry of pending) entry.reject(deadlineError('may-still-run', settings, stop))
+          abandonClient(this.#pool, settings, client)
+          if (this.#client === client) this.#client = undefined
+          this.#drained?.()
         }
         resolve()
-      }, waitMs)
-      sendCancelRequest(client, settings.clientConfig, waitMs).then(noop, noop)
+      }, stop.confirmMs)
+      sendCancelRequest(client, settings.clientConfig, stop.confirmMs).then(noop, noop)
       // Settled early when the statement answers.
       this.#allSettled = () => {
         this.#allSettled = undefined
@@ -371,11 +408,73 @@ export class PgSession {
     })
   }
 
-  // after/onError: nothing stays leased, no transaction stays open, no session state stays behind.
-  finish(): Promise<void> | undefined {
+  // How long before the deadline it is now (undefined when no deadline is known).
+  #beforeDeadlineMs(): number | undefined {
+    return Number.isFinite(this.deadline) ? Math.max(0, Math.round(this.deadline - Date.now())) : undefined
+  }
+
+  // after/onError: statements the handler started and did not await finish first (up to a stop before
+  // the deadline), then nothing stays leased, no transaction stays open, no session state stays behind.
+  // `timedOut`: Middy's early timeout ended the invocation (its TimeoutError in onError): the handler is
+  // abandoned, and so are its statements, stopped now rather than waited for.
+  finish(timedOut = false): Promise<void> | undefined {
+    if (timedOut) this.#stopAtEarlyTimeout()
+    if (this.#finishing) return this.#finishing
+    // A lease on its way (a first statement the handler did not await): it, and the statements waiting
+    // for it, go first; the lease is bounded by the invocation's deadline (the pool's acquire).
+    if (this.#leasing && !this.#client && !this.#ended) {
+      this.#finishing = new Promise<void>((leased) =>
+        this.#leasing?.push({ leased: () => leased(), failed: () => leased() }),
+      ).then(() => {
+        this.#finishing = undefined
+        return this.finish(timedOut)
+      })
+      return this.#finishing
+    }
     this.#ended = true
+    if (this.#client && this.#pending.size > 0) {
+      this.#finishing = this.#drainThenRelease()
+      return this.#finishing
+    }
     leasedSessions.delete(this)
     return this.#finish()
+  }
+
+  #stopAtEarlyTimeout() {
+    const beforeMs = this.#beforeDeadlineMs()
+    // The confirmation is awaited within what is left before the function's timeout.
+    const leftMs = beforeMs === undefined ? this.#settings.validateTimeoutMs : beforeMs - 1
+    const confirmMs = Math.max(1, Math.min(this.#settings.validateTimeoutMs, leftMs))
+    this.#stopNow({ cause: 'early-timeout', beforeMs, confirmMs })
+  }
+
+  // Un-awaited statements (an audit INSERT the handler started and returned without awaiting) complete
+  // as on a plain pool: the invocation's end waits for them, up to a stop at the deadline less the
+  // margin (the watch's timer: dueAt() is #stopAt), or at once where no deadline is known.
+  async #drainThenRelease(): Promise<void> {
+    if (!this.#stopping) {
+      const marginMs = unawaitedMarginMs(this.#settings)
+      const stopAt = this.deadline - marginMs
+      if (!Number.isFinite(stopAt) || stopAt <= Date.now()) {
+        this.#stopNow({
+          cause: 'unawaited',
+          beforeMs: this.#beforeDeadlineMs(),
+          confirmMs: confirmWithinMs(marginMs, this.#settings),
+        })
+      } else if (stopAt < this.#stopAt || this.#settings.statementMarginMs === 0) {
+        this.#stopAt = stopAt
+        this.#unawaitedStop = true
+        leasedSessions.add(this)
+      }
+    }
+    if (this.#pending.size > 0) {
+      await new Promise<void>((resolve) => {
+        this.#drained = resolve
+      })
+    }
+    this.#drained = undefined
+    leasedSessions.delete(this)
+    await this.#finish()
   }
 
   #finish(): Promise<void> | undefined {
@@ -392,13 +491,9 @@ export class PgSession {
         this.#leasing?.push({ leased: () => settled(), failed: () => settled() }),
       )
     }
+    // Nothing is pending here: finish() waited for every statement sent (or for the stop that settled
+    // them), and none is sent after the invocation ended.
     this.#client = undefined
-    if (this.#pending.size > 0) {
-      const pending = [...this.#pending]
-      this.#pending.clear()
-      for (const entry of pending) entry.reject(endedInFlightError())
-      return abandonClient(this.#pool, this.#settings, client)
-    }
     return releaseAfterInvocation(this.#pool, this.#settings, client, this.#stateLeaked)
   }
 }

@@ -60,7 +60,7 @@ export interface PgConnectionStats {
   resets: number
   // Transactions left open by an invocation and rolled back after it.
   rollbacks: number
-  // Connections given up because a statement was still running when the invocation ended.
+  // Connections closed because a statement on them may still run (its stop was not confirmed in time).
   abandoned: number
   // Statements cancelled at deadline - statementMarginMs, as the server confirmed.
   deadlineStops: number

@@ -1,6 +1,8 @@
 import { beforeAll, describe, expect, it } from '@jest/globals'
+import { waitFor } from '@thaw/test-support'
 import { pgConnectionStats } from '../src/index.ts'
-import { admin, createTestRole, inProcessFunction, setUpTestFile, sleep } from './helpers.ts'
+import { admin, createTestRole, inProcessFunction, setUpTestFile } from './helpers.ts'
+import { startRelay } from './relay.ts'
 
 // context.db's surface in-process: transactions and savepoints, the exclusive lease, what a handler is
 // told after its invocation ended, and an invocation that ended with a statement still running.
@@ -75,34 +77,64 @@ describe('after the invocation', () => {
     expect(outcome.code).toBe('THAW_PG_CONNECTION_INVOCATION_ENDED')
   })
 
-  it("Middy's early timeout mid-statement: the statement is cancelled, its session closed, and the handler is not told it stopped", async () => {
+  it("Middy's early timeout mid-statement: the statement is cancelled at once, and the handler is told it stopped only because the server said so", async () => {
     const run = inProcessFunction({ config: role.url(), statementMarginMs: 0 }, 500)
-    const before = pgConnectionStats().abandoned
+    const before = pgConnectionStats()
     let seen: { code?: string; message: string } | undefined
     const invocation = run(async (db) => {
       seen = await outcomeOf(db.query('SELECT pg_sleep(30)'))
       return seen
     }, 1_000)
     await expect(invocation).rejects.toThrow(/aborted/)
-    // The abandoned statement's await settles once the invocation's cleanup has run.
-    const deadline = Date.now() + 5_000
-    while (!seen) {
-      if (Date.now() > deadline) throw new Error('the abandoned statement did not settle within 5000 ms')
-      await sleep(20)
-    }
-    expect(seen.code).toBe('THAW_PG_CONNECTION_INVOCATION_ENDED')
-    expect(seen.message).toMatch(/whether the statement stopped is not known/)
-    expect(pgConnectionStats().abandoned - before).toBe(1)
-    // The cancel reached the server: nothing of the role runs pg_sleep any more.
-    const until = Date.now() + 5_000
-    for (;;) {
-      const { rows } = await (await admin()).query(
-        "SELECT pid FROM pg_stat_activity WHERE usename = $1 AND state = 'active' AND query LIKE '%pg_sleep%'",
-        [role.role],
+    // The stopped statement's await settles once the cancel's answer came.
+    await waitFor(async () => seen, { what: 'the stopped statement settled', withinMs: 5_000 })
+    const told = seen as { code?: string; message: string }
+    expect(told.code).toBe('THAW_PG_CONNECTION_STATEMENT_DEADLINE')
+    expect(told.message).toMatch(
+      /Middy's early timeout ended the invocation .*the server confirmed it cancelled it/,
+    )
+    const after = pgConnectionStats()
+    expect(after.deadlineStops - before.deadlineStops).toBe(1)
+    // Confirmed cancelled: the session is sound and goes back to the pool, not closed.
+    expect(after.abandoned - before.abandoned).toBe(0)
+    // True: nothing of the role runs pg_sleep any more.
+    const { rows } = await (await admin()).query(
+      "SELECT pid FROM pg_stat_activity WHERE usename = $1 AND state = 'active' AND query LIKE '%pg_sleep%'",
+      [role.role],
+    )
+    expect(rows).toEqual([])
+  })
+
+  it("Middy's early timeout with the cancel lost: the handler is told the statement may still run, and it does", async () => {
+    const { role: name, host, port, database } = await createTestRole('early_lost')
+    // Through a relay whose later connections go nowhere: the cancel request never reaches the server.
+    const relay = await startRelay({ host, port })
+    try {
+      const run = inProcessFunction(
+        { config: `postgres://${name}@127.0.0.1:${relay.port}/${database}`, statementMarginMs: 0 },
+        500,
       )
-      if (rows.length === 0) break
-      if (Date.now() > until) throw new Error('pg_sleep still running 5000 ms after the invocation ended')
-      await sleep(20)
+      const before = pgConnectionStats().abandoned
+      let seen: { code?: string; message: string } | undefined
+      const invocation = run(async (db) => {
+        await db.query('SELECT 1')
+        relay.holeNewConnections = true
+        seen = await outcomeOf(db.query('SELECT pg_sleep(5)'))
+        return seen
+      }, 1_500)
+      await expect(invocation).rejects.toThrow(/aborted/)
+      await waitFor(async () => seen, { what: 'the statement settled', withinMs: 5_000 })
+      const told = seen as { code?: string; message: string }
+      expect(told.code).toBe('THAW_PG_CONNECTION_STATEMENT_OUTCOME_UNKNOWN')
+      expect(told.message).toMatch(/Middy's early timeout .*may still be running/)
+      expect(pgConnectionStats().abandoned - before).toBe(1)
+      const { rows } = await (await admin()).query(
+        "SELECT pid FROM pg_stat_activity WHERE usename = $1 AND state = 'active' AND query LIKE '%pg_sleep(5)%'",
+        [name],
+      )
+      expect(rows).toHaveLength(1)
+    } finally {
+      await relay.close()
     }
   })
 })

@@ -14,6 +14,7 @@ import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { writeFleetChart } from './fleet/chart.ts'
 import type { FleetDay, FleetDayRun, FleetOverrides } from './fleet/days.ts'
+import { installInterruptHandler } from './fleet/interrupt.ts'
 import { mysqlServerLimitDay, mysqlUserLimitDay } from './fleet/mysql-days.ts'
 import { pgServerLimitDay } from './fleet/pg-day.ts'
 
@@ -143,6 +144,7 @@ const printRun = ({ heading, options, reports }: FleetDayRun) => {
   }
 }
 
+installInterruptHandler()
 for (const { day, variants } of plan) {
   const run = await day.play(variants, overrides, progress)
   if (process.stderr.isTTY) process.stderr.write('\n')

@@ -5,6 +5,7 @@
 import { bundleFleetHandler } from './bundle.ts'
 import { type DayOptions, type DayReport, runDay } from './day.ts'
 import { commonDay, type FleetDay, type FleetDayRun, type FleetOverrides, withOverrides } from './days.ts'
+import { stopOnInterrupt } from './interrupt.ts'
 import { type FleetServer, fleetUser, startFleetServer } from './server.ts'
 
 const variants = ['thaw', 'serverless-mysql', 'module-scope'] as const
@@ -65,6 +66,7 @@ const mysqlDay = (
     const options = withOverrides({ ...commonDay, ...defaults }, overrides)
     const { maxConnections, limit } = server(overrides.limit)
     const started = await startFleetServer(maxConnections)
+    const taken = stopOnInterrupt(() => started.stop())
     try {
       await limitUser?.(started, limit)
       const { heading, label } = describe(options, limit)
@@ -75,6 +77,7 @@ const mysqlDay = (
         reports: await playVariants(started, chosen, options, overrides, progress),
       }
     } finally {
+      taken()
       await started.stop()
     }
   },

@@ -6,6 +6,7 @@
 import { bundleFleetHandler } from './bundle.ts'
 import { type DayOptions, type DayReport, runDay } from './day.ts'
 import { commonDay, type FleetDay, withOverrides } from './days.ts'
+import { stopOnInterrupt } from './interrupt.ts'
 import { startPgFleetServer } from './pg-server.ts'
 
 // variant → the handler it bundles, whether it goes through the pooler, its thaw options.
@@ -30,6 +31,7 @@ export const runPgDays = async (
   progress: (line: string) => void,
 ): Promise<PgDayReport[]> => {
   const direct = await startPgFleetServer(maxConnections)
+  const taken = stopOnInterrupt(() => direct.stop())
   const reports: PgDayReport[] = []
   try {
     const pooledLast = [...variants].sort(
@@ -54,6 +56,7 @@ export const runPgDays = async (
       }
     }
   } finally {
+    taken()
     await direct.stop()
   }
   return reports

@@ -22,7 +22,7 @@ import { isClientDead, isQueryCanceled, isSessionEnded, sendCancelRequest } from
 import type { PgPool } from './registry.ts'
 import { abandonClient, releaseAfterInvocation } from './release.ts'
 import { leavesSessionState, nameOf, type Statement } from './statement.ts'
-import { confirmWithinMs, deadlineError, marginStop, type Stop, unawaitedMarginMs } from './stop.ts'
+import { deadlineError, marginStop, type Stop, unawaitedMarginMs, unawaitedStop } from './stop.ts'
 import type { PgLeasedConnection } from './types.ts'
 
 // Counted here, read by stats.ts.
@@ -354,14 +354,8 @@ export class PgSession {
 
   due(now: number): void {
     if (!this.#pastDeadline && now >= this.#stopAt) {
-      if (this.#unawaitedStop) {
-        const marginMs = unawaitedMarginMs(this.#settings)
-        this.#stopNow({
-          cause: 'unawaited',
-          beforeMs: this.#beforeDeadlineMs(),
-          confirmMs: confirmWithinMs(marginMs, this.#settings),
-        })
-      } else this.stopAtDeadline()
+      if (this.#unawaitedStop) this.#stopNow(unawaitedStop(this.#settings, this.#beforeDeadlineMs()))
+      else this.stopAtDeadline()
     }
     if (!this.#classic && now >= this.deadline) this.finish()
   }
@@ -453,17 +447,16 @@ export class PgSession {
   // margin (the watch's timer: dueAt() is #stopAt), or at once where no deadline is known.
   async #drainThenRelease(): Promise<void> {
     if (!this.#stopping) {
-      const marginMs = unawaitedMarginMs(this.#settings)
-      const stopAt = this.deadline - marginMs
-      if (!Number.isFinite(stopAt) || stopAt <= Date.now()) {
-        this.#stopNow({
-          cause: 'unawaited',
-          beforeMs: this.#beforeDeadlineMs(),
-          confirmMs: confirmWithinMs(marginMs, this.#settings),
-        })
-      } else if (stopAt < this.#stopAt || this.#settings.statementMarginMs === 0) {
+      // The margin's stop is armed already (#track); with statementMarginMs 0, one is armed here.
+      const stopAt = Number.isFinite(this.#stopAt)
+        ? this.#stopAt
+        : this.deadline - unawaitedMarginMs(this.#settings)
+      // The stop at #stopAt now concerns statements the handler did not await: it says so.
+      this.#unawaitedStop = true
+      if (!Number.isFinite(stopAt) || stopAt <= Date.now())
+        this.#stopNow(unawaitedStop(this.#settings, this.#beforeDeadlineMs()))
+      else {
         this.#stopAt = stopAt
-        this.#unawaitedStop = true
         leasedSessions.add(this)
       }
     }

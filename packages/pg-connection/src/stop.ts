@@ -29,6 +29,7 @@ export const deadlineError = (
       ? pgConnectionErrorCodes.statementOutcomeUnknown
       : pgConnectionErrorCodes.statementDeadline,
     deadlineMessage(outcome, settings.statementMarginMs, stop.confirmMs, stop.cause, stop.beforeMs),
+    // Stryker disable next-line ConditionalExpression: `{ cause: undefined }` gives the error an own cause of undefined, which reads as none
     cause === undefined ? undefined : { cause },
   )
 
@@ -37,10 +38,16 @@ export const deadlineError = (
 export const confirmWithinMs = (marginMs: number, settings: PgConnectionSettings) =>
   Math.max(1, Math.min(settings.validateTimeoutMs, Math.floor(marginMs / 2)))
 
-// Statements the handler did not await may run until the deadline less this, then are stopped: the
-// configured margin, or statementMarginMs' default where the margin is 0 (which stops nothing while
-// the handler runs, but an invocation's end must not leave a statement running on the server).
-export const unawaitedMarginMs = (settings: PgConnectionSettings) =>
+// Statements the handler did not await may run until the deadline less the margin, then are stopped;
+// where statementMarginMs is 0 (which stops nothing while the handler runs) at statementMarginMs'
+// default: an invocation's end must not leave a statement running on the server.
+export const unawaitedMarginMs = (settings: PgConnectionSettings): number =>
   settings.statementMarginMs > 0
     ? settings.statementMarginMs
     : (invocationRows.statementMarginMs.default as number)
+
+export const unawaitedStop = (settings: PgConnectionSettings, beforeMs: number | undefined): Stop => ({
+  cause: 'unawaited',
+  beforeMs,
+  confirmMs: confirmWithinMs(unawaitedMarginMs(settings), settings),
+})

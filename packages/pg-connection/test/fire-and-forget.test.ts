@@ -94,4 +94,27 @@ describe('a statement the handler started and did not await', () => {
       expect(await sleepingSessions()).toEqual([])
     },
   )
+
+  it('is stopped at the configured margin before the deadline, and its await says so', async () => {
+    // A margin of 2 s in an invocation of 3 s: stopped about 1 s in, where statementMarginMs' default
+    // (250) would have let it run 2.75 s. The await nobody made is still there to read.
+    const run = inProcessFunction({ config: role.url(), statementMarginMs: 2_000 }, 0)
+    let forgotten: Promise<unknown> | undefined
+    await run(async (db) => {
+      await db.query('SELECT 1')
+      forgotten = db.query('SELECT pg_sleep(5)')
+      return 'answered'
+    }, 3_000)
+    const error = await (forgotten as Promise<unknown>).then(
+      () => undefined,
+      (thrown: { code?: string; message: string }) => thrown,
+    )
+    expect(error?.code).toBe('THAW_PG_CONNECTION_STATEMENT_DEADLINE')
+    const beforeMs = Number(
+      /still running (\d+) ms before the function's timeout/.exec(error?.message ?? '')?.[1],
+    )
+    // Before the deadline by more than the default margin, however late the timer fired (up to 1.75 s).
+    expect(beforeMs).toBeGreaterThan(250)
+    expect(error?.message).toMatch(/the handler answered without awaiting it/)
+  })
 })

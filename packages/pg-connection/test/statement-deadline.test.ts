@@ -51,41 +51,49 @@ describe('statement deadline', () => {
     expect(next).toBe(outcome.pid)
   })
 
-  it('when the cancel is not confirmed, the handler is told the statement may still run, and it does', async () => {
-    const { role, host, port, database } = await createTestRole('unconfirmed')
-    // Through a relay whose later connections go nowhere: the client's own session works, the cancel
-    // request (a connection of its own) never reaches the server.
-    const relay = await startRelay({ host, port })
-    try {
-      const run = inProcessFunction(
-        {
-          config: `postgres://${role}@127.0.0.1:${relay.port}/${database}`,
-          statementMarginMs: 1_000,
-          validateTimeoutMs: 300,
-        },
-        0,
-      )
-      const outcome = await run(async (db) => {
-        await db.query('SELECT 1')
-        relay.holeNewConnections = true
-        return outcomeOf(db.query('SELECT pg_sleep(5)'))
-      }, 2_500)
-      expect(outcome.code).toBe('THAW_PG_CONNECTION_STATEMENT_OUTCOME_UNKNOWN')
-      expect(outcome.message).toMatch(
-        /may still be running .* do not retry it unless it is safe to run twice/,
-      )
-      expect(outcome.message).not.toMatch(/stopped/)
-      expect(pgConnectionStats().deadlineUnconfirmed).toBeGreaterThanOrEqual(1)
-      // True: the server still runs it.
-      const { rows } = await (await admin()).query(
-        "SELECT pid FROM pg_stat_activity WHERE usename = $1 AND state = 'active' AND query LIKE '%pg_sleep(5)%'",
-        [role],
-      )
-      expect(rows).toHaveLength(1)
-    } finally {
-      await relay.close()
-    }
-  })
+  // The confirmation is awaited for half the margin, at most validateTimeoutMs: the message says how long.
+  it.each([
+    { statementMarginMs: 1_000, validateTimeoutMs: 300, waitedMs: 300 },
+    { statementMarginMs: 400, validateTimeoutMs: 1_000, waitedMs: 200 },
+  ])(
+    'when the cancel is not confirmed within $waitedMs ms (margin $statementMarginMs, validateTimeoutMs $validateTimeoutMs), the handler is told the statement may still run, and it does',
+    async ({ statementMarginMs, validateTimeoutMs, waitedMs }) => {
+      const { role, host, port, database } = await createTestRole('unconfirmed')
+      // Through a relay whose later connections go nowhere: the client's own session works, the cancel
+      // request (a connection of its own) never reaches the server.
+      const relay = await startRelay({ host, port })
+      try {
+        const run = inProcessFunction(
+          {
+            config: `postgres://${role}@127.0.0.1:${relay.port}/${database}`,
+            statementMarginMs,
+            validateTimeoutMs,
+          },
+          0,
+        )
+        const outcome = await run(async (db) => {
+          await db.query('SELECT 1')
+          relay.holeNewConnections = true
+          return outcomeOf(db.query('SELECT pg_sleep(5)'))
+        }, 2_500)
+        expect(outcome.code).toBe('THAW_PG_CONNECTION_STATEMENT_OUTCOME_UNKNOWN')
+        expect(outcome.message).toMatch(
+          /may still be running .* do not retry it unless it is safe to run twice/,
+        )
+        expect(outcome.message).toMatch(new RegExp(`no confirmation came within ${waitedMs} ms`))
+        expect(outcome.message).not.toMatch(/stopped/)
+        expect(pgConnectionStats().deadlineUnconfirmed).toBeGreaterThanOrEqual(1)
+        // True: the server still runs it.
+        const { rows } = await (await admin()).query(
+          "SELECT pid FROM pg_stat_activity WHERE usename = $1 AND state = 'active' AND query LIKE '%pg_sleep(5)%'",
+          [role],
+        )
+        expect(rows).toHaveLength(1)
+      } finally {
+        await relay.close()
+      }
+    },
+  )
 
   it('statementMarginMs 0 stops nothing: a statement still running at the deadline is left to answer', async () => {
     const { url } = await createTestRole('margin_off')

@@ -55,13 +55,7 @@ export const scopes: Record<string, Scope> = {
     note: "session reset, the release after an invocation (reset, rollback, abandon and KILL), the stop's margin from the link's measurements, lease and health, connect back-off",
   },
   'pg-connection': {
-    modules: [
-      'src/session.ts',
-      'src/release.ts',
-      'src/statement.ts',
-      'src/deadline-watch.ts',
-      'src/fleet.ts',
-    ],
+    modules: ['src/session.ts', 'src/stop.ts', 'src/release.ts', 'src/statement.ts', 'src/fleet.ts'],
     // Its tests need PostgreSQL on 127.0.0.1:5432 (scripts/jest-global-setup.ts says so at once).
     note: "the invocation's session (one client, the statement deadline), the release (rollback, reset, abandon) and what a statement says about the session",
     skipTests: {
@@ -74,6 +68,7 @@ export const scopes: Record<string, Scope> = {
       'src/pool.ts',
       'src/credentials.ts',
       'src/deadline.ts',
+      'src/deadline-watch.ts',
       'src/registry.ts',
       'src/transactions.ts',
       'src/leased-sessions.ts',

@@ -4,6 +4,7 @@
 import type { Request } from '@middy/core'
 import {
   type TransactionScope as CoreTransactionScope,
+  DeadlineWatch,
   finishOverdue,
   quietRejection,
   runTransaction,
@@ -93,8 +94,6 @@ type Answer = Promise<[unknown, unknown]>
 // timeout), out of the margin: a fifth of it, at most this.
 const handlerShareMs = 100
 
-const stopAtDeadline = (session: DbSession) => session.stopAtDeadline()
-
 // The transaction() callback an async step runs in, if any: context.db statements there run on the
 // transaction's connection, a nested transaction() becomes a savepoint, and getConnection() fails at
 // once, where each would otherwise wait for the very transaction that awaits it. Entered only by
@@ -115,12 +114,13 @@ const transactionVerbs: TransactionVerbs<DbLeasedConnection> = {
 
 // Sessions holding a connection, so that one whose after/onError never ran (another middleware's
 // early response skipped them) is finished at the latest by the next invocation's before (classic
-// mode: invocations never overlap in a process) or at its deadline (Managed Instances).
-const leasedSessions = new Set<DbSession>()
+// mode: invocations never overlap in a process) or at its deadline (Managed Instances); their
+// statement deadlines share one timer (db-core's deadline-watch.ts).
+const leasedSessions = new DeadlineWatch<DbSession>()
 
 // The warm path (no session left over) is answered here, without a call: every invocation runs it.
 export const finishOverdueSessions = (classic: boolean): Promise<unknown> | undefined =>
-  leasedSessions.size === 0 ? undefined : finishOverdue(leasedSessions, classic)
+  leasedSessions.sessions.size === 0 ? undefined : finishOverdue(leasedSessions.sessions, classic)
 
 export class DbSession {
   #invocation: Invocation
@@ -145,14 +145,16 @@ export class DbSession {
   #ended = false
   // Past deadline - statementMarginMs: nothing more is sent.
   #pastDeadline = false
-  #stopTimer: NodeJS.Timeout | undefined
+  // deadline - margin: when a statement still running is stopped (Infinity: no stop armed).
+  #stopAt = Number.POSITIVE_INFINITY
   // The stop of a statement still running at the deadline (KILL and its confirmation), awaited by
   // finish().
   #stopping: Promise<void> | undefined
   // Set while getConnection()/transaction() holds the connection exclusively.
   #exclusive: Promise<void> | undefined
   #classic: boolean
-  #deadlineTimer: NodeJS.Timeout | undefined
+  // finish()'s wait for the statements the handler did not await (a second finish() joins it).
+  #draining: Promise<void> | undefined
   // When the invocation ends at the latest (epoch ms), known once a connection is leased.
   deadline = Number.POSITIVE_INFINITY
 
@@ -377,24 +379,29 @@ export class DbSession {
     return this.#leasing
   }
 
-  // Known to the sweep of finishOverdueSessions; with Managed Instances, also finished by a timer at the
-  // invocation's deadline (unref'd: it never keeps the process alive).
-  // Also arms the statement deadline: one timer per invocation, no round trip (the KILL is sent only
-  // when a statement is still running at deadline - statementMarginMs).
+  // Known to the sweep of finishOverdueSessions; with Managed Instances, also finished at the
+  // invocation's deadline. Also arms the statement deadline, no round trip (the KILL is sent only when
+  // a statement is still running at deadline - margin): both on the watch's one timer.
   #track() {
     const remaining = this.#invocation.request?.context?.getRemainingTimeInMillis?.()
     if (typeof remaining === 'number') {
       this.deadline = Date.now() + remaining
       const margin = stopMarginMs(this.#invocation.entry, this.#invocation.settings)
       this.#marginMs = margin
-      if (margin > 0) {
-        this.#stopTimer = setTimeout(stopAtDeadline, Math.max(0, remaining - margin), this).unref()
-      }
+      if (margin > 0) this.#stopAt = this.deadline - margin
     }
     leasedSessions.add(this)
-    if (!this.#classic && typeof remaining === 'number') {
-      this.#deadlineTimer = setTimeout(() => this.finish(), Math.max(0, remaining)).unref()
-    }
+  }
+
+  // For the watch: the next moment this session must act (Infinity for never).
+  dueAt(): number {
+    const stopAt = this.#stopping ? Number.POSITIVE_INFINITY : this.#stopAt
+    return this.#classic || this.#ended ? stopAt : Math.min(stopAt, this.deadline)
+  }
+
+  due(now: number): void {
+    if (now >= this.#stopAt) this.stopAtDeadline()
+    if (!this.#classic && !this.#ended && now >= this.deadline) this.finish()
   }
 
   // deadline - margin (internal: called by the session's timer). From now on nothing is sent; a
@@ -404,7 +411,7 @@ export class DbSession {
   // (THAW_DB_CONNECTION_STATEMENT_OUTCOME_UNKNOWN), before Middy's early timeout or
   // Lambda's own. finish() waits for the stop.
   stopAtDeadline(): void {
-    this.#stopTimer = undefined
+    this.#stopAt = Number.POSITIVE_INFINITY
     if (this.#stopping) return
     this.#pastDeadline = true
     const connection = this.#connection
@@ -442,34 +449,31 @@ export class DbSession {
       const again = () => this.finish(timedOut)
       return this.#leasing.then(again, again)
     }
-    this.#ended = true
-    if (this.#deadlineTimer !== undefined) {
-      clearTimeout(this.#deadlineTimer)
-      this.#deadlineTimer = undefined
+    if (this.#draining) {
+      if (timedOut) this.stopAtDeadline()
+      return this.#draining
     }
-    leasedSessions.delete(this)
+    this.#ended = true
     const connection = this.#connection
     if (!connection) {
-      this.#clearStopTimer()
+      this.#leave()
       if (this.#stopping) return this.#stopping
       return this.#leasing ? this.#leasing.then(noop, noop) : undefined
     }
     if (this.#pending.size > 0) {
-      if (timedOut) {
-        this.#clearStopTimer()
-        this.stopAtDeadline()
-      }
-      return this.#drainThenRelease()
+      if (timedOut) this.stopAtDeadline()
+      // Watched until drained: the stop at the deadline bounds the wait.
+      this.#draining = this.#drainThenRelease()
+      return this.#draining
     }
-    this.#clearStopTimer()
+    this.#leave()
     return this.#release(connection)
   }
 
-  #clearStopTimer() {
-    if (this.#stopTimer !== undefined) {
-      clearTimeout(this.#stopTimer)
-      this.#stopTimer = undefined
-    }
+  // Out of the watch, no stop armed.
+  #leave() {
+    this.#stopAt = Number.POSITIVE_INFINITY
+    leasedSessions.delete(this)
   }
 
   // Un-awaited statements (an audit INSERT the handler started and returned without awaiting) complete
@@ -477,13 +481,14 @@ export class DbSession {
   // wait. Without a stop timer (no deadline known, or statementMarginMs 0), one is armed for the
   // deadline less what a stop needs on this link, or the stop starts now when no deadline is known.
   async #drainThenRelease(): Promise<void> {
-    if (this.#stopTimer === undefined && !this.#stopping) {
+    if (!Number.isFinite(this.#stopAt) && !this.#stopping) {
       const { entry } = this.#invocation
       const stopNeedsMs = Math.max(neededStopMs(entry), handlerShareMs)
-      const waitMs = this.deadline - stopNeedsMs - Date.now()
-      if (Number.isFinite(this.deadline) && waitMs > 0) {
+      const stopAt = this.deadline - stopNeedsMs
+      if (Number.isFinite(stopAt) && stopAt > Date.now()) {
         this.#marginMs ||= stopNeedsMs
-        this.#stopTimer = setTimeout(stopAtDeadline, waitMs, this).unref()
+        this.#stopAt = stopAt
+        leasedSessions.add(this)
       } else this.stopAtDeadline()
     }
     if (this.#pending.size > 0) {
@@ -492,7 +497,7 @@ export class DbSession {
       })
     }
     this.#drained = undefined
-    this.#clearStopTimer()
+    this.#leave()
     if (this.#stopping) return this.#stopping
     const connection = this.#connection
     if (!connection) return

@@ -1,6 +1,6 @@
 // The statement deadline: a statement never outlives its invocation on the server. statementMarginMs
 // before the invocation's deadline a statement still running is stopped on the server by the driver
-// (its own timer: pg-connection's deadline-watch.ts, db-connection's link.ts), and one sent later is
+// (on deadline-watch.ts's one timer per process; db-connection sizes its margin from the link, link.ts), and one sent later is
 // refused.
 //
 // The rule for what the handler is told ("say only what happened"): 'stopped' only when the server

@@ -58,6 +58,7 @@ export type {
 } from './types.ts'
 export const packageName = '@thaw/db-core'
 export { type DeadlineOutcome, deadlineMessage, type StopCause } from './deadline.ts'
+export { DeadlineWatch, type Watched } from './deadline-watch.ts'
 export { type InvocationHooks, type InvocationSession, invocationHooks } from './invocation-middleware.ts'
 export { ConnectionPool, invocationDeadline, type PoolCounters, type PoolSettings } from './pool.ts'
 export { markHandled, quietRejection } from './quiet-rejection.ts'

@@ -5,6 +5,7 @@
 import type { Request } from '@middy/core'
 import {
   type TransactionScope as CoreTransactionScope,
+  DeadlineWatch,
   finishOverdue,
   logEvent,
   markHandled,
@@ -14,7 +15,7 @@ import {
 } from '@thaw/db-core'
 import type pg from 'pg'
 import type { QueryResult } from 'pg'
-import { DeadlineWatch } from './deadline-watch.ts'
+
 import { PgConnectionError, pgConnectionErrorCodes } from './errors.ts'
 import { AsyncLocalStorage } from './node-builtins.ts'
 import type { PgConnectionSettings } from './options.ts'

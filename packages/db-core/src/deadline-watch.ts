@@ -1,4 +1,5 @@
-// The sessions holding a client, and one timer for all their deadlines (per process, per worker thread).
+// The sessions holding a connection, and one timer for all their deadlines (per process, per worker
+// thread): both drivers' sessions, each driver with its own watch.
 // Each session used to arm a timer of its own at its first statement and clear it at its end: a
 // setTimeout and a clearTimeout per invocation, and Node (24.21, lib/internal/timers.js) keeps one
 // timer list per distinct delay in milliseconds, so nearly every invocation also made a list, put it in

@@ -109,24 +109,21 @@ export class PgSession {
     if (!this.#exclusive) {
       if (client) return this.#run(client, statement, values)
       // The first statement: one promise for the lease and the statement (no async function's).
-      if (!this.#ended) {
-        const answer = new Promise<QueryResult>((resolve, reject) => {
-          this.#leaseThen({
-            leased: (client) => {
-              const refused = this.#refusal(statement, values)
-              if (refused === undefined)
-                this.#send(client, statement, values, resolve, reject).answer = answer
-              else {
-                // thaw's own refusal (past the deadline, a callback): see quietRejection.
-                markHandled(answer)
-                reject(refused)
-              }
-            },
-            failed: reject,
-          })
+      const answer = new Promise<QueryResult>((resolve, reject) => {
+        this.#leaseThen({
+          leased: (client) => {
+            const refused = this.#refusal(statement, values)
+            if (refused === undefined) this.#send(client, statement, values, resolve, reject).answer = answer
+            else {
+              // thaw's own refusal (past the deadline, a callback): see quietRejection.
+              markHandled(answer)
+              reject(refused)
+            }
+          },
+          failed: reject,
         })
-        return answer
-      }
+      })
+      return answer
     }
     return this.#sharedSlow(statement, values)
   }

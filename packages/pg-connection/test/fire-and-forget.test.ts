@@ -68,7 +68,11 @@ describe('a statement the handler started and did not await', () => {
     if (!second.ok) return
     const { logged } = second.result as { logged: { event: string; level: string }[] }
     expect(logged.filter((event) => event.event === 'late-statement')).toEqual([
-      expect.objectContaining({ level: 'warn', event: 'late-statement' }),
+      expect.objectContaining({
+        level: 'warn',
+        event: 'late-statement',
+        message: expect.stringMatching(/after its invocation ended: refused, not sent/),
+      }),
     ])
     // Refused, not sent: a statement sent after its invocation could run while the environment is
     // frozen, or never.

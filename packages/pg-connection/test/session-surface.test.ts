@@ -127,6 +127,11 @@ describe('after the invocation', () => {
       const told = seen as { code?: string; message: string }
       expect(told.code).toBe('THAW_PG_CONNECTION_STATEMENT_OUTCOME_UNKNOWN')
       expect(told.message).toMatch(/Middy's early timeout .*may still be running/)
+      // The confirmation is awaited within what was left before the function's timeout, no longer.
+      const [, beforeMs, waitedMs] =
+        /ended the invocation (\d+) ms before the function's timeout; .*within (\d+) ms/.exec(told.message) ??
+        []
+      expect(Number(waitedMs)).toBeLessThan(Number(beforeMs))
       expect(pgConnectionStats().abandoned - before).toBe(1)
       const { rows } = await (await admin()).query(
         "SELECT pid FROM pg_stat_activity WHERE usename = $1 AND state = 'active' AND query LIKE '%pg_sleep(5)%'",

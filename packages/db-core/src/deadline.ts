@@ -28,19 +28,19 @@ const runningWhen = (cause: StopCause, beforeMs: number | undefined): string => 
 
 /**
  * What the handler is told of a statement stopped, refused or maybe still running at its deadline.
- * `beforeMs`: how long before the function's timeout the stop began (the margin when the stop's timer
- * was on time; unknown when no deadline was known).
+ * `stop`: what began the stop, and how long before the function's timeout (undefined when no deadline
+ * was known); by default the margin's own stop, on time.
  */
 export const deadlineMessage = (
   outcome: DeadlineOutcome,
   marginMs: number,
   confirmMs: number,
-  cause: StopCause = 'margin',
-  beforeMs: number | undefined = marginMs,
+  stop: { cause: StopCause; beforeMs: number | undefined } = { cause: 'margin', beforeMs: marginMs },
 ): string => {
+  const { cause, beforeMs } = stop
   switch (outcome) {
     case 'stopped':
-      return `the statement was stopped at the invocation's deadline: ${runningWhen(cause, beforeMs)}, and the server confirmed it cancelled it; what it had done in an open transaction is rolled back with it`
+      return `the statement was stopped ${beforeMs === undefined ? 'when the invocation ended' : "at the invocation's deadline"}: ${runningWhen(cause, beforeMs)}, and the server confirmed it cancelled it; what it had done in an open transaction is rolled back with it`
     case 'not-sent':
       return `the statement was not sent: the invocation's deadline is less than ${marginMs} ms away (statementMarginMs)`
     default:

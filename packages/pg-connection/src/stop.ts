@@ -28,7 +28,7 @@ export const deadlineError = (
     outcome === 'may-still-run'
       ? pgConnectionErrorCodes.statementOutcomeUnknown
       : pgConnectionErrorCodes.statementDeadline,
-    deadlineMessage(outcome, settings.statementMarginMs, stop.confirmMs, stop.cause, stop.beforeMs),
+    deadlineMessage(outcome, settings.statementMarginMs, stop.confirmMs, stop),
     // Stryker disable next-line ConditionalExpression: `{ cause: undefined }` gives the error an own cause of undefined, which reads as none
     cause === undefined ? undefined : { cause },
   )

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { beforeAll, describe, expect, it } from '@jest/globals'
-import { pgConnectionStats } from '../src/index.ts'
+import middy from '@middy/core'
+import pgConnection, { type PgConnectionContext, pgConnectionStats } from '../src/index.ts'
 import { admin, createTestRole, inProcessFunction, setUpTestFile, startHandler } from './helpers.ts'
 
 // A handler that starts a statement and answers without awaiting it (an audit INSERT) gets what a
@@ -120,5 +121,28 @@ describe('a statement the handler started and did not await', () => {
     // Before the deadline by more than the default margin, however late the timer fired (up to 1.75 s).
     expect(beforeMs).toBeGreaterThan(250)
     expect(error?.message).toMatch(/the handler answered without awaiting it/)
+  })
+
+  it('with no deadline known, it is stopped when the handler answers, and its await says why', async () => {
+    let forgotten: Promise<unknown> | undefined
+    const handler = middy<unknown, unknown, Error, PgConnectionContext>()
+      .use(pgConnection({ config: role.url() }))
+      .handler(async (_event, context) => {
+        await context.db.query('SELECT 1')
+        forgotten = context.db.query('SELECT pg_sleep(5)')
+        return 'answered'
+      })
+    // A context without getRemainingTimeInMillis: nothing says how long the statement may run.
+    await handler({}, {} as PgConnectionContext)
+    const error = await (forgotten as Promise<unknown>).then(
+      () => undefined,
+      (thrown: { code?: string; message: string }) => thrown,
+    )
+    // Stopped, or (had the cancel come before the server began the statement) maybe still running:
+    // either way the handler is told why it was stopped then.
+    expect(error?.code).toMatch(/^THAW_PG_CONNECTION_STATEMENT_(DEADLINE|OUTCOME_UNKNOWN)$/)
+    expect(error?.message).toMatch(
+      /the handler answered without awaiting it, and it was still running when the invocation ended \(no deadline known\)/,
+    )
   })
 })

@@ -159,3 +159,60 @@ describe("resetSession 'never'", () => {
     expect((await (await admin()).query(`SELECT count(*)::int AS n FROM ${table}`)).rows[0]?.n).toBe(0)
   })
 })
+
+describe('what the release after an invocation sends', () => {
+  // Counted by the server's own statistics would need superuser views; thaw's counters say what it
+  // sent, and the session's pid says the connection was kept.
+  const counted = async (
+    options: Partial<Parameters<typeof inProcessFunction>[0]>,
+    invocations: ((
+      db: Parameters<Parameters<ReturnType<typeof inProcessFunction>>[0]>[0],
+    ) => Promise<unknown>)[],
+  ) => {
+    const run = inProcessFunction({ config: role.url(), ...options })
+    const steps: { resets: number; rollbacks: number; pid: number }[] = []
+    for (const invocation of invocations) {
+      const before = pgConnectionStats()
+      const pid = await run(async (db) => {
+        await invocation(db)
+        return (await db.query('SELECT pg_backend_pid() AS pid')).rows[0]?.pid as number
+      })
+      const after = pgConnectionStats()
+      steps.push({ resets: after.resets - before.resets, rollbacks: after.rollbacks - before.rollbacks, pid })
+    }
+    return steps
+  }
+
+  it("'auto': one DISCARD ALL after a session change and none after the plain read that follows; no ROLLBACK without a transaction", async () => {
+    const steps = await counted({}, [
+      (db) => db.query("SET application_name = 'changed'"),
+      (db) => db.query('SELECT 1'),
+    ])
+    expect(steps.map(({ resets, rollbacks }) => ({ resets, rollbacks }))).toEqual([
+      { resets: 1, rollbacks: 0 },
+      { resets: 0, rollbacks: 0 },
+    ])
+    // The same session throughout: reset, not replaced.
+    expect(steps[1]?.pid).toBe(steps[0]?.pid)
+  })
+
+  it("'always': a DISCARD ALL after every invocation, a plain read included", async () => {
+    const steps = await counted({ resetSession: 'always' }, [
+      (db) => db.query('SELECT 1'),
+      (db) => db.query('SELECT 1'),
+    ])
+    expect(steps.map(({ resets }) => resets)).toEqual([1, 1])
+  })
+
+  it('a transaction left open: one ROLLBACK, and a reset only where the session changed too', async () => {
+    const steps = await counted({}, [
+      async (db) => {
+        await db.query('BEGIN')
+        await db.query('SELECT 1')
+      },
+    ])
+    expect(steps.map(({ resets, rollbacks }) => ({ resets, rollbacks }))).toEqual([
+      { resets: 0, rollbacks: 1 },
+    ])
+  })
+})

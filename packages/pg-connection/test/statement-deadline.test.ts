@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals'
-import { pgConnectionStats } from '../src/index.ts'
+import { type PgConnectionLogEvent, pgConnectionStats } from '../src/index.ts'
 import { admin, createTestRole, inProcessFunction, setUpTestFile } from './helpers.ts'
 import { startRelay } from './relay.ts'
 
@@ -62,12 +62,16 @@ describe('statement deadline', () => {
       // Through a relay whose later connections go nowhere: the client's own session works, the cancel
       // request (a connection of its own) never reaches the server.
       const relay = await startRelay({ host, port })
+      const logged: PgConnectionLogEvent[] = []
       try {
         const run = inProcessFunction(
           {
             config: `postgres://${role}@127.0.0.1:${relay.port}/${database}`,
             statementMarginMs,
             validateTimeoutMs,
+            // The pool holds one connection (config.max's default), so a client not given up would
+            // block the next invocation.
+            logger: (event) => logged.push(event),
           },
           0,
         )
@@ -89,6 +93,13 @@ describe('statement deadline', () => {
           [role],
         )
         expect(rows).toHaveLength(1)
+        // Its client is given up (said once in the log), and the function goes on with a new one.
+        expect(logged.filter((event) => event.event === 'abandoned')).toEqual([
+          expect.objectContaining({ level: 'warn', message: expect.stringMatching(/connection closed/) }),
+        ])
+        relay.holeNewConnections = false
+        const next = await run(async (db) => (await db.query('SELECT 1 AS one')).rows, 2_500)
+        expect(next).toEqual([{ one: 1 }])
       } finally {
         await relay.close()
       }

@@ -23,6 +23,7 @@ export const installInterruptHandler = (): void => {
     ['SIGINT', 130],
     ['SIGTERM', 143],
   ] as const) {
+    // once: a second Ctrl-C while the servers stop finds no listener and ends the process at once.
     process.once(signal, async () => {
       process.stderr.write(
         `\nfleet: ${signal}: stopping ${cleanups.size} database server(s) and every environment\n`,

@@ -395,8 +395,8 @@ export class DbSession {
 
   // For the watch: the next moment this session must act (Infinity for never).
   dueAt(): number {
-    const stopAt = this.#stopping ? Number.POSITIVE_INFINITY : this.#stopAt
-    return this.#classic || this.#ended ? stopAt : Math.min(stopAt, this.deadline)
+    // stopAtDeadline() puts #stopAt back to Infinity, so a stop under way is never due again.
+    return this.#classic || this.#ended ? this.#stopAt : Math.min(this.#stopAt, this.deadline)
   }
 
   due(now: number): void {

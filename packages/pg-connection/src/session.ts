@@ -92,8 +92,6 @@ export class PgSession {
   // Called when the last pending statement settles (finish()'s wait for un-awaited statements).
   #drained: (() => void) | undefined
   #finishing: Promise<void> | undefined
-  // The stop at #stopAt is the one finish() armed for un-awaited statements.
-  #unawaitedStop = false
   deadline = Number.POSITIVE_INFINITY
 
   constructor(pool: PgPool, settings: PgConnectionSettings, request: Request | undefined, classic: boolean) {
@@ -352,7 +350,8 @@ export class PgSession {
 
   due(now: number): void {
     if (!this.#pastDeadline && now >= this.#stopAt) {
-      if (this.#unawaitedStop) this.#stopNow(unawaitedStop(this.#settings, this.#beforeDeadlineMs()))
+      // A watched session that has ended is waiting for statements its handler did not await.
+      if (this.#ended) this.#stopNow(unawaitedStop(this.#settings, this.#beforeDeadlineMs()))
       else this.stopAtDeadline()
     }
     if (!this.#classic && now >= this.deadline) this.finish()
@@ -449,8 +448,6 @@ export class PgSession {
       const stopAt = Number.isFinite(this.#stopAt)
         ? this.#stopAt
         : this.deadline - unawaitedMarginMs(this.#settings)
-      // The stop at #stopAt now concerns statements the handler did not await: it says so.
-      this.#unawaitedStop = true
       if (!Number.isFinite(stopAt) || stopAt <= Date.now())
         this.#stopNow(unawaitedStop(this.#settings, this.#beforeDeadlineMs()))
       else {

@@ -54,6 +54,14 @@ const config: Config = {
   ...(mutated !== name
     ? { moduleNameMapper: { [`^@thaw/${mutated}$`]: `${root}packages/${mutated}/src/index.ts` } }
     : {}),
+  // A package proven through another one's tests keeps its own tests too: both packages' test/ folders
+  // are searched (jest crawls only its roots, and a project's testMatch names its own rootDir).
+  ...(mutated !== name
+    ? {
+        roots: [name, mutated].map((each) => `${root}packages/${each}`),
+        testMatch: [name, mutated].map((each) => `${root}packages/${each}/test/**/*.test.ts`),
+      }
+    : {}),
   // The test files scripts/mutate.ts's scope leaves out for this package (its `skipTests`, with why).
   testPathIgnorePatterns: [
     '/node_modules/',

@@ -15,10 +15,11 @@ export interface Scope {
   // Test files left out of the run (relative to the package whose tests run), with why: a test that
   // reads the other packages' files finds none in Stryker's sandbox, which holds only this package.
   skipTests?: { files: string[]; why: string }
-  // The package whose tests run, for a package proven through another one's tests (db-core's pool
-  // and statement deadline are proven by the drivers' tests; its own tests cover the options,
-  // credentials, transactions and registry). That package is copied into the sandbox too, and its imports of
-  // this one are pointed at the sandbox's copy (stryker.jest.config.ts).
+  // The package whose tests run beside this package's own, for a package proven through another
+  // one's tests (db-core's pool and statement deadline are proven by the drivers' tests; its own tests
+  // cover the options, credentials, transactions, registry and deadline watch). That package is copied
+  // into the sandbox too, and its imports of this one are pointed at the sandbox's copy
+  // (stryker.jest.config.ts).
   testedBy?: string
 }
 
@@ -75,7 +76,7 @@ export const scopes: Record<string, Scope> = {
     ],
     testedBy: 'pg-connection',
     // In-process tests only: a lambda-sim child bundles @thaw/db-core from the workspace, not the sandbox.
-    note: "the pool (lease after a freeze, back-off, replacement), credentials (secret, IAM, rotation), the statement deadline and the registry, through pg-connection's tests",
+    note: "the pool (lease after a freeze, back-off, replacement), credentials (secret, IAM, rotation), the statement deadline and the registry, through its own tests and pg-connection's",
     skipTests: {
       files: ['test/options.test.ts'],
       why: "it compares pg-connection's defaults with db-connection's sources, which the sandbox does not hold",

@@ -348,10 +348,13 @@ export const pingWithin = async (connection: CoreConnection, timeoutMs: number):
 
 // COM_RESET_CONNECTION: rolls back, drops temporary tables, user variables, session settings and
 // prepared statements (mysql2 clears its statement cache on the answer), releases GET_LOCK locks.
-// It keeps the default database chosen with USE. False as pingWithin's.
-export const resetWithin = async (connection: CoreConnection, timeoutMs: number): Promise<boolean> =>
+// It keeps the default database chosen with USE. What the server said, as commandWithin's answer.
+export const resetWithin = async (
+  connection: CoreConnection,
+  timeoutMs: number,
+): Promise<DeadlineAnswer['kind']> =>
   (await commandWithin(connection, (callback) => connection.reset((error) => callback(error)), timeoutMs))
-    .kind === 'rows'
+    .kind
 
 // What thaw asks every new connection of a pool before its first statement, beside the handshake.
 export type SetupStatement = 'session-tracking' | 'fleet'

@@ -84,7 +84,8 @@ const resetAndRelease = async (
     discardConnection(connection)
     return
   }
-  if (await resetWithin(connection, timeoutMs)) {
+  const answer = await resetWithin(connection, timeoutMs)
+  if (answer === 'rows') {
     // A reset keeps the database chosen with USE and the role, switches the server's session tracking
     // off, drops mysql2's IGNORE_SPACE and leaves mysql2 encoding in the character set it last
     // followed: all put back (or the role found changed) before anyone else gets the connection.
@@ -103,7 +104,9 @@ const resetAndRelease = async (
     entry.label,
     'warn',
     'reset-failed',
-    'COM_RESET_CONNECTION failed; connection discarded',
+    answer === 'refused'
+      ? 'COM_RESET_CONNECTION was refused by the server; connection discarded'
+      : `COM_RESET_CONNECTION got no answer within ${timeoutMs} ms; connection discarded`,
     undefined,
     connection.threadId,
   )

@@ -402,7 +402,7 @@ describe('the logger hook: one event per thing thaw does to a connection, from r
         level: 'warn',
         event: 'reset-failed',
         pool: poolLabel(user, proxy.port),
-        message: 'COM_RESET_CONNECTION failed; connection discarded',
+        message: 'COM_RESET_CONNECTION got no answer within 300 ms; connection discarded',
         threadId: id,
       },
     ])

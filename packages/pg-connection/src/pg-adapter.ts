@@ -128,6 +128,11 @@ export const sqlStates = {
   terminated: new Set(['57P01', '57P02', '57P03']),
 }
 
+// An error the server answered with (pg-protocol 1.16's DatabaseError carries the message's severity),
+// not one of the connection's own (ECONNRESET, 'Connection terminated unexpectedly'), which also may
+// have a string code.
+export const isServerAnswer = (error: unknown): boolean =>
+  typeof (error as { severity?: unknown } | undefined)?.severity === 'string'
 export const isSessionEnded = (error: unknown): boolean => sqlStates.terminated.has(sqlStateOf(error) ?? '')
 export const isQueryCanceled = (error: unknown): boolean => sqlStateOf(error) === sqlStates.queryCanceled
 

@@ -8,6 +8,7 @@ import {
   clientState,
   forgetPreparedStatements,
   isClientDead,
+  isServerAnswer,
   processIdOf,
   transactionStatus,
 } from './pg-adapter.ts'
@@ -17,17 +18,19 @@ import type { PgPool } from './registry.ts'
 const counters = { resets: 0, rollbacks: 0, abandoned: 0, errors: 0 }
 export const releaseCounters = (): Readonly<typeof counters> => counters
 
-// A statement with a deadline: false when it failed or did not answer within timeoutMs.
-const runWithin = async (client: pg.Client, text: string, timeoutMs: number): Promise<boolean> => {
+// A statement with a deadline: 'answered'; 'refused' (the server answered with an error: a SQLSTATE);
+// 'lost' (no answer within timeoutMs, or the connection ended first).
+type Outcome = 'answered' | 'refused' | 'lost'
+const runWithin = async (client: pg.Client, text: string, timeoutMs: number): Promise<Outcome> => {
   let timer: NodeJS.Timeout | undefined
-  const late = new Promise<false>((resolve) => {
-    timer = setTimeout(() => resolve(false), timeoutMs)
+  const late = new Promise<'lost'>((resolve) => {
+    timer = setTimeout(() => resolve('lost'), timeoutMs)
   })
   try {
     return await Promise.race([
       client.query(text).then(
-        () => true,
-        () => false,
+        () => 'answered' as const,
+        (error: unknown) => (isServerAnswer(error) ? 'refused' : 'lost'),
       ),
       late,
     ])
@@ -35,6 +38,14 @@ const runWithin = async (client: pg.Client, text: string, timeoutMs: number): Pr
     clearTimeout(timer)
   }
 }
+
+// What the log says of a statement of the release that did not do its work: only what is known.
+const failure = (text: string, outcome: Outcome, timeoutMs: number): string =>
+  outcome === 'refused'
+    ? `${text} was refused by the server; connection discarded`
+    : outcome === 'lost'
+      ? `${text} got no answer within ${timeoutMs} ms; connection discarded`
+      : `${text} left a transaction open; connection discarded`
 
 // after/onError: nothing stays leased, no transaction stays open, no session state reaches the next
 // invocation (unless resetSession says otherwise). The common case (idle, nothing to reset) gives the
@@ -74,18 +85,19 @@ const cleanAndRelease = async (
   // DISCARD ALL cannot run inside a transaction block: the transaction goes first.
   if (open) {
     counters.rollbacks++
-    if (!(await runWithin(client, 'ROLLBACK', timeoutMs)) || transactionStatus(client) !== 'I') {
-      fail(pool, settings, client, 'rollback-failed', 'ROLLBACK failed; connection discarded')
+    const outcome = await runWithin(client, 'ROLLBACK', timeoutMs)
+    if (outcome !== 'answered' || transactionStatus(client) !== 'I') {
+      fail(pool, settings, client, 'rollback-failed', failure('ROLLBACK', outcome, timeoutMs))
       return
     }
   }
   if (reset) {
     counters.resets++
-    const done = await runWithin(client, 'DISCARD ALL', timeoutMs)
+    const outcome = await runWithin(client, 'DISCARD ALL', timeoutMs)
     // Whatever the server answered, pg's memory of prepared statements must not outlive them.
     forgetPreparedStatements(client)
-    if (!done) {
-      fail(pool, settings, client, 'reset-failed', 'DISCARD ALL failed; connection discarded')
+    if (outcome !== 'answered') {
+      fail(pool, settings, client, 'reset-failed', failure('DISCARD ALL', outcome, timeoutMs))
       return
     }
     clientState(client).settingsChanged = false

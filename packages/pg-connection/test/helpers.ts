@@ -71,7 +71,7 @@ export const lambdaContext = (remainingMs = 10_000) => {
   } as unknown as PgConnectionContext
 }
 
-type Db = PgConnectionContext['db']
+export type Db = PgConnectionContext['db']
 // One function in this process with the middleware: each call runs `run` as one invocation.
 export const inProcessFunction = (options: PgConnectionOptions, timeoutEarlyInMillis = 5) => {
   const handler = middy<{ run: (db: Db) => Promise<unknown> }, unknown, Error, PgConnectionContext>({

@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from '@jest/globals'
 import { waitFor } from '@thaw/test-support'
-import { pgConnectionStats } from '../src/index.ts'
-import { admin, createTestRole, inProcessFunction, setUpTestFile } from './helpers.ts'
+import { type PgConnectionLogEvent, pgConnectionStats } from '../src/index.ts'
+import { admin, createTestRole, type Db, inProcessFunction, setUpTestFile } from './helpers.ts'
 import { startRelay } from './relay.ts'
 
 // context.db's surface in-process: transactions and savepoints, the exclusive lease, what a handler is
@@ -203,6 +203,62 @@ describe('what the release after an invocation sends', () => {
     ])
     expect(steps.map(({ resets }) => resets)).toEqual([1, 1])
   })
+
+  it.each([
+    {
+      left: 'a transaction left open',
+      event: 'rollback-failed',
+      message: 'ROLLBACK got no answer within 300 ms; connection discarded',
+      leave: (db: Db) => db.query('BEGIN'),
+    },
+    {
+      left: 'a changed setting',
+      event: 'reset-failed',
+      message: 'DISCARD ALL got no answer within 300 ms; connection discarded',
+      leave: (db: Db) => db.query("SET application_name = 'left behind'"),
+    },
+  ])(
+    '$left, whose clean-up the server never answers: the connection is discarded after validateTimeoutMs, said once in the log, and the next invocation starts on a new session',
+    async ({ event, message, leave }) => {
+      const { role: name, host, port, database } = await createTestRole('unanswered')
+      // Through a relay that stops forwarding the open connection (no FIN): the server never sees the
+      // release's statement, and nothing answers it.
+      const relay = await startRelay({ host, port })
+      const logged: PgConnectionLogEvent[] = []
+      try {
+        const run = inProcessFunction({
+          config: `postgres://${name}@127.0.0.1:${relay.port}/${database}`,
+          validateTimeoutMs: 300,
+          logger: (each) => logged.push(each),
+        })
+        const pidOf = async (db: Db) => (await db.query('SELECT pg_backend_pid() AS pid')).rows[0]?.pid
+        const first = await run(async (db) => {
+          const pid = await pidOf(db)
+          await leave(db)
+          relay.holeOpenConnections()
+          return pid
+        })
+        expect(logged.filter((each) => each.event !== 'connected')).toEqual([
+          expect.objectContaining({ level: 'warn', event, message }),
+        ])
+        // The pool holds one client (config.max's default): one kept would hold the next invocation.
+        const next = await run(
+          async (db) => ({
+            pid: await pidOf(db),
+            application: (await db.query('SHOW application_name')).rows[0]?.application_name,
+            transaction: (await db.query('SELECT now() = statement_timestamp() AS fresh')).rows[0]?.fresh,
+          }),
+          2_500,
+        )
+        expect(next.pid).not.toBe(first)
+        expect(next.application).not.toBe('left behind')
+        // Outside a transaction, now() is this statement's own start.
+        expect(next.transaction).toBe(true)
+      } finally {
+        await relay.close()
+      }
+    },
+  )
 
   it('a transaction left open: one ROLLBACK, and a reset only where the session changed too', async () => {
     const steps = await counted({}, [

@@ -1,4 +1,4 @@
-// pnpm fleet: a benchmark of a fleet of Lambda environments against one small database (issue 13).
+// pnpm fleet: a benchmark of a fleet of Lambda environments against one small database.
 // It plays days (scripts/fleet/days.ts), each against one limit and each on a database server of its
 // own: for MySQL, the server's max_connections and the application user's MAX_USER_CONNECTIONS
 // (scripts/fleet/mysql-days.ts), and for PostgreSQL its max_connections (scripts/fleet/pg-day.ts). A day plays the same schedule (scripts/fleet/day.ts) for each variant

@@ -1,4 +1,4 @@
-// Cold start against a hand-written twin doing the same work (issue 13, item 4): for every example, a
+// Cold start against a hand-written twin doing the same work: for every example, a
 // fresh environment's init plus its first invocation, the example and its twin interleaved round by
 // round (each round starts one environment of each, in alternating order), on the real parts: the
 // bundles as deployed, in the memory their templates give them, the local Secrets Manager and S3

@@ -1,4 +1,4 @@
-// The warm invocation after a freeze (issue 16, item 3): what every warm invocation on Lambda does,
+// The warm invocation after a freeze: what every warm invocation on Lambda does,
 // which db-connection.bench.ts (one process, never frozen) does not measure. Each variant runs in a
 // real @thaw/lambda-sim environment (AWS's aws-lambda-ric, SIGSTOP of its process group between
 // invocations, SIGCONT before the next), one environment per variant, started once; the variants are

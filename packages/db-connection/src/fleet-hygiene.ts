@@ -1,4 +1,4 @@
-// Sharing one database with a fleet (issue 13): thaw gives back server slots it cannot use, and never
+// Sharing one database with a fleet: thaw gives back server slots it cannot use, and never
 // touches a session that is not its own.
 //
 // - An idle limit on thaw's own sessions: each new connection's SESSION wait_timeout becomes

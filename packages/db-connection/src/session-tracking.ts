@@ -1,4 +1,4 @@
-// The server's own account of what a statement changed in the session (issue 10, item 1): thaw asks
+// The server's own account of what a statement changed in the session: thaw asks
 // each new connection's server to report session changes in every OK packet, so that state set behind
 // comments, versioned comments, multi-statements, procedures or prepared statements is seen, whatever
 // the statement's text looks like.

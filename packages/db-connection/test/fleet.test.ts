@@ -6,7 +6,7 @@ import { closePools, dbConnectionStats, dbConnectionValidateOptions } from '../s
 import { acquirePool } from '../src/registry.ts'
 import { type FleetTestbed, startFleetTestbed } from './fleet-testbed.ts'
 
-// Issue 13: thaw gives back server slots it cannot use and never takes what is not its own, proven
+// thaw gives back server slots it cannot use and never takes what is not its own, proven
 // against a private MariaDB 10.11 with a small max_connections (fleet-testbed.ts).
 
 const maxConnections = 12

@@ -22,7 +22,7 @@ import {
   startProxy,
 } from './helpers.ts'
 
-// Issue 16: one test per guarantee whose mechanism could be removed without any test noticing. Each
+// One test per guarantee whose mechanism could be removed without any test noticing. Each
 // test says which change to src/ it catches ("kills"); each was run by hand against that change
 // (mysql2 3.24.6, MariaDB 10.11.19, Node 24) and failed, and passes with the code as it is.
 

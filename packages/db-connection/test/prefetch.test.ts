@@ -5,7 +5,7 @@ import { peerConfig, type SecretsManagerPeer, sleep, startSecretsManagerPeer } f
 import dbConnection, { closePools } from '../src/index.ts'
 import { closeAdmin, createTestUser, databaseName, dropTestUsers } from './helpers.ts'
 
-// secret.prefetch (issue 13, cold start): the Secrets Manager client's module is loaded and the client
+// secret.prefetch (cold start): the Secrets Manager client's module is loaded and the client
 // built while the function initialises, as a hand-written handler with a module-scope client does,
 // and no request is sent before the first invocation (AWS: requests at init can be frozen in flight
 // under provisioned concurrency). Real SDK client over HTTP to the local peer, real MariaDB.

@@ -7,7 +7,7 @@ import mysql from 'mysql2/promise'
 import dbConnection, { closePools, type DbConnectionContext } from '../src/index.ts'
 import { admin, closeAdmin, createTestUser, databaseName, dropTestUsers, lambdaContext } from './helpers.ts'
 
-// Generated evidence for issue 10 (item 7), in-process against the real MariaDB: state set by any
+// Generated evidence, in-process against the real MariaDB: state set by any
 // disguise never reaches the next invocation, and no chain of middlewares around dbConnection leaves a
 // connection leased, a transaction open or a lock held.
 

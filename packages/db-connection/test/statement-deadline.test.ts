@@ -11,7 +11,7 @@ import {
   startHandler,
 } from './helpers.ts'
 
-// A statement never outlives its invocation on the server (issue 10, item 4): a statement still
+// A statement never outlives its invocation on the server: a statement still
 // running statementMarginMs before the invocation's deadline is stopped on the server, its await
 // settles with an error naming the deadline, and the invocation ends before Middy's early timeout or
 // Lambda's own (no Sandbox.Timedout, no environment reset), its transaction and locks gone.

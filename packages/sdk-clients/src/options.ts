@@ -52,7 +52,7 @@ export const clientClassRule = option.rule<ClientClass, ClientClass>(
 
 // A client configuration, with the keys whose value is undefined left out: `{ region: undefined }`
 // asks for what `{}` asks for (the SDK reads both as "not set"), so it must neither get a client of
-// its own nor hide a region given in the shared `config` (issue 16).
+// its own nor hide a region given in the shared `config`.
 const definedEntries = (value: object): Record<string, unknown> => {
   const config: Record<string, unknown> = {}
   for (const [key, item] of Object.entries(value)) if (item !== undefined) config[key] = item

@@ -1,7 +1,7 @@
 import type { MiddlewareObj } from '@middy/core'
 // The Lambda context type comes from @types/aws-lambda, which is therefore a dependency of this
 // package, not a devDependency: SdkClientsContext is public, so a user's tsc resolves 'aws-lambda'
-// from what installing @thaw/sdk-clients brought (issue 14). @middy/core 7.9's own types import it
+// from what installing @thaw/sdk-clients brought. @middy/core 7.9's own types import it
 // too without depending on it; thaw does not rely on the user having installed it.
 import type { Context as LambdaContext } from 'aws-lambda'
 

@@ -92,7 +92,7 @@ describe('one client per configuration', () => {
     expect(getClient(SecretsManagerClient, { ...peerConfig(peer), credentials: other })).not.toBe(same)
   })
 
-  // Issue 16: an undefined value is a key left out, for the registry as for the SDK.
+  // An undefined value is a key left out, for the registry as for the SDK.
   it('gives { region: undefined } the client of {}, and lets it not hide the shared region', async () => {
     const shared = peerConfig(peer, { maxAttempts: 8 })
     const plain = await clientsHandler(

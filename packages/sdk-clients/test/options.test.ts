@@ -68,7 +68,7 @@ describe('bad options', () => {
       { clients: { secrets: { client: SecretsManagerClient, assumeRole: 42 } } },
       /option 'clients\.secrets\.assumeRole' must be a role ARN or AssumeRole parameters with a RoleArn/,
     ],
-    // Issue 16 (mutation testing): each half of the class check, and the hint kept for instances.
+    // Found by mutation testing: each half of the class check, and the hint kept for instances.
     [
       {
         clients: {
@@ -144,7 +144,7 @@ describe('bad options', () => {
     expect(() => getClient(SecretsManagerClient, 'us-east-1' as never)).toThrow(
       /option 'config' must be an object/,
     )
-    // Issue 16 (mutation testing): every argument named, null too.
+    // Found by mutation testing: every argument named, null too.
     expect(() => getClient(null as never)).toThrow(
       /^@thaw\/sdk-clients: option 'clientClass' must be an AWS SDK v3 client class .*, got null$/,
     )

@@ -1,6 +1,6 @@
 // The registry as a caller sees it: its counters, destroy in any order and twice, destroyClients, the
 // keep-alive refusal through getClient, and a key that never holds a secret. Written to kill the
-// mutants `pnpm mutate sdk-clients` found alive (issue 16); each test says what a caller would see.
+// mutants `pnpm mutate sdk-clients` found alive; each test says what a caller would see.
 import { Agent as HttpAgent } from 'node:http'
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager'
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'

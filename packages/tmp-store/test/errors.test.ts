@@ -1,4 +1,4 @@
-// Issue 11 items 2 and 4: what the file system refuses reaches the caller as a TmpStoreError with a
+// What the file system refuses reaches the caller as a TmpStoreError with a
 // code, the key and the path (never a bare errno), the store stays usable for other keys, and every
 // wait the store does ends by its deadline.
 import { execFileSync } from 'node:child_process'

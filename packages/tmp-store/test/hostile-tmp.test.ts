@@ -1,4 +1,4 @@
-// Issue 11: /tmp is shared with whatever else runs there. Every name the store uses is planted with
+// /tmp is shared with whatever else runs there. Every name the store uses is planted with
 // every kind of thing another program could put there (a symlink, a dangling symlink, a FIFO, a
 // directory with a file in it, a hard link to a file outside), and the store must: never block (each
 // script runs in a real execution environment whose invocation has a deadline, so a thread stuck in

@@ -1,8 +1,9 @@
-// Issue 11 item 3 across threads and processes, by generators: two worker threads of one Managed
-// Instance and a second execution environment (another process) share one /tmp; batches of put /
-// getOrFetch / get / delete run at the same time in them, under a budget small enough to evict all the
-// time. Whatever the interleaving, a get of a key returns the bytes of one version some put or fetch
-// of that key stored (never another key's, never a mix), or nothing; ill-formed keys are refused.
+// Every get returns what a put stored, across threads and processes, by generators: two worker
+// threads of one Managed Instance and a second execution environment (another process) share one
+// /tmp; batches of put / getOrFetch / get / delete run at the same time in them, under a budget
+// small enough to evict all the time. Whatever the interleaving, a get of a key returns the bytes
+// of one version some put or fetch of that key stored (never another key's, never a mix), or
+// nothing; ill-formed keys are refused.
 import { createHash } from 'node:crypto'
 import { afterAll, describe, expect, it } from '@jest/globals'
 import type { LambdaEnvironment } from '@thaw/lambda-sim'

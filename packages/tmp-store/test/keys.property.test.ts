@@ -1,4 +1,4 @@
-// Issue 11 item 3, by generators: `get(k)` returns exactly the bytes `put(k)` stored, or nothing, for
+// By generators: `get(k)` returns exactly the bytes `put(k)` stored, or nothing, for
 // arbitrary keys (lone surrogates, U+FFFD, NUL, slashes, any code point) and values, over any sequence
 // of put / get / getOrFetch / delete / has / path on two stores sharing one directory with a budget
 // small enough that entries are evicted all the time. Ill-formed keys are refused with

@@ -184,7 +184,7 @@ describe('options', () => {
     expect(() => tmpStoreValidateOptions({ lockStaleMs: 5 })).toThrow(/'lockStaleMs'/)
   })
 
-  it('refuses durations a Node timer cannot wait (issue 11 item 5), naming the option', () => {
+  it('refuses durations a Node timer cannot wait, naming the option', () => {
     // Node turns a delay above 2^31-1 ms into 1 ms: the lock heartbeat would run every millisecond.
     for (const lockStaleMs of [1e10, Number.POSITIVE_INFINITY, 2 ** 31])
       expect(() => tmpStoreValidateOptions({ lockStaleMs })).toThrow(

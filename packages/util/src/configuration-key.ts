@@ -54,7 +54,7 @@ const encode = (value: unknown, walk: Walk): string => {
       return JSON.stringify(value)
     case 'number':
       // JSON.stringify says null for NaN and both infinities: `{ timeoutMs: Infinity }` shared the
-      // resource of `{ timeoutMs: null }` (found in issue 16's mutation testing). Finite numbers read
+      // resource of `{ timeoutMs: null }` (found by mutation testing). Finite numbers read
       // as JSON does (-0 is 0).
       return Number.isFinite(value) ? JSON.stringify(value) : `#number${value}`
     case 'bigint':

@@ -73,7 +73,7 @@ describe('configurationKey', () => {
     )
   })
 
-  // Issue 16 (mutation testing): random pairs almost always differ in several places at once, so a
+  // Found by mutation testing: random pairs almost always differ in several places at once, so a
   // key that ignored one kind of difference still told them apart. Here the values come from a
   // small domain, so that pairs often differ in one place only (an array item, a separator, a type),
   // and the key must be equal exactly when the configurations are.

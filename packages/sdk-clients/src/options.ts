@@ -25,7 +25,7 @@ const fail = optionFailure(packageName)
 export const isClientClass = (value: unknown): value is ClientClass =>
   typeof value === 'function' &&
   typeof value.prototype?.send === 'function' &&
-  typeof value.prototype?.destroy === 'function'
+  typeof value.prototype.destroy === 'function'
 
 const clientClassExpected = 'an AWS SDK v3 client class (such as S3Client from @aws-sdk/client-s3)'
 
@@ -62,14 +62,16 @@ const definedEntries = (value: object): Record<string, unknown> => {
 // Its keys become properties of the configuration the client is built from: an own '__proto__' key
 // (JSON.parse makes one) would be dropped by the copy, and the first request would fail far from here
 // ("Region is missing"), so it is refused by name, as every reserved key is.
+const configExpected = 'an object (the client configuration)'
+
 export const configRule = option.rule<object, Record<string, unknown>>(
-  'an object (the client configuration)',
+  configExpected,
   {},
   (value, path, fail) => {
     if (value === undefined) return {}
     // A plain object only: a Map, a Date or a class instance passed here holds no keys the SDK reads,
     // and the client failed at its first request ("Region is missing").
-    if (!isPlainObject(value)) return fail(path, 'an object (the client configuration)', value)
+    if (!isPlainObject(value)) return fail(path, configExpected, value)
     refuseReservedKeys(value, path, fail)
     return definedEntries(value)
   },
@@ -246,7 +248,7 @@ export const validateGetClientArguments = (
   }
   checkClientConfig(checked.clientClass, checked.config, 'config', fail)
   refuseAgentsWithoutKeepAlive(checked.config, 'config')
-  if (options === undefined) return checked
+  // getClient defaults its options to {}: undefined is refused here as any other non-object.
   if (!isPlainObject(options)) return fail('options', 'an object ({ capture?, assumeRole? })', options)
   return {
     ...checked,

@@ -4,17 +4,8 @@
 import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { commonJsInteropBanner } from '@thaw/lambda-sim'
 import { build } from 'esbuild'
-
-// The banner ESM Lambda bundles carry for CommonJS dependencies (mysql2 calls require): the same as
-// @thaw/lambda-sim's bundle.ts, which does not export it.
-const banner = [
-  "import { createRequire as __thawCreateRequire } from 'node:module';",
-  "import { fileURLToPath as __thawFileURLToPath } from 'node:url';",
-  'const require = __thawCreateRequire(import.meta.url);',
-  'const __filename = __thawFileURLToPath(import.meta.url);',
-  "const __dirname = __thawFileURLToPath(new URL('.', import.meta.url));",
-].join('\n')
 
 const directory = mkdtempSync(join(tmpdir(), 'thaw-fleet-'))
 
@@ -27,7 +18,7 @@ export const bundleFleetHandler = async (name: string): Promise<string> => {
     format: 'esm',
     target: 'node22',
     conditions: ['@thaw/source'],
-    banner: { js: banner },
+    banner: { js: commonJsInteropBanner },
     outfile,
     logLevel: 'error',
   })

@@ -44,9 +44,12 @@ const stopServiceWhenIdle = () => {
   if (buildsInFlight === 0) void stop()
 }
 
-// CommonJS dependencies (mysql2, the AWS SDK's parts) call require(), which an ESM bundle lacks;
-// this is the banner Lambda deployments of ESM bundles use.
-const commonJsInteropBanner = [
+/**
+ * The banner an ESM Lambda bundle needs for its CommonJS dependencies (mysql2, the AWS SDK's parts
+ * call require(), which an ESM module lacks): `require`, `__filename` and `__dirname` defined at its top.
+ * @example await build({ entryPoints: ['src/handler.ts'], bundle: true, format: 'esm', banner: { js: commonJsInteropBanner } })
+ */
+export const commonJsInteropBanner = [
   "import { createRequire as __thawCreateRequire } from 'node:module';",
   "import { fileURLToPath as __thawFileURLToPath } from 'node:url';",
   'const require = __thawCreateRequire(import.meta.url);',

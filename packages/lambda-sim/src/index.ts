@@ -1,5 +1,5 @@
 export type { BundleOptions, HandlerBundle } from './bundle.ts'
-export { bundleHandler } from './bundle.ts'
+export { bundleHandler, commonJsInteropBanner } from './bundle.ts'
 export { LambdaEnvironment } from './environment.ts'
 export {
   BundleError,

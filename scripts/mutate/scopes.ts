@@ -67,6 +67,7 @@ export const scopes: Record<string, Scope> = {
   'db-core': {
     modules: [
       'src/pool.ts',
+      'src/connect-retry.ts',
       'src/credentials.ts',
       'src/deadline.ts',
       'src/deadline-watch.ts',

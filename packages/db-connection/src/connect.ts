@@ -4,6 +4,7 @@
 // while the server has too many connections). Where credentials come from, and how a refused connect
 // is retried, change here alone.
 import type { Request } from '@middy/core'
+import { backOff, backoffDelay, invocationDeadline } from '@thaw/db-core'
 import type { PoolOptions } from 'mysql2'
 import type { Credentials } from './credentials.ts'
 import { DbConnectionError, DbConnectionLimitError, dbConnectionErrorCodes } from './errors.ts'
@@ -47,8 +48,6 @@ export const connectCounters = (): Readonly<typeof counters> => counters
 
 // mysql2's own default (ConnectionConfig).
 const mysql2ConnectTimeoutMs = 10_000
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
 // Caps the connect timeout mysql2 copies into the next new connection by what is left of the
 // invocation, when the next lease may open one: a connect never outlives the invocation.
@@ -142,14 +141,6 @@ export const watchOpens = (entry: PoolEntry, settings: DbConnectionSettings): vo
   })
 }
 
-// When connecting must have succeeded or given up: the invocation's remaining time minus a margin
-// (maxWaitMs outside an invocation).
-export const invocationDeadline = ({ settings, request }: Invocation): number => {
-  const { deadlineMarginMs, maxWaitMs } = settings.connectRetry
-  const remaining = request?.context?.getRemainingTimeInMillis?.()
-  return Date.now() + (typeof remaining === 'number' ? remaining - deadlineMarginMs : maxWaitMs)
-}
-
 // Names the wait, the pool and its size, so the log says why: too many concurrent invocations for
 // connectionLimit, or one holding its connection too long.
 const queueTimeoutError = ({ entry, settings }: Invocation, waitedMs: number) =>
@@ -189,9 +180,9 @@ const nameTheServer = (error: unknown, pool: CorePool): unknown => {
 export const openOrWait = async (invocation: Invocation): Promise<CoreConnection> => {
   const { entry, settings, request } = invocation
   const { pool, poolOptions } = entry
-  const { baseDelayMs, maxDelayMs } = settings.connectRetry
   const started = Date.now()
-  const deadline = invocationDeadline(invocation)
+  // When connecting must have succeeded or given up: db-core's rule, as for node-postgres.
+  const deadline = invocationDeadline(settings.connectRetry, request)
   // The last refusal for too many connections: if the attempt after it times out (its connectTimeout is
   // capped by the deadline, and on a busy machine it may run out), the caller still learns why.
   let refusedFull: ServerError | undefined
@@ -213,23 +204,14 @@ export const openOrWait = async (invocation: Invocation): Promise<CoreConnection
         throw nameTheServer(error, pool)
       }
       refusedFull = error as ServerError
-      // Full jitter: concurrent environments refused at once do not come back at once.
-      const delay = Math.floor(Math.random() * Math.min(maxDelayMs, baseDelayMs * 2 ** retries))
-      if (Date.now() + delay >= deadline) {
+      const delay = backoffDelay(settings.connectRetry, retries, deadline)
+      if (delay === undefined) {
         throw new DbConnectionLimitError(error as ServerError, retries, Date.now() - started)
       }
       retries++
       counters.backoffRetries++
       noteRefusedForTooMany(entry)
-      logEvent(
-        settings.logger,
-        entry.label,
-        'info',
-        'backoff',
-        `too many connections: retrying in ${delay} ms`,
-        error,
-      )
-      await sleep(delay)
+      await backOff(settings.logger, entry.label, delay, error)
     }
   }
 }

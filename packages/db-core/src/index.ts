@@ -57,10 +57,11 @@ export type {
   SecretsManagerModuleLike,
 } from './types.ts'
 export const packageName = '@thaw/db-core'
+export { backOff, backoffDelay, invocationDeadline } from './connect-retry.ts'
 export { type DeadlineOutcome, deadlineMessage, type StopCause } from './deadline.ts'
 export { DeadlineWatch, type Watched } from './deadline-watch.ts'
 export { type InvocationHooks, type InvocationSession, invocationHooks } from './invocation-middleware.ts'
-export { ConnectionPool, invocationDeadline, type PoolCounters, type PoolSettings } from './pool.ts'
+export { ConnectionPool, type PoolCounters, type PoolSettings } from './pool.ts'
 export { markHandled, quietRejection } from './quiet-rejection.ts'
 export { type PoolRegistry, poolRegistry, type Registered } from './registry.ts'
 export {

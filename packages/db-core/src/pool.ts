@@ -9,6 +9,7 @@
 // evicts idle clients on a timer (idleTimeoutMillis, 10 s by default) that stops while frozen and fires
 // all at once after a thaw, and neither bounds a wait by the invocation's deadline.
 import type { Request } from '@middy/core'
+import { backOff, backoffDelay, invocationDeadline } from './connect-retry.ts'
 import type { CredentialSource } from './credentials.ts'
 import { logEvent } from './log.ts'
 import type { ConnectRetrySettings } from './options.ts'
@@ -44,15 +45,7 @@ interface Waiter<C> {
   resolve: (connection: C | undefined) => void
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 const pollOnce = () => new Promise<void>((resolve) => setImmediate(resolve))
-
-// When connecting must have succeeded or given up: the invocation's remaining time minus a margin
-// (maxWaitMs outside an invocation).
-export const invocationDeadline = (retry: ConnectRetrySettings, request: Request | undefined): number => {
-  const remaining = request?.context?.getRemainingTimeInMillis?.()
-  return Date.now() + (typeof remaining === 'number' ? remaining - retry.deadlineMarginMs : retry.maxWaitMs)
-}
 
 export class ConnectionPool<C> {
   readonly counters: PoolCounters = {
@@ -254,7 +247,6 @@ export class ConnectionPool<C> {
   // a full server after a jittered back-off until the deadline. Nothing else is retried.
   async #openNew(request: Request | undefined, deadline: number): Promise<C> {
     const { settings, adapter, source } = this
-    const { baseDelayMs, maxDelayMs } = settings.connectRetry
     const started = Date.now()
     let rotated = false
     let refusedFull: ServerError | undefined
@@ -316,23 +308,14 @@ export class ConnectionPool<C> {
             throw error
           }
           refusedFull = error as ServerError
-          // Full jitter: concurrent environments refused at once do not come back at once.
-          const delay = Math.floor(Math.random() * Math.min(maxDelayMs, baseDelayMs * 2 ** retries))
-          if (Date.now() + delay >= deadline) {
+          const delay = backoffDelay(settings.connectRetry, retries, deadline)
+          if (delay === undefined) {
             this.counters.errors++
             throw this.errors.limit(refusedFull, retries, Date.now() - started)
           }
           retries++
           this.counters.backoffRetries++
-          logEvent(
-            settings.logger,
-            settings.label,
-            'info',
-            'backoff',
-            `too many connections: retrying in ${delay} ms`,
-            error,
-          )
-          await sleep(delay)
+          await backOff(settings.logger, settings.label, delay, error)
         }
       }
     } finally {

@@ -57,7 +57,7 @@ export const releaseAfterInvocation = (
   if (policy === 'never' && (state.inTransaction || state.schemaChanged)) {
     // Behind a proxy, not a USE of thaw's own: the connection to the proxy is closed (proxy.ts).
     if (state.schemaChanged && behindProxy(settings)) return closeBehindProxy(settings, connection, state)
-    return rollbackAndRelease(settings, connection, state)
+    return rollbackAndRelease(entry, settings, connection, state)
   }
   if (policy === 'auto' && state.insertIdSet && !behindProxy(settings))
     return forgetInsertIdAndRelease(settings, connection)
@@ -79,10 +79,9 @@ const resetAndRelease = async (
   // session refusing every write and NEXTVAL ("… doesn't have this option"), which a new connection
   // would not. Such a connection is discarded (a PREPARED XA transaction then waits in XA RECOVER, as
   // after any disconnect: it is the application's to commit or roll back).
-  if (state.inTransaction && (await statementWithin(connection, 'ROLLBACK', timeoutMs)) !== 'done') {
-    counters.errors++
-    discardConnection(connection)
-    return
+  if (state.inTransaction) {
+    const answer = await statementWithin(connection, 'ROLLBACK', timeoutMs)
+    if (answer !== 'done') return cleanUpFailed(entry, settings, connection, 'ROLLBACK', answer)
   }
   const answer = await resetWithin(connection, timeoutMs)
   if (answer === 'rows') {
@@ -98,15 +97,27 @@ const resetAndRelease = async (
     discardConnection(connection)
     return
   }
+  cleanUpFailed(entry, settings, connection, 'COM_RESET_CONNECTION', answer)
+}
+
+// A clean-up statement that did not do its work: the connection is discarded, and the log says what
+// the server did with the statement (refused it, or gave no answer within validateTimeoutMs).
+const cleanUpFailed = (
+  entry: PoolEntry,
+  settings: DbConnectionSettings,
+  connection: CoreConnection,
+  statement: 'ROLLBACK' | 'COM_RESET_CONNECTION',
+  answer: 'refused' | 'discarded' | 'lost',
+) => {
   counters.errors++
   logEvent(
     settings.logger,
     entry.label,
     'warn',
-    'reset-failed',
+    statement === 'ROLLBACK' ? 'rollback-failed' : 'reset-failed',
     answer === 'refused'
-      ? 'COM_RESET_CONNECTION was refused by the server; connection discarded'
-      : `COM_RESET_CONNECTION got no answer within ${timeoutMs} ms; connection discarded`,
+      ? `${statement} was refused by the server; connection discarded`
+      : `${statement} got no answer within ${settings.validateTimeoutMs} ms; connection discarded`,
     undefined,
     connection.threadId,
   )
@@ -126,20 +137,24 @@ const forgetInsertIdAndRelease = async (settings: DbConnectionSettings, connecti
 // resetSession 'never': only what would break the next invocation outright is undone: a transaction
 // left open, another default database.
 const rollbackAndRelease = async (
+  entry: PoolEntry,
   settings: DbConnectionSettings,
   connection: CoreConnection,
   state: SessionState,
 ) => {
-  try {
-    if (state.inTransaction) await statementOn(connection, 'ROLLBACK')
-    if (state.schemaChanged && !(await restoreDatabase(connection, settings.validateTimeoutMs))) {
-      throw new Error('the configured database could not be chosen again')
-    }
-    connection.release()
-  } catch {
+  if (state.inTransaction) {
+    // Within validateTimeoutMs, as every statement of the release: a server that stopped answering
+    // must not hold the invocation's end until the function's timeout.
+    const answer = await statementWithin(connection, 'ROLLBACK', settings.validateTimeoutMs)
+    if (answer !== 'done') return cleanUpFailed(entry, settings, connection, 'ROLLBACK', answer)
+  }
+  if (state.schemaChanged && !(await restoreDatabase(connection, settings.validateTimeoutMs))) {
+    // The configured database could not be chosen again.
     counters.errors++
     discardConnection(connection)
+    return
   }
+  connection.release()
 }
 
 // What became of a statement thaw had to stop: `stopped` only when the server was seen without its

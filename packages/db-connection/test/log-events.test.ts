@@ -409,6 +409,39 @@ describe('the logger hook: one event per thing thaw does to a connection, from r
     expect(await invoke(connectionId)).not.toBe(id)
   })
 
+  it.each(['never', 'auto'] as const)(
+    "'rollback-failed' when the ROLLBACK of a transaction left open goes unanswered (resetSession '%s'): the invocation ends within validateTimeoutMs, and the next gets a new connection",
+    async (resetSession) => {
+      const { user, dsn, host, port } = await createTestUser('logrollback')
+      const proxy = await startProxy({ host, port })
+      const { logged, invoke } = loggedFunction({
+        config: dsn(proxy.port),
+        resetSession,
+        validateTimeoutMs: 300,
+      })
+      const started = Date.now()
+      const id = await invoke(async (db) => {
+        const found = await connectionId(db)
+        await db.query('START TRANSACTION')
+        // The server stops answering before the ROLLBACK after this invocation.
+        proxy.blackhole()
+        return found
+      }, 20_000)
+      // Not held until the function's timeout (20 s here) by a ROLLBACK nobody answers.
+      expect(Date.now() - started).toBeLessThan(10_000)
+      expect(logged.filter((event) => event.event !== 'connected')).toEqual([
+        {
+          level: 'warn',
+          event: 'rollback-failed',
+          pool: poolLabel(user, proxy.port),
+          message: 'ROLLBACK got no answer within 300 ms; connection discarded',
+          threadId: id,
+        },
+      ])
+      expect(await invoke(connectionId)).not.toBe(id)
+    },
+  )
+
   it("'abandoned' for a statement still running at the invocation's deadline, whose session is then killed", async () => {
     const { user, dsn } = await createTestUser('logabandon')
     const { logged, invoke } = loggedFunction({ config: dsn() })

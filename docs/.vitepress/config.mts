@@ -42,6 +42,7 @@ export default defineConfig({
         text: 'In depth',
         items: [
           { text: 'db-connection: how it works', link: '/db-connection' },
+          { text: 'Database log events', link: '/log-events' },
           { text: 'tmp-store: how it works', link: '/tmp-store' },
           { text: 'lambda-sim in depth', link: '/lambda-sim' },
           { text: 'Benchmarks and the demo', link: '/benchmarks' },

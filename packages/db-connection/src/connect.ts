@@ -120,7 +120,6 @@ export const watchOpens = (entry: PoolEntry, settings: DbConnectionSettings): vo
                   logEvent(
                     settings.logger,
                     entry.label,
-                    'info',
                     'rotation',
                     'access denied: retrying once with credentials fetched anew',
                     error,

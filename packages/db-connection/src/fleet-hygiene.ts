@@ -189,7 +189,6 @@ export const watchFleet = (entry: PoolEntry, settings: DbConnectionSettings): vo
     logEvent(
       settings.logger,
       entry.label,
-      'debug',
       'given-back',
       'the server was crowded when this connection opened: closed after its invocation',
       undefined,

@@ -41,7 +41,6 @@ const readyToTrack = async ({ entry, settings }: Invocation, connection: CoreCon
   logEvent(
     settings.logger,
     entry.label,
-    'warn',
     'tracking-timeout',
     'the server did not answer the session-tracking SET in time: connection discarded, and its next connections are not asked (the reset falls back to anything but plain reads)',
     undefined,
@@ -65,22 +64,15 @@ export const acquireConnection = async (invocation: Invocation): Promise<CoreCon
     } catch (error) {
       counters.errors++
       if ((error as { code?: string }).code === dbConnectionErrorCodes.queueTimeout) {
-        logEvent(
-          log,
-          label,
-          'warn',
-          'queue-timeout',
-          'gave up waiting for a connection in the pool queue',
-          error,
-        )
+        logEvent(log, label, 'queue-timeout', 'gave up waiting for a connection in the pool queue', error)
       } else {
-        logEvent(log, label, 'warn', 'connect-failed', 'opening a connection failed', error)
+        logEvent(log, label, 'connect-failed', 'opening a connection failed', error)
       }
       throw error
     }
     if (fresh.has(connection)) {
       fresh.delete(connection)
-      logEvent(log, label, 'debug', 'connected', 'opened a connection', undefined, connection.threadId)
+      logEvent(log, label, 'connected', 'opened a connection', undefined, connection.threadId)
       if ((await readyToTrack(invocation, connection)) && (await fleetReady(entry, settings, connection)))
         return connection
       continue
@@ -90,7 +82,6 @@ export const acquireConnection = async (invocation: Invocation): Promise<CoreCon
       logEvent(
         log,
         label,
-        'info',
         'replaced',
         'replaced a connection that died while idle',
         undefined,
@@ -110,7 +101,6 @@ export const acquireConnection = async (invocation: Invocation): Promise<CoreCon
         logEvent(
           log,
           label,
-          'info',
           'replaced',
           'replaced an idle connection that failed its ping',
           undefined,
@@ -153,14 +143,7 @@ export const connectAtInit = (entry: PoolEntry, settings: DbConnectionSettings):
       },
       (error: unknown) => {
         counters.errors++
-        logEvent(
-          settings.logger,
-          entry.label,
-          'warn',
-          'connect-failed',
-          'opening a connection at init failed',
-          error,
-        )
+        logEvent(settings.logger, entry.label, 'connect-failed', 'opening a connection at init failed', error)
       },
     )
 }

@@ -80,7 +80,6 @@ export const stopMarginMs = (entry: PoolEntry, settings: DbConnectionSettings): 
     logEvent(
       settings.logger ?? warnOnConsole,
       entry.label,
-      'warn',
       'margin-too-small',
       `statementMarginMs ${configured} is less than stopping a statement takes on this link (about ${needed} ms: a connect of ${Math.ceil(largest(link.connects))} ms and round trips of ${Math.ceil(largest(link.roundTrips))} ms measured): statements are stopped ${needed} ms before the deadline`,
     )

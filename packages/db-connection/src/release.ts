@@ -113,7 +113,6 @@ const cleanUpFailed = (
   logEvent(
     settings.logger,
     entry.label,
-    'warn',
     statement === 'ROLLBACK' ? 'rollback-failed' : 'reset-failed',
     answer === 'refused'
       ? `${statement} was refused by the server; connection discarded`
@@ -358,7 +357,6 @@ export const abandonConnection = async (
   logEvent(
     settings.logger,
     entry.label,
-    'warn',
     'abandoned',
     behindProxy(settings)
       ? 'a statement was still running when it had to end: its connection to the proxy is closed'

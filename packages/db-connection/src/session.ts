@@ -286,7 +286,6 @@ export class DbSession {
     logEvent(
       settings.logger,
       entry.label,
-      'warn',
       'late-statement',
       'a statement was sent through context.db after its invocation ended: refused, not sent',
     )

@@ -2,7 +2,11 @@
 // through the public API only. Run with `pnpm typetest`.
 import type { SecretsManagerClientConfig } from '@aws-sdk/client-secrets-manager'
 import middy from '@middy/core'
-import dbConnection, { type DbConnection, type DbLeasedConnection } from '@thaw/db-connection'
+import dbConnection, {
+  type DbConnection,
+  type DbConnectionLogEvent,
+  type DbLeasedConnection,
+} from '@thaw/db-connection'
 import type { ResultSetHeader, RowDataPacket } from 'mysql2'
 import { describe, expect, test } from 'tstyche'
 
@@ -134,5 +138,15 @@ describe('what the READMEs write', () => {
       config: process.env.DATABASE_URL,
       secret: { secretId: 'orders/db' },
     })
+  })
+})
+
+describe('the logger', () => {
+  test('gets events whose name is one of the documented events (docs/log-events.md), not any string', () => {
+    expect<DbConnectionLogEvent['event']>().type.not.toBe<string>()
+    expect<'connected'>().type.toBeAssignableTo<DbConnectionLogEvent['event']>()
+    expect<'rollback-failed'>().type.toBeAssignableTo<DbConnectionLogEvent['event']>()
+    // A misspelt name, which a logger's `if (event.event === …)` would never match.
+    expect<'conected'>().type.not.toBeAssignableTo<DbConnectionLogEvent['event']>()
   })
 })

@@ -30,6 +30,6 @@ export const backOff = async (
   delayMs: number,
   refusal: unknown,
 ): Promise<void> => {
-  logEvent(logger, label, 'info', 'backoff', `too many connections: retrying in ${delayMs} ms`, refusal)
+  logEvent(logger, label, 'backoff', `too many connections: retrying in ${delayMs} ms`, refusal)
   await new Promise((resolve) => setTimeout(resolve, delayMs))
 }

@@ -28,6 +28,7 @@ export {
 export { ConnectionLimitError, driverErrorCodes } from './driver-errors.ts'
 export { type FinishableSession, finishOverdue } from './leased-sessions.ts'
 export { type LogLevel, logEvent } from './log.ts'
+export { type DbLogEventName, dbLogEvents } from './log-events.ts'
 export { loadOptionalPeer } from './optional-peer.ts'
 export {
   type AuthTokenParams,

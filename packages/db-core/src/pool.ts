@@ -109,13 +109,7 @@ export class ConnectionPool<C> {
           const error = this.errors.queueTimeout(
             `waited in the pool's queue for a connection to ${settings.label} (size ${settings.size}, all leased by other invocations) and gave up ${settings.connectRetry.deadlineMarginMs} ms before the invocation's deadline`,
           )
-          logEvent(
-            settings.logger,
-            settings.label,
-            'warn',
-            'queue-timeout',
-            'gave up waiting for a connection',
-          )
+          logEvent(settings.logger, settings.label, 'queue-timeout', 'gave up waiting for a connection')
           throw error
         }
         // Handed over by release(): already checked by whoever used it last.
@@ -197,7 +191,6 @@ export class ConnectionPool<C> {
     logEvent(
       this.settings.logger,
       this.settings.label,
-      'info',
       'replaced',
       message,
       undefined,
@@ -266,7 +259,6 @@ export class ConnectionPool<C> {
           logEvent(
             settings.logger,
             settings.label,
-            'debug',
             'connected',
             'opened a connection',
             undefined,
@@ -283,7 +275,6 @@ export class ConnectionPool<C> {
               logEvent(
                 settings.logger,
                 settings.label,
-                'info',
                 'rotation',
                 'password refused: retrying once with credentials fetched anew',
                 error,
@@ -294,14 +285,7 @@ export class ConnectionPool<C> {
           }
           if (refusal !== 'full') {
             this.counters.errors++
-            logEvent(
-              settings.logger,
-              settings.label,
-              'warn',
-              'connect-failed',
-              'opening a connection failed',
-              error,
-            )
+            logEvent(settings.logger, settings.label, 'connect-failed', 'opening a connection failed', error)
             if (refusedFull && Date.now() >= deadline - 1) {
               throw this.errors.limit(refusedFull, retries, Date.now() - started)
             }

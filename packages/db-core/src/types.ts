@@ -1,11 +1,13 @@
 // Public types of the core that are not options: the logger's event, the credentials a source gives,
 // and what a driver package tells the core about itself.
+import type { DbLogEventName } from './log-events.ts'
 
 // What the logger hook receives. Never holds a password: `pool` is user@host:port/database.
 // `threadId` is the server's id of the session (MySQL's CONNECTION_ID(), PostgreSQL's backend pid).
 export interface DbLogEvent {
   level: 'debug' | 'info' | 'warn' | 'error'
-  event: string
+  // One of docs/log-events.md's events.
+  event: DbLogEventName
   pool: string
   message: string
   code?: string

@@ -141,7 +141,6 @@ export const fleetAdapter = (
       logEvent(
         settings.logger,
         settings.label,
-        'warn',
         'fleet-unread',
         `the server's connection limits could not be read (${rows === 'lost' ? 'no answer' : 'refused'}): fleet checks off for this pool`,
         undefined,
@@ -179,7 +178,6 @@ export const fleetAdapter = (
         logEvent(
           settings.logger,
           settings.label,
-          'info',
           'fleet-idle-limit-refused',
           "the server (a pooler?) refused the idle limit as a startup option: connecting without it; set proxy: 'transaction' behind a transaction pooler",
           error,
@@ -201,7 +199,6 @@ export const fleetAdapter = (
       logEvent(
         settings.logger,
         settings.label,
-        'debug',
         'given-back',
         'the server was crowded when this connection opened: closed after its invocation',
         undefined,

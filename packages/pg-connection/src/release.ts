@@ -109,11 +109,11 @@ const fail = (
   pool: PgPool,
   settings: PgConnectionSettings,
   client: pg.Client,
-  event: string,
+  event: 'rollback-failed' | 'reset-failed',
   message: string,
 ) => {
   counters.errors++
-  logEvent(settings.logger, settings.label, 'warn', event, message, undefined, processIdOf(client))
+  logEvent(settings.logger, settings.label, event, message, undefined, processIdOf(client))
   pool.discard(client)
 }
 
@@ -125,7 +125,6 @@ export const abandonClient = (pool: PgPool, settings: PgConnectionSettings, clie
   logEvent(
     settings.logger,
     settings.label,
-    'warn',
     'abandoned',
     'a statement was still running when its stop was not confirmed in time: connection closed',
     undefined,

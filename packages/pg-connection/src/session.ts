@@ -163,7 +163,6 @@ export class PgSession {
     logEvent(
       this.#settings.logger,
       this.#settings.label,
-      'warn',
       'late-statement',
       'a statement was sent through context.db after its invocation ended: refused, not sent',
     )

@@ -142,6 +142,28 @@ export const readmeDrift = async (): Promise<{ file: string; current: string; wa
   return drift
 }
 
+// pg-connection's README keeps one hand-written table (option, default, meaning): each top-level
+// option's default there must be the package's (pgConnectionDefaults). Rows whose default says
+// "(required)" or "see below" (a nested option, spelt out in its meaning) are not compared.
+export const handWrittenDefaultsDrift = async (): Promise<string[]> => {
+  const { pgConnectionDefaults } = await import('../packages/pg-connection/src/options.ts')
+  const file = `${root}packages/pg-connection/README.md`
+  const shown = new Map(
+    [...readFileSync(file, 'utf8').matchAll(/^\| `([\w.]+)`\s*\| ([^|]*?)\s*\|/gm)].map((match) => [
+      match[1] ?? '',
+      match[2] ?? '',
+    ]),
+  )
+  const drift: string[] = []
+  for (const [name, value] of Object.entries(pgConnectionDefaults as Record<string, unknown>)) {
+    const wanted = isPlainObject(value) ? 'see below' : show(value).replace(/^`'?|'?`$/g, '')
+    const found = (shown.get(name) ?? '(missing)').replace(/^`'?|'?`$/g, '')
+    if (found !== wanted)
+      drift.push(`${file}: option ${name} shows ${found}, the package's default is ${wanted}`)
+  }
+  return drift
+}
+
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const check = process.argv.includes('--check')
   const drift = await readmeDrift()
@@ -149,6 +171,8 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
     if (check) console.error(`${file}: its generated table differs from its source (run pnpm docs:options)`)
     else writeFileSync(file, wanted)
   }
-  if (check && drift.length > 0) process.exit(1)
+  const handWritten = await handWrittenDefaultsDrift()
+  for (const line of handWritten) console.error(line)
+  if ((check && drift.length > 0) || handWritten.length > 0) process.exit(1)
   console.log(check ? 'the generated tables match' : `generated tables written (${drift.length} changed)`)
 }

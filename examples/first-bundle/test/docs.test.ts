@@ -5,7 +5,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { describe, expect, test } from '@jest/globals'
-import { readmeDrift } from '../../../scripts/docs-options.ts'
+import { handWrittenDefaultsDrift, readmeDrift } from '../../../scripts/docs-options.ts'
 import { workspace } from './packed.ts'
 
 // Every package's README (test-support's too: its users are the tests' authors).
@@ -36,6 +36,10 @@ const anchorsOf = (markdown: string) =>
 test('every options table in a README is generated from its package', async () => {
   const drift = await readmeDrift()
   expect(drift.map(({ file }) => file)).toEqual([])
+})
+
+test("pg-connection's hand-written options table shows the package's defaults", async () => {
+  expect(await handWrittenDefaultsDrift()).toEqual([])
 })
 
 test.each(readmes)('%s is under 300 lines', (readme) => {

@@ -5,7 +5,7 @@ import { chownSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { connect } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { sleep } from '@thaw/test-support'
+import { sleep, withDeadline } from '@thaw/test-support'
 import { freePort } from './free-port.ts'
 
 export interface Pgbouncer {
@@ -87,7 +87,8 @@ export const startPgbouncer = async (
       if (!exited) {
         const gone = new Promise<void>((resolve) => child.once('exit', () => resolve()))
         child.kill('SIGTERM')
-        await Promise.race([gone, sleep(5_000)])
+        // Bounded, and the bound's timer cleared once it exited: a pending one held jest past its end.
+        await withDeadline(gone, 5_000, 'pgbouncer stopping').catch(() => {})
         if (!exited) child.kill('SIGKILL')
       }
       rmSync(directory, { recursive: true, force: true })

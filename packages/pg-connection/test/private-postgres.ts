@@ -6,7 +6,7 @@ import { type ChildProcess, execFileSync, spawn } from 'node:child_process'
 import { chownSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { sleep } from '@thaw/test-support'
+import { sleep, withDeadline } from '@thaw/test-support'
 import pg from 'pg'
 import { freePort } from './free-port.ts'
 
@@ -124,7 +124,8 @@ export const startPrivatePostgres = async (
         const gone = new Promise<void>((resolve) => child.once('exit', () => resolve()))
         // SIGINT: fast shutdown.
         child.kill('SIGINT')
-        await Promise.race([gone, sleep(10_000)])
+        // Bounded, and the bound's timer cleared once it exited: a pending one held jest past its end.
+        await withDeadline(gone, 10_000, 'the private PostgreSQL stopping').catch(() => {})
         if (!exited) child.kill('SIGKILL')
       }
       rmSync(directory, { recursive: true, force: true })

@@ -55,6 +55,16 @@ describe('a statement the handler started and did not await', () => {
     expect(environment.initCount).toBe(1)
   })
 
+  it("once completed, nothing keeps its invocation's session: the only session alive is the current invocation's", async () => {
+    // A session waiting for un-awaited statements is watched for its stop; one left in the watch after
+    // they completed would be kept (and looked at by every later invocation) for the process's life.
+    const environment = await startHandler({ url: role.url() }, { timeoutMs: 5_000 })
+    for (let i = 0; i < 3; i++) await environment.invoke({ action: 'forget', sql: 'SELECT pg_sleep(0.05)' })
+    await environment.invoke({ action: 'query', sql: 'SELECT 1' })
+    const outcome = await environment.invoke({ action: 'sessions' })
+    expect(outcome.ok ? outcome.result : outcome.error).toEqual({ sessions: 1 })
+  })
+
   it('sent after the answer (from a timer), it is refused with a warning and the runtime goes on', async () => {
     const environment = await startHandler({ url: role.url() }, { timeoutMs: 5_000 })
     const value = `late-${randomBytes(3).toString('hex')}`

@@ -354,18 +354,31 @@ export const abandonConnection = async (
 ): Promise<StopOutcome> => {
   counters.abandoned++
   const threadId = connection.threadId
+  discardConnection(connection)
+  const outcome = behindProxy(settings) ? stopBehindProxy : await killSession(entry, connection, until)
+  // Logged once the outcome is known: "KILLed" only when the server no longer shows the session.
   logEvent(
     settings.logger,
     entry.label,
     'abandoned',
     behindProxy(settings)
       ? 'a statement was still running when it had to end: its connection to the proxy is closed'
-      : 'a statement was still running when it had to end: its connection is closed and its session KILLed',
+      : outcome.stopped
+        ? 'a statement was still running when it had to end: its connection is closed and its session KILLed'
+        : `a statement was still running when it had to end: its connection is closed; whether it stopped is not known (${outcome.reason})`,
     undefined,
     threadId,
   )
-  discardConnection(connection)
-  if (behindProxy(settings)) return stopBehindProxy
+  return outcome
+}
+
+// The KILL of an abandoned connection's session, from a connection of the same user.
+const killSession = async (
+  entry: PoolEntry,
+  connection: CoreConnection,
+  until: number,
+): Promise<StopOutcome> => {
+  const threadId = connection.threadId
   if (threadId === null) return { stopped: false, reason: 'the connection never learned its session id' }
   let killer: { connection: CoreConnection; pooled: boolean }
   try {

@@ -99,9 +99,14 @@ describe('a statement still running at the deadline', () => {
     // One connection for this user, the one running the statement.
     const { dsn } = await createTestUser('stopnone', { maxUserConnections: 1 })
     const unknownBefore = dbConnectionStats().outcomesUnknown
-    const invoke = functionOf(dbConnection({ config: dsn() }))
+    const logged: DbConnectionLogEvent[] = []
+    const invoke = functionOf(dbConnection({ config: dsn(), logger: (event) => logged.push(event) }))
     const seen = await runPastDeadline(invoke, 1_500)
     try {
+      // The log says no more than the handler is told: no "KILLed" for a KILL never sent.
+      expect(logged.filter((event) => event.event === 'abandoned').map((event) => event.message)).toEqual([
+        'a statement was still running when it had to end: its connection is closed; whether it stopped is not known (no connection for the KILL could be opened (ER_USER_LIMIT_REACHED))',
+      ])
       expect(seen).toMatchObject({
         code: 'THAW_DB_CONNECTION_STATEMENT_OUTCOME_UNKNOWN',
         settledBeforeDeadline: true,

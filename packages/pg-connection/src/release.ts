@@ -126,7 +126,7 @@ export const abandonClient = (pool: PgPool, settings: PgConnectionSettings, clie
     settings.logger,
     settings.label,
     'abandoned',
-    'a statement was still running when its stop was not confirmed in time: connection closed',
+    'the server did not confirm the stop of a statement in time (it may still be running): connection closed',
     undefined,
     processIdOf(client),
   )

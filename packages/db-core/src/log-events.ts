@@ -40,7 +40,7 @@ export const dbLogEvents = {
   },
   abandoned: {
     level: 'warn',
-    when: "a statement was still running when it had to end (the invocation's deadline near, or no deadline known and the invocation over): its connection is given up, never handed on (db-connection closes it and KILLs its session; pg-connection closes it when the server did not confirm the cancel in time)",
+    when: "a statement was still running when it had to end (the invocation's deadline near, or no deadline known and the invocation over): its connection is given up, never handed on (db-connection closes it and KILLs its session, and the message says whether the server then no longer showed it; pg-connection closes it when the server did not confirm the cancel in time)",
     drivers: 'both',
   },
   'late-statement': {

@@ -40,7 +40,7 @@ export const deadlineMessage = (
   const { cause, beforeMs } = stop
   switch (outcome) {
     case 'stopped':
-      return `the statement was stopped ${beforeMs === undefined ? 'when the invocation ended' : "at the invocation's deadline"}: ${runningWhen(cause, beforeMs)}, and the server confirmed it cancelled it; what it had done in an open transaction is rolled back with it`
+      return `the statement was stopped ${beforeMs === undefined ? 'when the invocation ended' : "at the invocation's deadline"}: ${runningWhen(cause, beforeMs)}, and the server confirmed it cancelled it: nothing it did is kept, and a transaction it ran in is rolled back when the invocation ends (no statement is sent after the stop)`
     case 'not-sent':
       return `the statement was not sent: the invocation's deadline is less than ${marginMs} ms away (statementMarginMs)`
     default:

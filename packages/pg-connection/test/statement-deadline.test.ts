@@ -51,6 +51,28 @@ describe('statement deadline', () => {
     expect(next).toBe(outcome.pid)
   })
 
+  it('stopped inside a transaction: the message says the transaction is rolled back when the invocation ends, and nothing of it is kept', async () => {
+    const { role, url } = await createTestRole('deadline_tx')
+    await (await admin()).query(`CREATE TABLE ${role}_t (v text)`)
+    await (await admin()).query(`GRANT ALL ON ${role}_t TO ${role}`)
+    const run = inProcessFunction({ config: url(), statementMarginMs: 1_000 }, 0)
+    const outcome = await run(async (db) => {
+      await db.query('BEGIN')
+      await db.query(`INSERT INTO ${role}_t VALUES ('written before the stop')`)
+      return outcomeOf(db.query('SELECT pg_sleep(30)'))
+    }, 2_500)
+    expect(outcome.code).toBe('THAW_PG_CONNECTION_STATEMENT_DEADLINE')
+    expect(outcome.message).toMatch(/a transaction it ran in is rolled back when the invocation ends/)
+    // Ended, not merely uncommitted: the kept session is idle, no longer in an (aborted) transaction.
+    const { rows: sessions } = await (await admin()).query(
+      'SELECT state FROM pg_stat_activity WHERE usename = $1',
+      [role],
+    )
+    expect(sessions).toEqual([{ state: 'idle' }])
+    const { rows } = await (await admin()).query(`SELECT count(*)::int AS n FROM ${role}_t`)
+    expect(rows).toEqual([{ n: 0 }])
+  })
+
   // The confirmation is awaited for half the margin, at most validateTimeoutMs: the message says how long.
   it.each([
     { statementMarginMs: 1_000, validateTimeoutMs: 300, waitedMs: 300 },

@@ -38,6 +38,16 @@ export const invocationHooks = <R extends InvocationRequest, S extends Invocatio
   const classic = Number(process.env.AWS_LAMBDA_MAX_CONCURRENCY ?? 1) <= 1
   const sessionOf = (request: R) => (request as unknown as Record<symbol, S | undefined>)[sessionKey]
 
+  // Whatever the handler threw (null, a string, an object whose name getter throws, a revoked proxy),
+  // reading it must not replace it with an error of thaw's and leave the session unfinished.
+  const isMiddyTimeout = (error: unknown): boolean => {
+    try {
+      return (error as { name?: unknown } | null | undefined)?.name === 'TimeoutError'
+    } catch {
+      return false
+    }
+  }
+
   const start = (request: R) => {
     const session = open(request, classic)
     ;(request as unknown as Record<symbol, S>)[sessionKey] = session
@@ -54,8 +64,6 @@ export const invocationHooks = <R extends InvocationRequest, S extends Invocatio
       return undefined
     }),
     after: named(names.after, (request: R) => sessionOf(request)?.finish()),
-    onError: named(names.onError, (request: R) =>
-      sessionOf(request)?.finish((request.error as { name?: string } | undefined)?.name === 'TimeoutError'),
-    ),
+    onError: named(names.onError, (request: R) => sessionOf(request)?.finish(isMiddyTimeout(request.error))),
   }
 }

@@ -80,6 +80,47 @@ describe('invocationHooks', () => {
     expect(events).toEqual(['open 1', 'finish 1', 'open 2', 'finish 2 timed out'])
   })
 
+  it.each([
+    ['null', () => null],
+    ['undefined', () => undefined],
+    ['a string', () => 'plain text'],
+    [
+      'an object whose name getter throws',
+      () => ({
+        get name(): string {
+          throw new Error('a getter that throws')
+        },
+      }),
+    ],
+    [
+      'a revoked proxy',
+      () => {
+        const { proxy, revoke } = Proxy.revocable({}, {})
+        revoke()
+        return proxy
+      },
+    ],
+  ])(
+    'finishes the session when the handler throws %s, and the caller gets what was thrown',
+    async (_what, odd) => {
+      const { events, open, finishOverdue } = recorder()
+      const thrown = odd()
+      const handler = middy()
+        .use(invocationHooks(names, 'db', open, finishOverdue) as unknown as MiddlewareObj)
+        .handler(async () => {
+          throw thrown
+        })
+      // Wrapped: a promise resolved with a revoked proxy would look for its `then` and throw.
+      const caught = await handler({}, context()).then(
+        () => undefined,
+        (error: unknown) => ({ error }),
+      )
+      // The very value thrown, compared by identity: a revoked proxy cannot even be looked at.
+      expect(caught !== undefined && caught.error === thrown).toBe(true)
+      expect(events).toEqual(['open 1', 'finish 1'])
+    },
+  )
+
   it("carries the driver's names, which Middy's timing hooks and stack traces show", () => {
     const hooks = invocationHooks(names, 'db', recorder().open, () => undefined)
     expect([hooks.before.name, hooks.after.name, hooks.onError.name]).toEqual([

@@ -87,13 +87,12 @@ const encode = (value: unknown, walk: Walk): string => {
     const keys = Object.keys(record)
       .filter((key) => record[key] !== undefined && !walk.ignoredNames.has(key))
       .sort()
-    text = `{${keys
-      .map((key) => {
-        const item = record[key]
-        return `${JSON.stringify(key)}:${walk.secretNames.has(key) ? digest(item) : encode(item, walk)}`
-      })
-      // Stryker disable next-line StringLiteral: each entry starts with its JSON-quoted name and every value's text ends on its own (a quote, a bracket, or text without one), so entries stay apart without the comma
-      .join(',')}}`
+    const entries = keys.map((key) => {
+      const item = record[key]
+      return `${JSON.stringify(key)}:${walk.secretNames.has(key) ? digest(item) : encode(item, walk)}`
+    })
+    // Stryker disable next-line StringLiteral: each entry starts with its JSON-quoted name and every value's text ends on its own (a quote, a bracket, or text without one), so entries stay apart without the comma
+    text = `{${entries.join(',')}}`
   }
   walk.path.delete(object)
   return text

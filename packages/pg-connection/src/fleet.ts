@@ -108,6 +108,13 @@ const startupOptionRefused = (error: unknown): boolean => {
   return code === '08P01' && typeof message === 'string' && message.includes('options')
 }
 
+// The sessions that got the idle limit by set_config (those measured before the limit was known, the
+// pool's first): DISCARD ALL puts it back to the server's default, which a startup option would
+// have survived, so the release sets it again (release.ts).
+// The limit as the server wrote it ('15s').
+const idleLimitBySet = new WeakMap<pg.Client, string>()
+export const idleLimitToRestore = (client: pg.Client): string | undefined => idleLimitBySet.get(client)
+
 // The pool's adapter with the fleet's work around it: `makeAdapter` gets the fleet's own copy of the
 // client configuration, to which the idle limit is added once it is known.
 export const fleetAdapter = (
@@ -155,6 +162,7 @@ export const fleetAdapter = (
         database: Number(row.database_limit),
       }
       if (!idleLimitKnown && row.idle_limit_ms !== null) {
+        idleLimitBySet.set(client, String(row.idle_limit_ms))
         const own = config.options === undefined ? '' : `${config.options} `
         config.options = `${own}-c idle_session_timeout=${row.idle_limit_ms}`
       }

@@ -3,6 +3,7 @@
 // discarded when dead, or given up (socket closed) when a statement on it may still run after a stop the server did not confirm.
 import { logEvent } from '@thaw/db-core'
 import type pg from 'pg'
+import { idleLimitToRestore } from './fleet.ts'
 import type { PgConnectionSettings } from './options.ts'
 import {
   clientState,
@@ -21,14 +22,19 @@ export const releaseCounters = (): Readonly<typeof counters> => counters
 // A statement with a deadline: 'answered'; 'refused' (the server answered with an error: a SQLSTATE);
 // 'lost' (no answer within timeoutMs, or the connection ended first).
 type Outcome = 'answered' | 'refused' | 'lost'
-const runWithin = async (client: pg.Client, text: string, timeoutMs: number): Promise<Outcome> => {
+const runWithin = async (
+  client: pg.Client,
+  text: string,
+  timeoutMs: number,
+  values?: unknown[],
+): Promise<Outcome> => {
   let timer: NodeJS.Timeout | undefined
   const late = new Promise<'lost'>((resolve) => {
     timer = setTimeout(() => resolve('lost'), timeoutMs)
   })
   try {
     return await Promise.race([
-      client.query(text).then(
+      client.query(text, values).then(
         () => 'answered' as const,
         (error: unknown) => (isServerAnswer(error) ? 'refused' : 'lost'),
       ),
@@ -99,6 +105,20 @@ const cleanAndRelease = async (
     if (outcome !== 'answered') {
       fail(pool, settings, client, 'reset-failed', failure('DISCARD ALL', outcome, timeoutMs))
       return
+    }
+    // The fleet's idle limit, where it was set on this session rather than given at its start.
+    const idleLimit = idleLimitToRestore(client)
+    if (idleLimit !== undefined) {
+      const again = await runWithin(
+        client,
+        "SELECT set_config('idle_session_timeout', $1, false)",
+        timeoutMs,
+        [idleLimit],
+      )
+      if (again !== 'answered') {
+        fail(pool, settings, client, 'reset-failed', failure('the idle limit', again, timeoutMs))
+        return
+      }
     }
     clientState(client).settingsChanged = false
   }

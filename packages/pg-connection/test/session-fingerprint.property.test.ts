@@ -66,9 +66,12 @@ beforeAll(async () => {
   await db.query(`GRANT ${otherRole} TO ${role.role}`)
   const options = { config: role.url() }
   run = inProcessFunction(options)
-  // A brand-new connection with the configuration thaw uses (application_name included).
-  const fresh = new pg.Client(pgConnectionValidateOptions(options).clientConfig)
+  // A brand-new connection with the configuration thaw uses (application_name included), and the idle
+  // limit its fleet checks set on the pool's first session (by SET: later sessions get it at start).
+  const settings = pgConnectionValidateOptions(options)
+  const fresh = new pg.Client(settings.clientConfig)
   await fresh.connect()
+  await fresh.query(`SET idle_session_timeout = ${settings.fleet.idleTimeoutMs}`)
   baseline = await fingerprintOf((sql) => fresh.query(sql), fresh)
   await fresh.end()
 })

@@ -35,7 +35,7 @@ export const dbLogEvents = {
   },
   'reset-failed': {
     level: 'warn',
-    when: 'the session reset after an invocation (COM_RESET_CONNECTION, DISCARD ALL) was refused or not answered within validateTimeoutMs: the connection is discarded',
+    when: "the session reset after an invocation (COM_RESET_CONNECTION; DISCARD ALL, and on a pool's first session the fleet's idle limit set again) was refused or not answered within validateTimeoutMs: the connection is discarded",
     drivers: 'both',
   },
   abandoned: {

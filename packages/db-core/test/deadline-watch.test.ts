@@ -65,7 +65,8 @@ describe('DeadlineWatch', () => {
   it('a moment beyond what setTimeout takes (2^31-1 ms) waits, instead of firing at once', async () => {
     // Node fires after 1 ms when given more (TimeoutOverflowWarning), and the watch would then look at
     // its sessions and re-arm every millisecond: counted by the far session's dueAt() calls (one when
-    // added, two when the near one's timer fires).
+    // added, two when the near one's timer fires, two more each time that timer fires a moment early
+    // and finds nothing due yet; without the cap, 171 in 100 ms).
     const watch = new DeadlineWatch<Session>()
     const far = new Session(Date.now() + 2 ** 32)
     watch.add(far)
@@ -79,7 +80,7 @@ describe('DeadlineWatch', () => {
     // Then re-armed for the far one: it must wait, not look again every millisecond.
     await sleep(100)
     expect(far.calls).toEqual([])
-    expect(far.looks).toBeLessThanOrEqual(4)
+    expect(far.looks).toBeLessThan(20)
     watch.delete(far)
   })
 })
